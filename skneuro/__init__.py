@@ -1,0 +1,34 @@
+"""skneuro: neural networks as scikit-learn estimators, computed by Numba kernels.
+
+Estimators
+----------
+Perceptron
+    Rosenblatt's perceptron, as in the course.
+MLPClassifier, MLPRegressor
+    Multi-layer perceptrons with scikit-learn's parameter names.
+
+The engine (layers, network graph, optimizers, training loop) is in
+:mod:`skneuro.nn`; the compiled kernels are in :mod:`skneuro.kernels`.
+"""
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron"]
+
+
+def __getattr__(name):
+    # Estimators import scikit-learn and Numba; loading them on first use
+    # keeps `import skneuro` (and `python -m skneuro --help`) fast.
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from skneuro import mlp
+
+        return getattr(mlp, name)
+    if name == "Perceptron":
+        from skneuro.perceptron import Perceptron
+
+        return Perceptron
+    raise AttributeError(f"module 'skneuro' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,272 @@
+"""Shared machinery of the network estimators.
+
+The estimator floor stays thin: it validates parameters and data, turns
+scikit-learn's concepts (classes, sample and class weights, validation split,
+warm start, partial fit) into a network and a training run, and exposes the
+fitted attributes. The maths lives in :mod:`skneuro.nn`.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+from skneuro._threads import limit_threads
+from skneuro.nn import Trainer, get_backend, make_optimizer, make_schedule
+from skneuro.nn.callbacks import Callback
+from skneuro.nn.trainer import fit_lbfgs
+
+#: Rows per forward pass at prediction time: large enough for BLAS to run at
+#: full speed, small enough to bound memory by the chunk, not the data.
+PREDICT_CHUNK = 4096
+
+#: Prediction chunks are padded to a multiple of this many rows. OpenBLAS
+#: computes products with 1-3 rows (and single-column products) on other
+#: code paths, whose rounding differs; with padded chunks, a row's prediction
+#: is bit-identical whatever other rows share the call.
+ROW_PADDING = 8
+
+_DTYPES = {"float32": np.float32, "float64": np.float64,
+           np.float32: np.float32, np.float64: np.float64}
+
+
+def make_generator(random_state):
+    """A numpy Generator seeded from a scikit-learn ``random_state``."""
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return np.random.default_rng(seed)
+
+
+class BaseNetworkEstimator(BaseEstimator):
+    """Training orchestration shared by every gradient-trained network estimator.
+
+    Subclasses define ``_build_network(input_shape, n_outputs, rng)`` and
+    ``_make_loss()``; they call :meth:`_fit_network` from ``fit`` and
+    ``partial_fit`` and :meth:`_forward` from their prediction methods.
+    """
+
+    _parameter_constraints = {
+        "solver": [StrOptions({"sgd", "adam", "rmsprop", "adagrad", "lbfgs"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "linear",
+                                      "exponential"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dtype": [Options(object, set(_DTYPES))],
+        "n_jobs": [None, Integral],
+        "callbacks": [None, list],
+    }
+
+    # -- plumbing -----------------------------------------------------------
+    @property
+    def _compute_dtype(self):
+        return np.dtype(_DTYPES[self.dtype])
+
+    def _backend(self):
+        return get_backend("cpu", self._compute_dtype)
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
+                          "It is going to be clipped", UserWarning, stacklevel=3)
+        return min(self.batch_size, n_samples)
+
+    def _to_compute(self, X):
+        """``X`` in the compute dtype: C-contiguous dense, or CSR if sparse."""
+        if hasattr(X, "tocsr"):
+            return X.tocsr().astype(self._compute_dtype)
+        return np.ascontiguousarray(X, dtype=self._compute_dtype)
+
+    # -- training -----------------------------------------------------------
+    def _initialize(self, input_shape, n_outputs, rng):
+        """Build a fresh network, loss, optimizer and trainer."""
+        backend = self._backend()
+        self.network_ = self._build_network(input_shape, n_outputs, rng).build(backend, rng)
+        self._loss = self._make_loss().bind(backend)
+        self._trainer = None
+
+    def _make_trainer(self, rng, n_samples, validation, score):
+        for cb in self.callbacks or ():
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be skneuro.nn.Callback instances, got {cb!r}.")
+        optimizer = make_optimizer(self.solver, self.momentum, self.nesterovs_momentum,
+                                   self.beta_1, self.beta_2, self.epsilon)
+        schedule = make_schedule(self.learning_rate, self.learning_rate_init, self.power_t,
+                                 self.max_iter, self.learning_rate_decay)
+        return Trainer(
+            self.network_, self._loss, optimizer, schedule,
+            batch_size=self._batch_size(n_samples), max_iter=self.max_iter, rng=rng,
+            shuffle=self.shuffle, alpha=self.alpha, tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping and validation is not None,
+            validation=validation, score=score, callbacks=list(self.callbacks or ()),
+            verbose=bool(self.verbose),
+        )
+
+    def _fit_network(self, X, y, sample_weight, *, reset, incremental, validation=None,
+                     score=None):
+        """Train the network on encoded targets ``y``; set the fitted attributes.
+
+        Parameters
+        ----------
+        X : ndarray or sparse matrix, in the compute dtype
+        y : ndarray
+            Encoded targets (integer labels or float matrix).
+        sample_weight : ndarray of shape (n_samples,)
+        reset : bool
+            Build a new network (else continue from the current weights).
+        incremental : bool
+            One epoch without stopping checks (``partial_fit``).
+        validation : tuple (X_val, y_val, w_val), optional
+        score : callable(network) -> float, optional
+            Validation score for early stopping and ``validation_scores_``.
+        """
+        rng = self._rng if not reset else make_generator(self.random_state)
+        if reset:
+            self._initialize(X.shape[1:], self._n_network_outputs, rng)
+        self._rng = rng
+        backend = self._backend()
+        self.network_.bind(backend)
+        self._loss.bind(backend)
+        with limit_threads(self.n_jobs):
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, y, sample_weight)
+                return
+            if self._trainer is None or not incremental:
+                previous = self._trainer
+                self._trainer = self._make_trainer(rng, X.shape[0], validation, score)
+                if previous is not None and not reset:
+                    self._carry_over(previous)
+            trainer = self._trainer
+            trainer.network = self.network_
+            trainer.optimizer.bind(backend)
+            if incremental:
+                trainer.run(X, y, sample_weight, n_epochs=1, check_stopping=False)
+                converged = True
+            else:
+                trainer.max_iter = trainer.epoch + self.max_iter
+                converged = trainer.run(X, y, sample_weight, n_epochs=self.max_iter)
+        self._set_training_attributes(trainer)
+        if not converged:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                "the optimization hasn't converged yet.",
+                ConvergenceWarning, stacklevel=3,
+            )
+
+    @staticmethod
+    def _carry_over_attrs():
+        return ("epoch", "samples_seen", "loss_curve", "validation_loss_curve",
+                "validation_scores", "best_loss", "best_validation_score", "optimizer")
+
+    def _carry_over(self, previous):
+        """A warm start continues the curves, counters and optimizer state."""
+        for attr in self._carry_over_attrs():
+            setattr(self._trainer, attr, getattr(previous, attr))
+        self._trainer.optimizer.bind(self._backend())
+
+    def _fit_lbfgs(self, X, y, sample_weight):
+        result = fit_lbfgs(self.network_, self._loss, X, y, sample_weight,
+                           alpha=self.alpha, max_iter=self.max_iter, max_fun=self.max_fun,
+                           tol=self.tol)
+        if not np.isfinite(result.fun):
+            raise FloatingPointError("L-BFGS produced a non-finite loss; scale the inputs "
+                                     "(e.g. with StandardScaler) or increase alpha.")
+        self.n_iter_ = int(result.nit)
+        self.t_ = X.shape[0] * self.n_iter_
+        self.loss_ = float(result.fun)
+        self.loss_curve_ = [self.loss_]
+        self.best_loss_ = self.loss_
+        self.validation_loss_curve_ = None
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
+        if result.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
+                f"{result.status}): {result.message}. Increase max_iter or scale the data.",
+                ConvergenceWarning, stacklevel=4,
+            )
+
+    def _set_training_attributes(self, trainer):
+        self.n_iter_ = trainer.epoch
+        self.t_ = trainer.samples_seen
+        self.loss_curve_ = list(trainer.loss_curve)
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
+        has_validation = bool(trainer.validation_loss_curve)
+        self.validation_loss_curve_ = (list(trainer.validation_loss_curve)
+                                       if has_validation else None)
+        self.validation_scores_ = (list(trainer.validation_scores)
+                                   if trainer.validation_scores else None)
+        if trainer.early_stopping:
+            self.best_loss_ = None
+            self.best_validation_score_ = trainer.best_validation_score
+        else:
+            self.best_loss_ = trainer.best_loss
+            self.best_validation_score_ = (max(trainer.validation_scores)
+                                           if trainer.validation_scores else None)
+
+    # -- prediction ---------------------------------------------------------
+    def _forward(self, X, activate=True):
+        """Network outputs for validated ``X``, in chunks, as a new host array."""
+        backend = self._backend()
+        self.network_.bind(backend)
+        self._loss.bind(backend)
+        n = X.shape[0]
+        out = np.empty((n,) + tuple(self.network_.output_shape), dtype=self._compute_dtype)
+        with limit_threads(self.n_jobs):
+            for start in range(0, n, PREDICT_CHUNK):
+                stop = min(start + PREDICT_CHUNK, n)
+                chunk = out[start:stop]
+                rows = _pad_rows(X[start:stop], ROW_PADDING)
+                chunk[...] = backend.to_host(self.network_.forward(rows))[:stop - start]
+                if activate:
+                    self._loss.activate(chunk)
+        if not np.isfinite(out).all():
+            raise FloatingPointError(
+                "The network produced non-finite outputs; the input holds values far "
+                "outside the training range. Scale the inputs as during fit."
+            )
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _pad_rows(X, multiple):
+    """``X`` with zero rows appended up to a multiple of ``multiple`` rows."""
+    n = X.shape[0]
+    missing = -n % multiple
+    if missing == 0:
+        return X
+    if hasattr(X, "tocsr"):
+        import scipy.sparse as sp
+
+        return sp.vstack([X, sp.csr_matrix((missing, X.shape[1]), dtype=X.dtype)],
+                         format="csr")
+    padded = np.zeros((n + missing,) + X.shape[1:], dtype=X.dtype)
+    padded[:n] = X
+    return padded

@@ -1,0 +1,45 @@
+"""Thread limits applied for the duration of one fit or predict call."""
+
+import contextlib
+import os
+
+import numba
+
+
+def effective_n_threads(n_jobs):
+    """Number of threads for ``n_jobs``, in scikit-learn's convention.
+
+    ``None`` keeps the current setting (inside joblib workers, joblib has
+    already lowered it to a share of the cores); a positive value asks for that
+    many threads; ``-1`` means all cores, ``-2`` all but one, and so on. The
+    result never exceeds ``NUMBA_NUM_THREADS``, above which
+    ``numba.set_num_threads`` raises.
+    """
+    ceiling = numba.config.NUMBA_NUM_THREADS
+    if n_jobs is None:
+        return numba.get_num_threads()
+    if n_jobs < 0:
+        n_jobs = max((os.cpu_count() or 1) + 1 + n_jobs, 1)
+    return max(1, min(int(n_jobs), ceiling))
+
+
+@contextlib.contextmanager
+def limit_threads(n_jobs):
+    """Limit Numba's and BLAS's threads to ``n_jobs`` inside the block.
+
+    Both limits are restored on exit, also when the block raises. With
+    ``n_jobs=None`` nothing is changed (and nothing is paid).
+    """
+    if n_jobs is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    n_threads = effective_n_threads(n_jobs)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        with threadpool_limits(limits=n_threads, user_api="blas"):
+            yield
+    finally:
+        numba.set_num_threads(previous)

@@ -1,0 +1,73 @@
+"""Fused optimizer updates: one pass over a parameter array per step.
+
+Every scalar arrives in the parameter's dtype (the caller casts), so a
+float32 update never widens to float64 and the loops vectorize; see
+PERF-NOTES: the difference is 15x on an Adam step. ``l2`` is the L2 penalty
+coefficient already divided by the batch weight (0 for biases); it is added to
+the gradient here rather than in a separate pass.
+"""
+
+import numpy as np
+from numba import prange
+
+from skneuro.kernels._jit import kernel
+
+
+@kernel
+def sgd_update(param, grad, velocity, lr, momentum, nesterov, l2):
+    """SGD with (Nesterov) momentum, as scikit-learn's SGDOptimizer."""
+    p = param.reshape(-1)
+    g = grad.reshape(-1)
+    v = velocity.reshape(-1)
+    for i in prange(p.shape[0]):
+        gi = g[i] + l2 * p[i]
+        vi = momentum * v[i] - lr * gi
+        v[i] = vi
+        if nesterov:
+            p[i] += momentum * vi - lr * gi
+        else:
+            p[i] += vi
+
+
+@kernel
+def adam_update(param, grad, m1, m2, lr_t, beta_1, beta_2, epsilon, l2):
+    """Adam with the bias correction folded into ``lr_t``."""
+    p = param.reshape(-1)
+    g = grad.reshape(-1)
+    m = m1.reshape(-1)
+    v = m2.reshape(-1)
+    one = param.dtype.type(1.0)
+    for i in prange(p.shape[0]):
+        gi = g[i] + l2 * p[i]
+        mi = beta_1 * m[i] + (one - beta_1) * gi
+        vi = beta_2 * v[i] + (one - beta_2) * gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] -= lr_t * mi / (np.sqrt(vi) + epsilon)
+
+
+@kernel
+def rmsprop_update(param, grad, m2, lr, rho, epsilon, l2):
+    """RMSprop: divide by a running root-mean-square of the gradient."""
+    p = param.reshape(-1)
+    g = grad.reshape(-1)
+    v = m2.reshape(-1)
+    one = param.dtype.type(1.0)
+    for i in prange(p.shape[0]):
+        gi = g[i] + l2 * p[i]
+        vi = rho * v[i] + (one - rho) * gi * gi
+        v[i] = vi
+        p[i] -= lr * gi / (np.sqrt(vi) + epsilon)
+
+
+@kernel
+def adagrad_update(param, grad, m2, lr, epsilon, l2):
+    """Adagrad: divide by the root of the summed squared gradients."""
+    p = param.reshape(-1)
+    g = grad.reshape(-1)
+    v = m2.reshape(-1)
+    for i in prange(p.shape[0]):
+        gi = g[i] + l2 * p[i]
+        vi = v[i] + gi * gi
+        v[i] = vi
+        p[i] -= lr * gi / (np.sqrt(vi) + epsilon)

@@ -1,0 +1,24 @@
+"""The engine: layers, the network graph, losses, optimizers, schedules and training.
+
+The engine knows arrays and a backend; it never imports scikit-learn.
+"""
+
+from skneuro.nn.backend import CPUBackend, get_backend
+from skneuro.nn.callbacks import Callback, ProgressPrinter
+from skneuro.nn.layers import Activation, Add, Concatenate, Dense, Dropout, Layer
+from skneuro.nn.losses import (
+    SigmoidBinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+    SquaredError,
+)
+from skneuro.nn.network import Network
+from skneuro.nn.optimizers import SGD, Adagrad, Adam, RMSprop, make_optimizer
+from skneuro.nn.schedules import make_schedule
+from skneuro.nn.trainer import DivergenceError, Trainer
+
+__all__ = [
+    "CPUBackend", "get_backend", "Callback", "ProgressPrinter", "Activation", "Add",
+    "Concatenate", "Dense", "Dropout", "Layer", "SigmoidBinaryCrossEntropy",
+    "SoftmaxCrossEntropy", "SquaredError", "Network", "SGD", "Adagrad", "Adam",
+    "RMSprop", "make_optimizer", "make_schedule", "DivergenceError", "Trainer",
+]

@@ -1,0 +1,351 @@
+"""Layers: the nodes of a network graph.
+
+A layer is built once for a per-sample input shape, owns its parameters and
+their gradients, and owns the buffers it writes its outputs and input
+gradients into. Buffers are allocated per batch shape and reused, so the
+training loop allocates nothing once the first two batch sizes (full and last)
+have been seen.
+
+Contract, for every layer:
+
+* ``forward(inputs, training)`` takes a list of arrays (one per graph input)
+  and returns an array owned by the layer, valid until its next ``forward``;
+* ``backward(grad)`` must not modify ``grad``; it fills ``self.grads`` and
+  returns one input gradient per input (``None`` where not needed).
+"""
+
+import numpy as np
+
+from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
+
+
+def _is_sparse(x):
+    return hasattr(x, "tocsr")
+
+
+class Layer:
+    """Base class of all layers.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        Trainable arrays.
+    grads : dict of str to ndarray
+        Gradient of the loss with respect to each of ``params``.
+    decay : set of str
+        Names of the parameters the L2 penalty applies to (weights, not biases).
+    output_shape : tuple of int
+        Per-sample shape of the output, known after :meth:`build`.
+    """
+
+    n_inputs = 1
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.decay = set()
+        self.output_shape = None
+        self.need_input_grad = True
+        self.backend = None
+        self._buffers = {}
+
+    # -- construction -------------------------------------------------------
+    def build(self, input_shapes, backend, rng):
+        """Create parameters for per-sample ``input_shapes``; set ``output_shape``."""
+        self.bind(backend)
+        self.output_shape = self._build(input_shapes, rng)
+        for name, value in self.params.items():
+            self.grads[name] = backend.zeros(value.shape)
+        return self.output_shape
+
+    def _build(self, input_shapes, rng):
+        return tuple(input_shapes[0])
+
+    def bind(self, backend):
+        """Attach a backend: move parameters to its arrays and dtype."""
+        self.backend = backend
+        self.params = {k: backend.asarray(v) for k, v in self.params.items()}
+        self.grads = {k: backend.zeros(v.shape) for k, v in self.params.items()}
+        self._buffers = {}
+
+    def _buffer(self, name, shape):
+        """A reusable array called ``name`` of ``shape``."""
+        cache = self._buffers.setdefault(name, {})
+        buf = cache.get(shape)
+        if buf is None:
+            if len(cache) >= 4:  # a few batch shapes at most: train, last, predict
+                cache.clear()
+            buf = cache[shape] = self.backend.empty(shape)
+        return buf
+
+    # -- computation --------------------------------------------------------
+    def forward(self, inputs, training=False):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    # -- pickling: keep parameters, drop buffers and the backend's modules --
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["backend"] = None
+        state["_buffers"] = {}
+        state["grads"] = {}
+        state["params"] = {k: np.asarray(self.backend.to_host(v)) if self.backend
+                           else v for k, v in self.params.items()}
+        for key in list(state):
+            if key.startswith("_cache_"):
+                state[key] = None
+        return state
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self._describe()})"
+
+    def _describe(self):
+        return ""
+
+
+class Dense(Layer):
+    """Fully connected layer with a fused activation: ``a = g(x @ W + b)``.
+
+    Parameters
+    ----------
+    units : int
+        Number of neurons.
+    activation : str, default="identity"
+        One of "identity", "step", "sigmoid" (alias "logistic"), "tanh",
+        "relu", "leaky_relu".
+    slope : float, default=1.0
+        For "sigmoid", the slope beta of ``1 / (1 + exp(-beta * h))``
+        (default 1); for "leaky_relu", the slope on negative inputs
+        (default 0.01). Ignored by the other activations.
+    init : {"auto", "glorot_uniform", "he_uniform", "small"}, default="auto"
+        Weight initialization; "auto" is He for ReLU-like activations and
+        Glorot otherwise; "small" is uniform in [-0.1, 0.1] as in the course.
+    """
+
+    def __init__(self, units, activation="identity", slope=None, init="auto"):
+        super().__init__()
+        if activation not in ACTIVATION_CODES:
+            raise ValueError(f"Unknown activation {activation!r}; "
+                             f"expected one of {sorted(ACTIVATION_CODES)}.")
+        self.units = int(units)
+        self.activation = activation
+        self.slope = _default_slope(activation) if slope is None else float(slope)
+        self.init = init
+        self.decay = {"W"}
+
+    def _describe(self):
+        return f"{self.units}, activation={self.activation!r}"
+
+    def _build(self, input_shapes, rng):
+        from skneuro.nn.init import initialize_weights
+
+        (fan_in,) = input_shapes[0]
+        W = initialize_weights((fan_in, self.units), self.activation, self.init, rng)
+        self.params = {
+            "W": self.backend.asarray(W),
+            "b": self.backend.zeros((self.units,)),
+        }
+        return (self.units,)
+
+    def forward(self, inputs, training=False):
+        x = inputs[0]
+        ops = self.backend
+        out = self._buffer("out", (x.shape[0], self.units))
+        if _is_sparse(x):
+            out[...] = x @ self.params["W"]
+        else:
+            ops.dense.matmul(x, self.params["W"], out)
+        ops.activations.bias_activation_forward(
+            out, self.params["b"], ACTIVATION_CODES[self.activation], ops.scalar(self.slope)
+        )
+        self._cache_input = x
+        self._cache_output = out
+        return out
+
+    def backward(self, grad):
+        ops = self.backend
+        code = ACTIVATION_CODES[self.activation]
+        if code == ACTIVATION_CODES["identity"]:
+            delta = grad
+        else:
+            delta = self._buffer("delta", grad.shape)
+            ops.activations.activation_backward(
+                grad, self._cache_output, code, ops.scalar(self.slope), delta
+            )
+        x = self._cache_input
+        if _is_sparse(x):
+            self.grads["W"][...] = x.T @ delta
+        else:
+            ops.dense.matmul_tn(x, delta, self.grads["W"])
+        ops.dense.column_sum(delta, self.grads["b"])
+        if not self.need_input_grad:
+            return [None]
+        dx = self._buffer("dx", x.shape)
+        ops.dense.matmul_nt(delta, self.params["W"], dx)
+        return [dx]
+
+
+class Activation(Layer):
+    """Element-wise activation as a layer of its own (e.g. after an :class:`Add`).
+
+    Parameters
+    ----------
+    activation : str
+        As for :class:`Dense`.
+    slope : float, default=None
+        As for :class:`Dense`.
+    """
+
+    def __init__(self, activation, slope=None):
+        super().__init__()
+        if activation not in ACTIVATION_CODES:
+            raise ValueError(f"Unknown activation {activation!r}; "
+                             f"expected one of {sorted(ACTIVATION_CODES)}.")
+        self.activation = activation
+        self.slope = _default_slope(activation) if slope is None else float(slope)
+
+    def _describe(self):
+        return repr(self.activation)
+
+    def forward(self, inputs, training=False):
+        x = inputs[0]
+        ops = self.backend
+        out = self._buffer("out", x.shape)
+        out[...] = x
+        flat = out.reshape(x.shape[0], -1)
+        zero_bias = self._buffer("zero_bias", (flat.shape[1],))
+        zero_bias[...] = 0
+        ops.activations.bias_activation_forward(
+            flat, zero_bias, ACTIVATION_CODES[self.activation], ops.scalar(self.slope)
+        )
+        self._cache_output = out
+        return out
+
+    def backward(self, grad):
+        ops = self.backend
+        dx = self._buffer("dx", grad.shape)
+        n = grad.shape[0]
+        ops.activations.activation_backward(
+            grad.reshape(n, -1), self._cache_output.reshape(n, -1),
+            ACTIVATION_CODES[self.activation], ops.scalar(self.slope), dx.reshape(n, -1),
+        )
+        return [dx]
+
+
+class Dropout(Layer):
+    """Inverted dropout: active in training only, identity at prediction.
+
+    Parameters
+    ----------
+    rate : float
+        Probability of dropping each unit, in [0, 1).
+    """
+
+    def __init__(self, rate):
+        super().__init__()
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}.")
+        self.rate = float(rate)
+        self.rng = None
+
+    def _describe(self):
+        return repr(self.rate)
+
+    def _build(self, input_shapes, rng):
+        # The layer draws its masks from its own stream, seeded from the
+        # network's generator, so masks are reproducible from random_state.
+        self.rng = np.random.default_rng(rng.integers(2**63 - 1))
+        return tuple(input_shapes[0])
+
+    def forward(self, inputs, training=False):
+        x = inputs[0]
+        self._cache_training = training and self.rate > 0.0
+        if not self._cache_training:
+            return x
+        ops = self.backend
+        out = self._buffer("out", x.shape)
+        out[...] = x
+        n = x.shape[0]
+        flat_shape = (n, out.size // max(n, 1))
+        draws = self._buffer("draws", flat_shape)
+        self.rng.random(out=draws, dtype=draws.dtype)
+        mask = self._buffer("mask", flat_shape)
+        ops.dropout.dropout_forward(out.reshape(flat_shape), draws, ops.scalar(self.rate), mask)
+        self._cache_mask = mask
+        return out
+
+    def backward(self, grad):
+        if not self._cache_training:
+            return [grad]
+        dx = self._buffer("dx", grad.shape)
+        dx[...] = grad
+        n = grad.shape[0]
+        self.backend.dropout.dropout_backward(dx.reshape(n, -1), self._cache_mask)
+        return [dx]
+
+
+class Add(Layer):
+    """Sum of its inputs, all of one shape: the join of a residual connection."""
+
+    n_inputs = 2
+
+    def _build(self, input_shapes, rng):
+        first = tuple(input_shapes[0])
+        for shape in input_shapes[1:]:
+            if tuple(shape) != first:
+                raise ValueError(f"Add needs inputs of one shape, got {input_shapes}.")
+        return first
+
+    def forward(self, inputs, training=False):
+        out = self._buffer("out", inputs[0].shape)
+        np.add(inputs[0], inputs[1], out=out)
+        for x in inputs[2:]:
+            np.add(out, x, out=out)
+        self._cache_n_inputs = len(inputs)
+        return out
+
+    def backward(self, grad):
+        # The same array for every input: safe, because no layer modifies
+        # the gradient it receives.
+        return [grad] * self._cache_n_inputs
+
+
+class Concatenate(Layer):
+    """Concatenation along the feature (channel) axis: the join of a skip connection."""
+
+    n_inputs = 2
+
+    def _build(self, input_shapes, rng):
+        rest = tuple(input_shapes[0][1:])
+        for shape in input_shapes[1:]:
+            if tuple(shape[1:]) != rest:
+                raise ValueError(
+                    f"Concatenate needs inputs that agree beyond the first axis, got {input_shapes}."
+                )
+        self._sizes = [int(s[0]) for s in input_shapes]
+        return (sum(self._sizes),) + rest
+
+    def forward(self, inputs, training=False):
+        n = inputs[0].shape[0]
+        out = self._buffer("out", (n,) + self.output_shape)
+        start = 0
+        for x, size in zip(inputs, self._sizes):
+            out[:, start:start + size] = x
+            start += size
+        return out
+
+    def backward(self, grad):
+        grads = []
+        start = 0
+        for k, size in enumerate(self._sizes):
+            g = self._buffer(f"dx{k}", (grad.shape[0], size) + grad.shape[2:])
+            g[...] = grad[:, start:start + size]
+            grads.append(g)
+            start += size
+        return grads
+
+
+def _default_slope(activation):
+    return 0.01 if activation == "leaky_relu" else 1.0

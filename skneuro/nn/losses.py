@@ -1,0 +1,90 @@
+"""Losses: the value and the gradient with respect to the network's output.
+
+Each loss pairs with the activation applied to the output at prediction time:
+the network's last layer emits raw outputs, the loss fuses the output
+activation where that is more stable (softmax with cross-entropy, sigmoid with
+binary cross-entropy), and :meth:`activate` applies it for predictions.
+
+``weight`` is a per-row weight normalized to sum to one over the batch, so
+every loss is a weighted mean over rows of a per-row sum over outputs.
+"""
+
+
+class Loss:
+    """Base class: buffers and the common call."""
+
+    #: Name of the output activation applied by :meth:`activate`.
+    output_activation = "identity"
+    #: Whether targets are integer class labels (else float arrays).
+    integer_targets = False
+
+    def __init__(self):
+        self.backend = None
+        self._buffers = {}
+
+    def bind(self, backend):
+        """Attach a backend."""
+        self.backend = backend
+        self._buffers = {}
+        return self
+
+    def _buffers_for(self, shape):
+        bufs = self._buffers.get(shape)
+        if bufs is None:
+            if len(self._buffers) >= 4:
+                self._buffers.clear()
+            bufs = self._buffers[shape] = (
+                self.backend.empty(shape), self.backend.empty((shape[0],)))
+        return bufs
+
+    def __call__(self, output, target, weight):
+        """Return ``(loss, grad)``: the weighted mean loss and d loss / d output.
+
+        ``grad`` is a buffer owned by the loss, valid until the next call.
+        """
+        grad, row_loss = self._buffers_for(output.shape)
+        value = self._kernel()(output, target, weight, grad, row_loss)
+        return float(value), grad
+
+    def activate(self, output):
+        """Apply the output activation in place (for predictions)."""
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("backend", "_buffers")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.backend = None
+        self._buffers = {}
+
+
+class SquaredError(Loss):
+    """``E = 1/2 * sum_j (a_j - t_j)**2``, the course's error function."""
+
+    def _kernel(self):
+        return self.backend.losses.squared_error
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Cross-entropy of the softmax of the outputs with integer class labels."""
+
+    output_activation = "softmax"
+    integer_targets = True
+
+    def _kernel(self):
+        return self.backend.losses.softmax_cross_entropy
+
+    def activate(self, output):
+        self.backend.losses.softmax(output)
+
+
+class SigmoidBinaryCrossEntropy(Loss):
+    """Binary cross-entropy of independent sigmoid outputs (binary and multilabel)."""
+
+    output_activation = "sigmoid"
+
+    def _kernel(self):
+        return self.backend.losses.sigmoid_binary_cross_entropy
+
+    def activate(self, output):
+        self.backend.losses.sigmoid(output)

@@ -1,0 +1,164 @@
+"""Optimizers: one fused kernel call per parameter array per step.
+
+An optimizer keeps its state (velocities, moments) in arrays beside the
+parameters, allocated on the first step, and exposes one method,
+:meth:`Optimizer.step`.
+"""
+
+import math
+
+
+class Optimizer:
+    """Base class.
+
+    ``step(network, learning_rate, l2)`` updates every parameter of
+    ``network`` from its gradient; ``l2`` is the L2 coefficient for this
+    batch, applied to the parameters their layer lists in ``decay``.
+    """
+
+    n_slots = 0
+
+    def __init__(self):
+        self.state = None
+        self.t = 0
+
+    def _ensure_state(self, network):
+        if self.state is None:
+            backend = network.backend
+            self.state = [
+                [backend.zeros(layer.params[name].shape) for _ in range(self.n_slots)]
+                for layer, name in network.parameters()
+            ]
+
+    def step(self, network, learning_rate, l2):
+        """Apply one update to every parameter of ``network``."""
+        self._ensure_state(network)
+        self.t += 1
+        backend = network.backend
+        zero = backend.scalar(0.0)
+        l2 = backend.scalar(l2)
+        for (layer, name), slots in zip(network.parameters(), self.state):
+            self._update(backend, layer.params[name], layer.grads[name], slots,
+                         learning_rate, l2 if name in layer.decay else zero)
+
+    def get_state(self):
+        """Host copies of the state (for pickling)."""
+        return self.state
+
+    def bind(self, backend):
+        """Move the state arrays to ``backend``."""
+        if self.state is not None:
+            self.state = [[backend.asarray(a) for a in slots] for slots in self.state]
+        return self
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum and Nesterov's momentum.
+
+    Parameters
+    ----------
+    momentum : float, default=0.9
+    nesterov : bool, default=True
+    """
+
+    n_slots = 1
+
+    def __init__(self, momentum=0.9, nesterov=True):
+        super().__init__()
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def _update(self, backend, param, grad, slots, lr, l2):
+        backend.optim.sgd_update(param, grad, slots[0], backend.scalar(lr),
+                                 backend.scalar(self.momentum), bool(self.nesterov), l2)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2014).
+
+    Parameters
+    ----------
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of the first and second moment estimates.
+    epsilon : float, default=1e-8
+    """
+
+    n_slots = 2
+
+    def __init__(self, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        super().__init__()
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def step(self, network, learning_rate, l2):
+        # The bias correction depends on the step count only: fold it into
+        # the learning rate once per step rather than once per element.
+        t = self.t + 1
+        self._lr_t = learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        super().step(network, learning_rate, l2)
+
+    def _update(self, backend, param, grad, slots, lr, l2):
+        s = backend.scalar
+        backend.optim.adam_update(param, grad, slots[0], slots[1], s(self._lr_t),
+                                  s(self.beta_1), s(self.beta_2), s(self.epsilon), l2)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton 2012): divide by a running RMS of the gradient.
+
+    Parameters
+    ----------
+    rho : float, default=0.9
+        Decay rate of the running mean of squared gradients.
+    epsilon : float, default=1e-8
+    """
+
+    n_slots = 1
+
+    def __init__(self, rho=0.9, epsilon=1e-8):
+        super().__init__()
+        self.rho = rho
+        self.epsilon = epsilon
+
+    def _update(self, backend, param, grad, slots, lr, l2):
+        s = backend.scalar
+        backend.optim.rmsprop_update(param, grad, slots[0], s(lr), s(self.rho),
+                                     s(self.epsilon), l2)
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al. 2011): divide by the root of summed squared gradients.
+
+    Parameters
+    ----------
+    epsilon : float, default=1e-8
+    """
+
+    n_slots = 1
+
+    def __init__(self, epsilon=1e-8):
+        super().__init__()
+        self.epsilon = epsilon
+
+    def _update(self, backend, param, grad, slots, lr, l2):
+        s = backend.scalar
+        backend.optim.adagrad_update(param, grad, slots[0], s(lr), s(self.epsilon), l2)
+
+
+def make_optimizer(solver, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
+                   beta_2=0.999, epsilon=1e-8):
+    """Build the optimizer named ``solver`` from scikit-learn-style parameters.
+
+    RMSprop's decay rate is ``beta_2``: it is the same quantity as Adam's
+    second-moment decay.
+    """
+    if solver == "sgd":
+        return SGD(momentum, nesterovs_momentum)
+    if solver == "adam":
+        return Adam(beta_1, beta_2, epsilon)
+    if solver == "rmsprop":
+        return RMSprop(beta_2, epsilon)
+    if solver == "adagrad":
+        return Adagrad(epsilon)
+    raise ValueError(f"Unknown solver {solver!r}.")
