@@ -100,6 +100,24 @@ class BaseNetworkEstimator(BaseEstimator):
         return np.ascontiguousarray(X, dtype=self._compute_dtype)
 
     # -- training -----------------------------------------------------------
+    def _fit_transaction(self, fit, *args, **kwargs):
+        """Run ``fit(*args, **kwargs)``; if it raises, restore the estimator as it was.
+
+        Bad input, a diverging run or any other error then leaves a fitted model
+        fitted (with its old weights) and an unfitted one unfitted.
+        """
+        saved = self.__dict__.copy()
+        weights = self.network_.get_weights() if "network_" in saved and \
+            self.network_.backend is not None else None
+        try:
+            return fit(*args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            if weights is not None:
+                self.network_.set_weights(weights)
+            raise
+
     def _initialize(self, input_shape, n_outputs, rng):
         """Build a fresh network, loss, optimizer and trainer."""
         backend = self._backend()

@@ -134,7 +134,11 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
                           dtype=[np.float64, np.float32], reset=reset)
         return self._to_compute(X)
 
-    def _fit(self, X, y, sample_weight, incremental, validation_data=None, classes=None):
+    def _fit(self, *args, **kwargs):
+        return self._fit_transaction(self._fit_unguarded, *args, **kwargs)
+
+    def _fit_unguarded(self, X, y, sample_weight, incremental, validation_data=None,
+                       classes=None):
         fitted = hasattr(self, "network_")
         reset = not fitted or not (self.warm_start or incremental)
         if not reset and self.solver == "lbfgs" and incremental:

@@ -1,0 +1,107 @@
+"""Plain-numpy references, written independently of the kernels they check."""
+
+import numpy as np
+
+
+def activation(h, name, slope):
+    if name == "identity":
+        return h
+    if name == "step":
+        return (h > 0).astype(h.dtype)
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-slope * h))
+    if name == "tanh":
+        return np.tanh(h)
+    if name == "relu":
+        return np.maximum(h, 0)
+    if name == "leaky_relu":
+        return np.where(h > 0, h, slope * h)
+    raise ValueError(name)
+
+
+def activation_derivative(h, name, slope):
+    """Derivative with respect to the pre-activation h."""
+    if name == "identity":
+        return np.ones_like(h)
+    if name == "step":
+        return np.zeros_like(h)
+    if name == "sigmoid":
+        s = 1.0 / (1.0 + np.exp(-slope * h))
+        return slope * s * (1 - s)
+    if name == "tanh":
+        return 1 - np.tanh(h) ** 2
+    if name == "relu":
+        return (h > 0).astype(h.dtype)
+    if name == "leaky_relu":
+        return np.where(h > 0, 1.0, slope).astype(h.dtype)
+    raise ValueError(name)
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def squared_error(a, t, w):
+    """Weighted mean over rows of 1/2 sum_j (a - t)^2, and its gradient."""
+    rows = 0.5 * ((a - t) ** 2).sum(axis=1)
+    return float(w @ rows), w[:, None] * (a - t)
+
+
+def softmax_cross_entropy(z, labels, w):
+    p = softmax(z)
+    rows = -np.log(p[np.arange(len(labels)), labels])
+    onehot = np.eye(z.shape[1])[labels]
+    return float(w @ rows), w[:, None] * (p - onehot)
+
+
+def sigmoid_binary_cross_entropy(z, t, w):
+    p = 1.0 / (1.0 + np.exp(-z))
+    rows = -(t * np.log(p) + (1 - t) * np.log(1 - p)).sum(axis=1)
+    return float(w @ rows), w[:, None] * (p - t)
+
+
+def sgd(w, g, v, lr, momentum, nesterov, l2):
+    g = g + l2 * w
+    v_new = momentum * v - lr * g
+    if nesterov:
+        return w + momentum * v_new - lr * g, v_new
+    return w + v_new, v_new
+
+
+def adam(w, g, m, v, t, lr, b1, b2, eps, l2):
+    g = g + l2 * w
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    m_hat = m / (1 - b1**t)
+    v_hat = v / (1 - b2**t)
+    # scikit-learn's form of Kingma & Ba: eps added to sqrt(v), with the bias
+    # correction moved onto the learning rate.
+    lr_t = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+    return w - lr_t * m / (np.sqrt(v) + eps), m, v, m_hat, v_hat
+
+
+def rmsprop(w, g, s, lr, rho, eps, l2):
+    g = g + l2 * w
+    s = rho * s + (1 - rho) * g * g
+    return w - lr * g / (np.sqrt(s) + eps), s
+
+
+def adagrad(w, g, s, lr, eps, l2):
+    g = g + l2 * w
+    s = s + g * g
+    return w - lr * g / (np.sqrt(s) + eps), s
+
+
+def perceptron_epoch(X, T, W, order, eta, sw):
+    """The course's rule, sample by sample, bias input -1 in the last column."""
+    W = W.copy()
+    errors = 0
+    for i in order:
+        x = np.append(X[i], -1.0)
+        a = (W @ x > 0).astype(float)
+        err = a - T[i]
+        if np.any(err != 0):
+            errors += 1
+        W -= eta * sw[i] * np.outer(err, x)
+    return W, errors

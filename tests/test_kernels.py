@@ -1,0 +1,238 @@
+"""Every CPU kernel against its plain-numpy reference, in both compiled variants."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from skneuro.kernels.cpu import activations, dense, dropout, losses, optim
+from skneuro.kernels.cpu.perceptron import perceptron_epoch
+
+from . import naive
+
+ACTIVATIONS = ["identity", "step", "sigmoid", "tanh", "relu", "leaky_relu"]
+SLOPES = {"sigmoid": 2.5, "leaky_relu": 0.1}
+VARIANTS = ["serial", "parallel"]
+TOL = {np.float32: 1e-5, np.float64: 1e-12}
+
+shapes = st.tuples(st.integers(1, 40), st.integers(1, 20))
+
+
+def _variant(kernel, name):
+    return getattr(kernel, name)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@given(shape=shapes, seed=st.integers(0, 2**16))
+def test_bias_activation_forward(name, dtype, variant, shape, seed):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(scale=3, size=shape).astype(dtype)
+    b = rng.normal(size=shape[1]).astype(dtype)
+    slope = SLOPES.get(name, 1.0)
+    expected = naive.activation(z.astype(np.float64) + b, name, slope)
+    _variant(activations.bias_activation_forward, variant)(
+        z, b, activations.CODES[name], dtype(slope))
+    assert_allclose(z, expected, rtol=TOL[dtype], atol=TOL[dtype])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@given(shape=shapes, seed=st.integers(0, 2**16))
+def test_activation_backward(name, dtype, variant, shape, seed):
+    rng = np.random.default_rng(seed)
+    h = rng.normal(scale=3, size=shape)
+    h[np.abs(h) < 1e-3] = 0.5  # keep away from the kink of ReLU-like functions
+    slope = SLOPES.get(name, 1.0)
+    a = naive.activation(h, name, slope).astype(dtype)
+    g = rng.normal(size=shape).astype(dtype)
+    out = np.empty_like(g)
+    _variant(activations.activation_backward, variant)(
+        g, a, activations.CODES[name], dtype(slope), out)
+    expected = g * naive.activation_derivative(h, name, slope)
+    assert_allclose(out, expected, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@given(shape=shapes, seed=st.integers(0, 2**16))
+def test_column_sum_and_take_rows(variant, shape, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=shape)
+    out = np.empty(shape[1])
+    _variant(dense.column_sum, variant)(x, out)
+    assert_allclose(out, x.sum(axis=0), rtol=1e-12, atol=1e-12)
+    idx = rng.integers(0, shape[0], size=7).astype(np.intp)
+    rows = np.empty((7, shape[1]))
+    _variant(dense.take_rows, variant)(rows, x, idx)
+    assert_allclose(rows, x[idx])
+
+
+def test_column_sum_is_the_same_in_both_variants(rng):
+    x = rng.normal(size=(512, 300)).astype(np.float32)
+    a = np.empty(300, np.float32)
+    b = np.empty(300, np.float32)
+    dense.column_sum.serial(x, a)
+    dense.column_sum.parallel(x, b)
+    assert np.array_equal(a, b)
+
+
+def test_matmul_wrappers(rng):
+    a = rng.normal(size=(5, 4))
+    b = rng.normal(size=(4, 3))
+    out = np.empty((5, 3))
+    dense.matmul(a, b, out)
+    assert_allclose(out, a @ b)
+    c = rng.normal(size=(5, 3))
+    out_tn = np.empty((4, 3))
+    dense.matmul_tn(a, c, out_tn)
+    assert_allclose(out_tn, a.T @ c)
+    out_nt = np.empty((5, 4))
+    dense.matmul_nt(c, b, out_nt)
+    assert_allclose(out_nt, c @ b.T)
+
+
+LOSSES = {
+    "squared_error": naive.squared_error,
+    "softmax_cross_entropy": naive.softmax_cross_entropy,
+    "sigmoid_binary_cross_entropy": naive.sigmoid_binary_cross_entropy,
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(LOSSES))
+@given(shape=st.tuples(st.integers(1, 30), st.integers(1, 8)), seed=st.integers(0, 2**16))
+def test_losses(name, dtype, variant, shape, seed):
+    rng = np.random.default_rng(seed)
+    n, m = shape
+    z = rng.normal(scale=4, size=shape)
+    w = rng.uniform(0, 1, size=n)
+    w /= w.sum()
+    if name == "softmax_cross_entropy":
+        target = rng.integers(0, m, size=n).astype(np.intp)
+    elif name == "sigmoid_binary_cross_entropy":
+        target = rng.integers(0, 2, size=shape).astype(float)
+    else:
+        target = rng.normal(size=shape)
+    expected_loss, expected_grad = LOSSES[name](z, target, w)
+    grad = np.empty(shape, dtype)
+    row_loss = np.empty(n, dtype)
+    t = target if target.dtype == np.intp else target.astype(dtype)
+    value = _variant(getattr(losses, name), variant)(
+        z.astype(dtype), t, w.astype(dtype), grad, row_loss)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    assert_allclose(value, expected_loss, rtol=tol, atol=tol)
+    assert_allclose(grad, expected_grad, rtol=tol, atol=tol)
+
+
+def test_cross_entropies_are_finite_for_extreme_logits():
+    z = np.array([[1e4, -1e4], [-1e4, 1e4]], np.float32)
+    w = np.full(2, 0.5, np.float32)
+    grad = np.empty_like(z)
+    row_loss = np.empty(2, np.float32)
+    value = losses.softmax_cross_entropy(z, np.array([1, 1]), w, grad, row_loss)
+    assert np.isfinite(value) and np.isfinite(grad).all()
+    assert_allclose(value, 1e4, rtol=1e-6)
+    value = losses.sigmoid_binary_cross_entropy(z, np.array([[0, 1], [0, 1]], np.float32),
+                                                w, grad, row_loss)
+    assert np.isfinite(value) and np.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_output_activations(variant, rng):
+    z = rng.normal(scale=5, size=(7, 4))
+    p = z.copy()
+    _variant(losses.softmax, variant)(p)
+    assert_allclose(p, naive.softmax(z))
+    s = z.copy()
+    _variant(losses.sigmoid, variant)(s)
+    assert_allclose(s, 1 / (1 + np.exp(-z)))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_update(variant, nesterov, rng):
+    w, g, v = (rng.normal(size=(6, 5)) for _ in range(3))
+    expected_w, expected_v = naive.sgd(w, g, v, 0.1, 0.9, nesterov, 0.01)
+    _variant(optim.sgd_update, variant)(w, g, v, 0.1, 0.9, nesterov, 0.01)
+    assert_allclose(w, expected_w)
+    assert_allclose(v, expected_v)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_adam_update_matches_bias_corrected_equations(variant, rng):
+    w, g = rng.normal(size=(2, 40))
+    m = np.zeros(40)
+    v = np.zeros(40)
+    ref_w, ref_m, ref_v = w.copy(), m.copy(), v.copy()
+    for t in range(1, 4):
+        g = rng.normal(size=40)
+        ref_w, ref_m, ref_v, m_hat, v_hat = naive.adam(ref_w, g, ref_m, ref_v, t, 1e-2, 0.9,
+                                                       0.999, 1e-8, 1e-3)
+        lr_t = 1e-2 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        _variant(optim.adam_update, variant)(w, g, m, v, lr_t, 0.9, 0.999, 1e-8, 1e-3)
+    assert_allclose(w, ref_w)
+    assert_allclose(m, ref_m)
+    assert_allclose(v, ref_v)
+    # The textbook form with bias-corrected moments gives the same step up to epsilon.
+    assert_allclose(m / (1 - 0.9**3), m_hat)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_rmsprop_and_adagrad_updates(variant, rng):
+    w, g, s = rng.normal(size=(3, 30))
+    s = np.abs(s)
+    expected_w, expected_s = naive.rmsprop(w, g, s, 0.01, 0.9, 1e-8, 0.1)
+    w1, s1 = w.copy(), s.copy()
+    _variant(optim.rmsprop_update, variant)(w1, g, s1, 0.01, 0.9, 1e-8, 0.1)
+    assert_allclose(w1, expected_w)
+    assert_allclose(s1, expected_s)
+    expected_w, expected_s = naive.adagrad(w, g, s, 0.01, 1e-8, 0.1)
+    w2, s2 = w.copy(), s.copy()
+    _variant(optim.adagrad_update, variant)(w2, g, s2, 0.01, 1e-8, 0.1)
+    assert_allclose(w2, expected_w)
+    assert_allclose(s2, expected_s)
+
+
+def test_float32_update_stays_float32(rng):
+    w = rng.normal(size=100).astype(np.float32)
+    g = rng.normal(size=100).astype(np.float32)
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    f32 = np.float32
+    optim.adam_update(w, g, m, v, f32(1e-3), f32(0.9), f32(0.999), f32(1e-8), f32(0))
+    assert w.dtype == np.float32
+    sig = optim.adam_update.serial.signatures[-1]
+    assert all("float64" not in str(arg) for arg in sig)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_dropout_kernels(variant, rng):
+    x = rng.normal(size=(50, 40))
+    u = rng.uniform(size=x.shape)
+    mask = np.empty_like(x)
+    out = x.copy()
+    _variant(dropout.dropout_forward, variant)(out, u, 0.3, mask)
+    expected_mask = (u >= 0.3) / 0.7
+    assert_allclose(mask, expected_mask)
+    assert_allclose(out, x * expected_mask)
+    g = rng.normal(size=x.shape)
+    g2 = g.copy()
+    _variant(dropout.dropout_backward, variant)(g2, mask)
+    assert_allclose(g2, g * expected_mask)
+
+
+@given(seed=st.integers(0, 2**16), n_neurons=st.integers(1, 4))
+def test_perceptron_epoch(seed, n_neurons):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(20, 3))
+    T = rng.integers(0, 2, size=(20, n_neurons)).astype(float)
+    W = rng.uniform(-0.1, 0.1, size=(n_neurons, 4))
+    order = rng.permutation(20).astype(np.intp)
+    sw = rng.uniform(0.5, 2, size=20)
+    expected_W, expected_errors = naive.perceptron_epoch(X, T, W, order, 0.25, sw)
+    errors = perceptron_epoch(X, T, W, order, 0.25, sw)
+    assert errors == expected_errors
+    assert_allclose(W, expected_W)

@@ -1,0 +1,450 @@
+"""MLPClassifier and MLPRegressor: accuracy, scikit-learn citizenship, bad input."""
+
+import io
+import pickle
+import warnings
+from contextlib import redirect_stdout
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    make_multilabel_classification,
+    make_regression,
+)
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skneuro import MLPClassifier, MLPRegressor
+from skneuro.nn import Callback, DivergenceError
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.25, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+# -- accuracy on bundled data -------------------------------------------------
+def test_iris(iris):
+    X, y = iris
+    clf = MLPClassifier((16,), learning_rate_init=0.01, max_iter=300, random_state=0)
+    scores = cross_val_score(clf, X, y, cv=3)
+    assert scores.mean() > 0.9
+
+
+def test_digits_held_out(digits):
+    X_train, X_test, y_train, y_test = digits
+    clf = MLPClassifier((64,), max_iter=60, random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) > 0.95
+
+
+def test_breast_cancer_binary_uses_one_sigmoid_output():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
+    clf = MLPClassifier((32,), max_iter=100, random_state=0).fit(X_train, y_train)
+    assert clf.n_outputs_ == 1 and clf.out_activation_ == "logistic"
+    assert clf.score(X_test, y_test) > 0.94
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 2)
+    assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_regression_diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    X_train, X_test, y_train, y_test = train_test_split(X, y / 100, random_state=0)
+    # Diabetes overfits quickly (scikit-learn's MLP: R^2 0.25 after 50 epochs, below 0
+    # after 200); a short run is the honest setting.
+    reg = MLPRegressor((32,), learning_rate_init=0.01, alpha=1e-2, max_iter=50,
+                       random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X_train, y_train)
+    assert reg.score(X_test, y_test) > 0.2
+    assert reg.predict(X_test).dtype == np.float64
+
+
+def test_multi_output_regression():
+    X, Y = make_regression(n_samples=400, n_features=8, n_targets=3, noise=1.0,
+                           random_state=0)
+    X_train, X_test, Y_train, Y_test = train_test_split(X, Y / 100, random_state=0)
+    reg = MLPRegressor((64,), learning_rate_init=0.01, max_iter=300, random_state=0)
+    reg.fit(X_train, Y_train)
+    assert reg.predict(X_test).shape == Y_test.shape
+    assert reg.score(X_test, Y_test) > 0.95
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "rmsprop", "adagrad", "lbfgs"])
+def test_every_solver_learns(solver, iris):
+    X, y = iris
+    lr = {"sgd": 0.1, "adagrad": 0.1}.get(solver, 0.01)
+    clf = MLPClassifier((16,), solver=solver, learning_rate_init=lr, max_iter=150,
+                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X, y) > 0.9, solver
+
+
+@pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive", "linear",
+                                      "exponential"])
+def test_learning_rate_schedules(schedule, iris):
+    X, y = iris
+    clf = MLPClassifier((16,), solver="sgd", learning_rate=schedule, learning_rate_init=0.2,
+                        max_iter=80, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X, y) > 0.85, schedule
+
+
+@pytest.mark.parametrize("activation", ["identity", "logistic", "sigmoid", "tanh", "relu",
+                                        "leaky_relu"])
+def test_activations(activation, iris):
+    X, y = iris
+    clf = MLPClassifier((16,), activation=activation, max_iter=200, learning_rate_init=0.01,
+                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X, y) > 0.85
+
+
+def test_sigmoid_slope_changes_the_network(iris):
+    X, y = iris
+    a = MLPClassifier((4,), activation="sigmoid", max_iter=5, random_state=0)
+    b = clone(a).set_params(sigmoid_slope=3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pa = a.fit(X, y).predict_proba(X)
+        pb = b.fit(X, y).predict_proba(X)
+    assert not np.allclose(pa, pb)
+
+
+def test_multilabel():
+    X, Y = make_multilabel_classification(n_samples=300, n_classes=4, random_state=0)
+    clf = MLPClassifier((64,), max_iter=300, random_state=0).fit(X, Y)
+    assert clf.predict(X).shape == Y.shape
+    assert clf.predict_proba(X).shape == Y.shape
+    assert clf.score(X, Y) > 0.6  # subset accuracy
+
+
+def test_string_labels_and_pandas_round_trip(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    df = pd.DataFrame(X, columns=["sl", "sw", "pl", "pw"])
+    clf = MLPClassifier((16,), max_iter=300, random_state=0).fit(df, pd.Series(names))
+    assert_array_equal(clf.classes_, names[np.unique(names, return_index=True)[1]])
+    assert list(clf.feature_names_in_) == ["sl", "sw", "pl", "pw"]
+    assert set(clf.predict(df)) <= set(names)
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X)
+
+
+# -- scikit-learn citizenship --------------------------------------------------
+def test_same_random_state_gives_the_same_model(digits):
+    X_train, _, y_train, _ = digits
+    params = dict(hidden_layer_sizes=(32,), max_iter=5, random_state=3, dropout=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = MLPClassifier(**params).fit(X_train, y_train)
+        b = MLPClassifier(**params).fit(X_train, y_train)
+        c = MLPClassifier(**{**params, "random_state": 4}).fit(X_train, y_train)
+    for wa, wb in zip(a.coefs_, b.coefs_):
+        assert_array_equal(wa, wb)
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+
+
+def test_pickle_and_joblib_round_trip(digits, tmp_path):
+    X_train, X_test, y_train, _ = digits
+    clf = MLPClassifier((32,), max_iter=20, random_state=0).fit(X_train, y_train)
+    expected = clf.predict_proba(X_test)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(restored.predict_proba(X_test), expected)
+    joblib.dump(clf, tmp_path / "model.joblib")
+    assert_array_equal(joblib.load(tmp_path / "model.joblib").predict_proba(X_test), expected)
+    # The restored model can also keep training.
+    restored.partial_fit(X_train, y_train)
+
+
+def test_pipeline_and_grid_search_with_two_jobs(iris):
+    X, y = iris
+    pipe = make_pipeline(StandardScaler(), MLPClassifier((8,), learning_rate_init=0.01,
+                                                         max_iter=100, random_state=0))
+    grid = GridSearchCV(pipe, {"mlpclassifier__alpha": [1e-4, 1e-2]}, cv=3, n_jobs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid.fit(X, y)
+    assert grid.best_score_ > 0.85
+    assert grid.best_params_["mlpclassifier__alpha"] in (1e-4, 1e-2)
+
+
+def test_a_row_prediction_does_not_depend_on_the_other_rows(digits):
+    X_train, X_test, y_train, _ = digits
+    reg = MLPRegressor((32,), max_iter=10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X_train, y_train.astype(float))
+    full = reg.predict(X_test)
+    for start, stop in [(0, 1), (5, 7), (10, 13), (20, 45)]:
+        assert_array_equal(reg.predict(X_test[start:stop]), full[start:stop])
+
+
+def test_sparse_input_matches_dense(digits):
+    X_train, X_test, y_train, _ = digits
+    params = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0, shuffle=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dense = MLPClassifier(**params).fit(X_train, y_train)
+        sparse = MLPClassifier(**params).fit(sp.csr_matrix(X_train), y_train)
+    assert_allclose(sparse.predict_proba(sp.csr_matrix(X_test)), dense.predict_proba(X_test),
+                    atol=1e-4)
+
+
+def test_float64_dtype(iris):
+    X, y = iris
+    clf = MLPClassifier((8,), max_iter=50, dtype="float64", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.coefs_[0].dtype == np.float64
+    clf32 = clone(clf).set_params(dtype="float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf32.fit(X, y)
+    assert clf32.coefs_[0].dtype == np.float32
+
+
+# -- training features ---------------------------------------------------------
+def test_early_stopping_restores_the_best_weights(digits):
+    X_train, _, y_train, _ = digits
+    clf = MLPClassifier((64,), max_iter=200, early_stopping=True, n_iter_no_change=3,
+                        random_state=0).fit(X_train, y_train)
+    assert clf.n_iter_ < 200
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert len(clf.validation_loss_curve_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_loss_ is None
+    # The restored weights give the best validation score, not the last one.
+    best_epoch = int(np.argmax(clf.validation_scores_))
+    assert best_epoch < clf.n_iter_ - 1
+
+
+def test_validation_data_records_the_validation_loss(digits):
+    X_train, X_test, y_train, y_test = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((32,), max_iter=8, random_state=0).fit(
+            X_train, y_train, validation_data=(X_test, y_test))
+    assert len(clf.validation_loss_curve_) == 8
+    assert len(clf.validation_scores_) == 8
+    assert clf.validation_loss_curve_[-1] < clf.validation_loss_curve_[0]
+
+
+def test_early_stopping_split_is_stratified():
+    X, y = load_digits(return_X_y=True)
+    keep = (y == 0) | (y == 1)
+    X, y = X[keep][:100], y[keep][:100]
+    y[:10] = 0
+    clf = MLPClassifier((8,), early_stopping=True, validation_fraction=0.2, max_iter=3,
+                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X / 16, y)
+    assert clf.validation_scores_ is not None
+
+
+def test_partial_fit(digits):
+    X_train, X_test, y_train, y_test = digits
+    clf = MLPClassifier((32,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X_train[:10], y_train[:10])
+    clf.partial_fit(X_train[:100], y_train[:100], classes=np.arange(10))
+    for _ in range(20):
+        clf.partial_fit(X_train, y_train)
+    assert clf.n_iter_ == 21
+    assert clf.score(X_test, y_test) > 0.9
+    with pytest.raises(ValueError, match="not seen"):
+        clf.partial_fit(X_train[:5], np.array([0, 1, 2, 3, 11]))
+
+
+def test_warm_start_continues(iris):
+    X, y = iris
+    clf = MLPClassifier((8,), max_iter=10, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        first = clf.coefs_[0].copy()
+        clf.fit(X, y)
+    assert clf.n_iter_ == 20
+    assert len(clf.loss_curve_) == 20
+    assert not np.array_equal(first, clf.coefs_[0])
+
+
+def test_class_weight_shifts_the_decision():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    params = dict(hidden_layer_sizes=(8,), max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = MLPClassifier(**params).fit(X, y)
+        heavy = MLPClassifier(**params, class_weight={0: 20.0, 1: 1.0}).fit(X, y)
+        balanced = MLPClassifier(**params, class_weight="balanced").fit(X, y)
+    assert (heavy.predict(X) == 0).sum() > (plain.predict(X) == 0).sum()
+    assert balanced.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="not in the data"):
+        MLPClassifier(class_weight={5: 2.0}).fit(X, y)
+
+
+def test_sample_weight_zero_is_like_removing_rows(iris):
+    X, y = iris
+    w = np.ones(len(y))
+    w[::3] = 0
+    params = dict(hidden_layer_sizes=(8,), max_iter=20, random_state=0, dtype="float64",
+                  batch_size=len(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = MLPClassifier(**params).fit(X, y, sample_weight=w)
+        removed = MLPClassifier(**{**params, "batch_size": int(w.sum())}).fit(X[w > 0],
+                                                                              y[w > 0])
+    assert_allclose(weighted.predict_proba(X), removed.predict_proba(X), atol=1e-10)
+
+
+def test_dropout_per_layer(iris):
+    X, y = iris
+    clf = MLPClassifier((16, 8), dropout=[0.2, 0.1], learning_rate_init=0.01, max_iter=100,
+                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X, y) > 0.85
+    assert len(clf.coefs_) == 3
+    with pytest.raises(ValueError, match="one rate per hidden layer"):
+        MLPClassifier((16, 8), dropout=[0.2]).fit(X, y)
+
+
+def test_verbose_prints_one_line_per_epoch(iris):
+    X, y = iris
+    out = io.StringIO()
+    with redirect_stdout(out), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier((8,), max_iter=4, verbose=True, early_stopping=True,
+                      random_state=0).fit(X, y)
+    lines = out.getvalue().strip().splitlines()
+    assert len(lines) == 4
+    assert "Iteration 1/4" in lines[0]
+    for key in ("loss", "val_loss", "val_score", "elapsed", "remaining"):
+        assert key in lines[-1]
+
+
+def test_convergence_warning_at_max_iter(iris):
+    X, y = iris
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        MLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
+
+
+def test_keyboard_interrupt_leaves_a_usable_model(iris):
+    X, y = iris
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, trainer, logs):
+            if logs["epoch"] == 3:
+                raise KeyboardInterrupt
+
+    clf = MLPClassifier((8,), max_iter=50, random_state=0, callbacks=[Interrupt()])
+    with pytest.warns(UserWarning, match="interrupted"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 3
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_callback_can_stop_training(iris):
+    X, y = iris
+
+    class StopAt(Callback):
+        def on_epoch_end(self, trainer, logs):
+            if logs["epoch"] == 5:
+                raise StopIteration
+
+    clf = MLPClassifier((8,), max_iter=50, random_state=0, callbacks=[StopAt()]).fit(X, y)
+    assert clf.n_iter_ == 5
+
+
+def test_divergence_raises_naming_the_learning_rate_and_corrupts_nothing(iris):
+    X, y = iris
+    reg = MLPRegressor((16,), solver="sgd", learning_rate_init=1e3, momentum=0.9,
+                       max_iter=50, random_state=0)
+    with pytest.raises(DivergenceError, match="learning_rate_init=1000"):
+        reg.fit(X * 100, y * 1e3)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+    # A fitted model that then diverges keeps finite weights it can predict with.
+    good = MLPRegressor((16,), solver="sgd", learning_rate_init=1e-3, max_iter=5,
+                        warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        good.fit(X, y)
+    good.set_params(learning_rate_init=1e3)
+    with pytest.raises(DivergenceError):
+        good.fit(X * 100, y * 1e3)
+    assert np.isfinite(good.predict(X)).all()
+
+
+# -- bad input -------------------------------------------------------------------
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_bad_input_gets_clear_errors(Estimator, iris):
+    X, y = iris
+    est = Estimator((4,), max_iter=3)
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(X_nan, y)
+    X_inf = X.copy()
+    X_inf[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        est.fit(X_inf, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="0 sample"):
+        est.fit(X[:0], y[:0])
+    with pytest.raises(ValueError):
+        est.fit([["a", "b"]] * 4, [0, 1, 0, 1])
+    for bad in [dict(alpha=-1.0), dict(learning_rate_init=0.0), dict(max_iter=0),
+                dict(solver="newton"), dict(validation_fraction=1.5), dict(momentum=2.0),
+                dict(activation="softplus")]:
+        with pytest.raises(ValueError, match=f"'{list(bad)[0]}' parameter"):
+            clone(est).set_params(**bad).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(X[:, :3])
+
+
+def test_huge_inputs_never_give_silent_nan(iris):
+    X, y = iris
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        clf.predict_proba(np.full((2, 4), 3e38))
