@@ -24,6 +24,10 @@ from skneuro._config import FASTMATH, PARALLEL_THRESHOLD
 
 _PARALLEL_LOCK = threading.Lock()
 
+#: Smallest normal float32. Kernels flush values below it to zero where they
+#: would otherwise produce subnormal numbers (slow on every x86 CPU).
+FLT_MIN = 1.1754943508222875e-38
+
 
 def _renamed_copy(func, suffix):
     """Return a copy of ``func`` whose qualified name ends with ``suffix``.

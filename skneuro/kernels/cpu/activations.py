@@ -12,7 +12,7 @@ pass never needs to keep its pre-activation.
 import numpy as np
 from numba import prange
 
-from skneuro.kernels._jit import kernel
+from skneuro.kernels._jit import FLT_MIN, kernel
 
 IDENTITY = 0
 STEP = 1
@@ -42,6 +42,7 @@ def bias_activation_forward(z, b, code, param):
     n, m = z.shape
     one = z.dtype.type(1.0)
     zero = z.dtype.type(0.0)
+    tiny = z.dtype.type(FLT_MIN)
     for i in prange(n):
         row = z[i]
         if code == IDENTITY:
@@ -52,7 +53,8 @@ def bias_activation_forward(z, b, code, param):
                 row[j] = one if row[j] + b[j] > zero else zero
         elif code == SIGMOID:
             for j in range(m):
-                row[j] = one / (one + np.exp(-param * (row[j] + b[j])))
+                s = one / (one + np.exp(-param * (row[j] + b[j])))
+                row[j] = s if s >= tiny else zero  # no subnormals downstream
         elif code == TANH:
             for j in range(m):
                 row[j] = np.tanh(row[j] + b[j])
@@ -74,6 +76,7 @@ def activation_backward(grad, a, code, param, out):
     n, m = grad.shape
     one = grad.dtype.type(1.0)
     zero = grad.dtype.type(0.0)
+    tiny = grad.dtype.type(FLT_MIN)
     for i in prange(n):
         g = grad[i]
         ar = a[i]
@@ -86,7 +89,8 @@ def activation_backward(grad, a, code, param, out):
                 o[j] = zero
         elif code == SIGMOID:
             for j in range(m):
-                o[j] = g[j] * param * ar[j] * (one - ar[j])
+                d = g[j] * param * ar[j] * (one - ar[j])
+                o[j] = d if abs(d) >= tiny else zero
         elif code == TANH:
             for j in range(m):
                 o[j] = g[j] * (one - ar[j] * ar[j])

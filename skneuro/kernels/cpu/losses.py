@@ -7,12 +7,16 @@ already sum to one over the batch, so the loss is a weighted mean over rows
 
 Softmax cross-entropy and sigmoid binary cross-entropy take *logits*: fusing
 the activation with the loss gives the exact, stable gradient ``p - t``.
+
+Gradients below the smallest normal float32 are flushed to zero: confident
+outputs otherwise fill the backward pass with subnormal numbers, on which the
+CPU (and so BLAS) runs 20-100x slower.
 """
 
 import numpy as np
 from numba import prange
 
-from skneuro.kernels._jit import kernel
+from skneuro.kernels._jit import FLT_MIN, kernel
 
 
 @kernel
@@ -38,6 +42,8 @@ def squared_error(out, target, weight, grad, row_loss):
 def softmax_cross_entropy(logits, labels, weight, grad, row_loss):
     """Cross-entropy of softmax(logits) with integer ``labels``; ``grad = w * (p - onehot)``."""
     n, m = logits.shape
+    tiny = logits.dtype.type(FLT_MIN)
+    zero = logits.dtype.type(0.0)
     for i in prange(n):
         z = logits[i]
         zmax = z[0]
@@ -46,7 +52,7 @@ def softmax_cross_entropy(logits, labels, weight, grad, row_loss):
         s = logits.dtype.type(0.0)
         for j in range(m):
             e = np.exp(z[j] - zmax)
-            grad[i, j] = e
+            grad[i, j] = e if e >= tiny else zero
             s += e
         w = weight[i]
         scale = w / s
@@ -66,6 +72,7 @@ def sigmoid_binary_cross_entropy(logits, target, weight, grad, row_loss):
     n, m = logits.shape
     one = logits.dtype.type(1.0)
     zero = logits.dtype.type(0.0)
+    tiny = logits.dtype.type(FLT_MIN)
     for i in prange(n):
         w = weight[i]
         acc = zero
@@ -74,7 +81,8 @@ def sigmoid_binary_cross_entropy(logits, target, weight, grad, row_loss):
             t = target[i, j]
             # max(z, 0) - z*t + log(1 + exp(-|z|)) never overflows.
             acc += max(z, zero) - z * t + np.log1p(np.exp(-abs(z)))
-            grad[i, j] = w * (one / (one + np.exp(-z)) - t)
+            g = w * (one / (one + np.exp(-z)) - t)
+            grad[i, j] = g if abs(g) >= tiny else zero
         row_loss[i] = acc
     total = 0.0
     for i in range(n):
