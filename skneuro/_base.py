@@ -6,7 +6,6 @@ warm start, partial fit) into a network and a training run, and exposes the
 fitted attributes. The maths lives in :mod:`skneuro.nn`.
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from skneuro._threads import limit_threads
+from skneuro._warnings import warn
 from skneuro.nn import Trainer, get_backend, make_optimizer, make_schedule
 from skneuro.nn.callbacks import Callback
 from skneuro.nn.trainer import fit_lbfgs
@@ -89,8 +89,9 @@ class BaseNetworkEstimator(BaseEstimator):
         if self.batch_size == "auto":
             return min(200, n_samples)
         if self.batch_size > n_samples:
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                          "It is going to be clipped", UserWarning, stacklevel=3)
+            warn(
+"Got `batch_size` less than 1 or larger than sample size. "
+                          "It is going to be clipped", UserWarning)
         return min(self.batch_size, n_samples)
 
     def _to_compute(self, X):
@@ -188,10 +189,10 @@ class BaseNetworkEstimator(BaseEstimator):
                 converged = trainer.run(X, y, sample_weight, n_epochs=self.max_iter)
         self._set_training_attributes(trainer)
         if not converged:
-            warnings.warn(
+            warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
                 "the optimization hasn't converged yet.",
-                ConvergenceWarning, stacklevel=3,
+                ConvergenceWarning,
             )
 
     @staticmethod
@@ -221,10 +222,10 @@ class BaseNetworkEstimator(BaseEstimator):
         self.validation_scores_ = None
         self.best_validation_score_ = None
         if result.status != 0:
-            warnings.warn(
+            warn(
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
                 f"{result.status}): {result.message}. Increase max_iter or scale the data.",
-                ConvergenceWarning, stacklevel=4,
+                ConvergenceWarning,
             )
 
     def _set_training_attributes(self, trainer):

@@ -1,6 +1,5 @@
 """Rosenblatt's perceptron, as the course teaches it."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,6 +11,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skneuro._base import make_generator
+from skneuro._warnings import warn
 
 
 class Perceptron(ClassifierMixin, BaseEstimator):
@@ -180,10 +180,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             self._init_weights(X.shape[1], rng)
         converged = self._epochs(X, targets, weight, self.max_iter, rng)
         if not converged:
-            warnings.warn(
+            warn(
                 f"Perceptron did not classify every training example correctly after "
                 f"{self.max_iter} epochs (still {self.n_errors_[-1]} errors): the classes "
-                "may not be linearly separable.", ConvergenceWarning, stacklevel=2)
+                "may not be linearly separable.", ConvergenceWarning)
         self._rng = rng
         return self
 

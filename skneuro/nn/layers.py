@@ -321,9 +321,8 @@ class Concatenate(Layer):
         rest = tuple(input_shapes[0][1:])
         for shape in input_shapes[1:]:
             if tuple(shape[1:]) != rest:
-                raise ValueError(
-                    f"Concatenate needs inputs that agree beyond the first axis, got {input_shapes}."
-                )
+                raise ValueError("Concatenate needs inputs that agree beyond the first "
+                                 f"axis, got {input_shapes}.")
         self._sizes = [int(s[0]) for s in input_shapes]
         return (sum(self._sizes),) + rest
 

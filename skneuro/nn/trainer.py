@@ -12,11 +12,10 @@ buffers.
 """
 
 import math
-import time
-import warnings
 
 import numpy as np
 
+from skneuro._warnings import warn
 from skneuro.nn.callbacks import ProgressPrinter
 
 
@@ -112,12 +111,12 @@ class Trainer:
                     converged = True
                     break
         except KeyboardInterrupt:
-            warnings.warn(
+            warn(
                 f"Training interrupted by the user after {self.epoch} epochs; "
                 "the model keeps the weights it had reached"
                 + (" at its best validation score." if self.early_stopping
                    and self.best_weights is not None else "."),
-                UserWarning, stacklevel=3,
+                UserWarning,
             )
             self.interrupted = True
             converged = True
