@@ -18,6 +18,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skneuro._base import BaseNetworkEstimator
+from skneuro._warnings import warn
 from skneuro.nn import (
     Dense,
     Dropout,
@@ -153,6 +154,9 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
         weight = self._apply_class_weight(weight, y, incremental)
         self._n_network_outputs = self.n_outputs_
         validation = None
+        if self.solver == "lbfgs" and validation_data is not None:
+            warn("validation_data is ignored by solver='lbfgs', which has no epochs to "
+                 "monitor; use a stochastic solver to record validation_loss_curve_.")
         if self.solver != "lbfgs" and not incremental:
             if validation_data is not None:
                 Xv, yv = validation_data

@@ -448,3 +448,13 @@ def test_huge_inputs_never_give_silent_nan(iris):
         clf = MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y)
     with pytest.raises(FloatingPointError, match="non-finite"):
         clf.predict_proba(np.full((2, 4), 3e38))
+
+
+def test_lbfgs_says_it_ignores_validation_data(iris):
+    X, y = iris
+    with pytest.warns(UserWarning, match="validation_data is ignored"):
+        clf = MLPClassifier((8,), solver="lbfgs", max_iter=50, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y, validation_data=(X, y))
+    assert clf.validation_loss_curve_ is None

@@ -1,9 +1,10 @@
 """Compile one kernel twice, serially and in parallel, and pick at call time.
 
-Numba's default ``workqueue`` threading layer aborts when two threads enter a
-parallel region at once, and a parallel launch costs microseconds that small
-batches cannot repay. Every kernel is therefore written once in plain Python
-and compiled in two variants:
+Numba's ``workqueue`` threading layer aborts when two threads enter a parallel
+region at once (the layer Numba picks depends on what is installed: ``omp``
+with the pip wheel's GNU OpenMP, ``tbb`` if found, else ``workqueue``), and a
+parallel launch costs microseconds that small batches cannot repay. Every
+kernel is therefore written once in plain Python and compiled in two variants:
 
 * ``serial``: ``prange`` runs as ``range``; the GIL is released so that
   several Python threads can train at once;
@@ -15,6 +16,7 @@ Both variants compute the same thing in the same order (reductions are chunked
 by fixed sizes, not by thread), so the choice changes speed, not results.
 """
 
+import functools
 import threading
 import types
 
@@ -66,9 +68,9 @@ class Kernel:
         self.parallel = numba.njit(parallel=True, **options)(
             _renamed_copy(func, "_parallel")
         )
-        self.__doc__ = func.__doc__
-        self.__name__ = func.__name__
-        self.__wrapped__ = func
+        # Name, module and docstring of the kernel body, so documentation tools
+        # and error messages see the kernel, not this class.
+        functools.update_wrapper(self, func)
 
     def __call__(self, *args):
         if args[0].size >= self.threshold and numba.get_num_threads() > 1:

@@ -1,0 +1,82 @@
+"""Mixins shared by the benchmarks, in scikit-learn's asv_benchmarks pattern.
+
+The mixins are abstract, so asv collects only the concrete classes. A
+concrete benchmark sets ``params``/``param_names`` and defines
+``make_data(params)`` and ``make_estimator(params)``. ``setup`` fits once
+(so Numba compilation, or loading from its cache, is never timed) and keeps
+the data and the fitted estimator.
+"""
+
+import warnings
+from abc import ABC, abstractmethod
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+
+def digits(n_samples=None):
+    """scikit-learn's 8x8 digits, scaled to [0, 1], as float32; optionally tiled."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    if n_samples is not None and n_samples > len(X):
+        reps = -(-n_samples // len(X))
+        X, y = np.tile(X, (reps, 1))[:n_samples], np.tile(y, reps)[:n_samples]
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+
+
+class Estimator(ABC):
+    """``time_fit`` and ``peakmem_fit``. Abstract, so asv does not run it alone."""
+
+    timeout = 300
+
+    @abstractmethod
+    def make_data(self, params):
+        """Return ``X_train, X_test, y_train, y_test``."""
+
+    @abstractmethod
+    def make_estimator(self, params):
+        """Return an unfitted estimator."""
+
+    def setup(self, *params):
+        self.X, self.X_val, self.y, self.y_val = self.make_data(params)
+        self.estimator = self.make_estimator(params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.estimator.fit(self.X, self.y)
+
+    def time_fit(self, *params):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.make_estimator(params).fit(self.X, self.y)
+
+    def peakmem_fit(self, *params):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.make_estimator(params).fit(self.X, self.y)
+
+
+class Predictor(ABC):
+    """``time_predict`` on the held-out set and on one row."""
+
+    @abstractmethod
+    def make_estimator(self, params):
+        """Return an unfitted estimator."""
+
+    def time_predict(self, *params):
+        self.estimator.predict(self.X_val)
+
+    def time_predict_one_row(self, *params):
+        self.estimator.predict(self.X_val[:1])
+
+
+class Scorer(ABC):
+    """``track_test_score``: accuracy or R^2 on the held-out set."""
+
+    @abstractmethod
+    def make_estimator(self, params):
+        """Return an unfitted estimator."""
+
+    def track_test_score(self, *params):
+        return float(self.estimator.score(self.X_val, self.y_val))
