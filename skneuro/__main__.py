@@ -7,7 +7,6 @@ demo markers.
 
 import argparse
 import os
-import platform
 import sys
 import time
 
@@ -26,7 +25,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from skneuro import __version__
-    from skneuro._demo import format_table, run, update_readme
+    from skneuro._demo import format_table, machine_description, run, update_readme
 
     start = time.perf_counter()
     print(f"skneuro {__version__}: {'full' if args.full else 'short'} runs, "
@@ -41,8 +40,8 @@ def main(argv=None):
           f"Total {elapsed:.0f} s.")
     if args.readme:
         header = (f"Written by `python -m skneuro{' --full' if args.full else ''}` on "
-                  f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
-                  f"{os.cpu_count()} cores, in {elapsed:.0f} s.")
+                  f"{time.strftime('%Y-%m-%d')} on {machine_description()}, "
+                  f"in {elapsed:.0f} s.")
         update_readme(args.readme, table, header)
         print(f"Table written into {args.readme}.")
     return 0
