@@ -43,12 +43,15 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
         "init": [StrOptions({"auto", "glorot_uniform", "he_uniform", "small"})],
     }
 
-    def __init__(self, hidden_layer_sizes, activation, *, solver, alpha, batch_size,
-                 learning_rate, learning_rate_init, learning_rate_decay, power_t, max_iter,
-                 shuffle, random_state, tol, verbose, warm_start, momentum,
-                 nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2,
-                 epsilon, n_iter_no_change, max_fun, sigmoid_slope, leaky_relu_slope,
-                 dropout, init, dtype, n_jobs, callbacks):
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=1e-4, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=1e-3, learning_rate_decay=0.95, power_t=0.5, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, sigmoid_slope=1.0,
+                 leaky_relu_slope=0.01, dropout=0.0, init="auto", dtype="float32",
+                 n_jobs=None, callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -611,27 +614,7 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
     _y_numeric = True
     _stratify = False
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=1e-4, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=1e-3, learning_rate_decay=0.95, power_t=0.5, max_iter=200,
-                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, sigmoid_slope=1.0,
-                 leaky_relu_slope=0.01, dropout=0.0, init="auto", dtype="float32",
-                 n_jobs=None, callbacks=None):
-        super().__init__(
-            hidden_layer_sizes, activation, solver=solver, alpha=alpha,
-            batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, learning_rate_decay=learning_rate_decay,
-            power_t=power_t, max_iter=max_iter, shuffle=shuffle, random_state=random_state,
-            tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-            sigmoid_slope=sigmoid_slope, leaky_relu_slope=leaky_relu_slope,
-            dropout=dropout, init=init, dtype=dtype, n_jobs=n_jobs, callbacks=callbacks,
-        )
+    # The constructor is BaseMultilayerPerceptron's: the same parameters and defaults.
 
     def _encode_targets(self, y, reset, classes=None):
         y = np.asarray(y)
