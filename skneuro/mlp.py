@@ -23,6 +23,7 @@ from skneuro.nn import (
     Dense,
     Dropout,
     Network,
+    PoissonDeviance,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
     SquaredError,
@@ -576,6 +577,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     Parameters
     ----------
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        "poisson" is the half Poisson deviance with a log link (predictions
+        are ``exp`` of the output layer), for non-negative counts, as in
+        scikit-learn 1.9.
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, learning_rate_decay, power_t, max_iter, shuffle, \
 random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, \
@@ -591,7 +596,7 @@ best_validation_score_, t_, coefs_, intercepts_, n_features_in_, \
 feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
         As for :class:`MLPClassifier` (validation scores are R^2).
     out_activation_ : str
-        Always "identity".
+        "identity", or "exp" with ``loss="poisson"``.
 
     See Also
     --------
@@ -614,21 +619,51 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
     _y_numeric = True
     _stratify = False
 
-    # The constructor is BaseMultilayerPerceptron's: the same parameters and defaults.
+    _parameter_constraints = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    # scikit-learn needs every parameter spelled out in the signature.
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
+                 loss="squared_error", solver="adam", alpha=1e-4, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=1e-3, learning_rate_decay=0.95,
+                 power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4,
+                 verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, sigmoid_slope=1.0,
+                 leaky_relu_slope=0.01, dropout=0.0, init="auto", dtype="float32",
+                 n_jobs=None, callbacks=None):
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+            batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, learning_rate_decay=learning_rate_decay,
+            power_t=power_t, max_iter=max_iter, shuffle=shuffle, random_state=random_state,
+            tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            sigmoid_slope=sigmoid_slope, leaky_relu_slope=leaky_relu_slope,
+            dropout=dropout, init=init, dtype=dtype, n_jobs=n_jobs, callbacks=callbacks,
+        )
+        self.loss = loss
 
     def _encode_targets(self, y, reset, classes=None):
         y = np.asarray(y)
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
+        if self.loss == "poisson" and np.any(targets < 0):
+            raise ValueError("loss='poisson' requires non-negative y; got a minimum of "
+                             f"{targets.min()}.")
         if reset:
             self.n_outputs_ = targets.shape[1]
-            self.out_activation_ = "identity"
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
         elif targets.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {targets.shape[1]} outputs; the model was fitted with "
                              f"{self.n_outputs_}.")
         return np.ascontiguousarray(targets, dtype=self._compute_dtype)
 
     def _make_loss(self):
-        return SquaredError()
+        return PoissonDeviance() if self.loss == "poisson" else SquaredError()
 
     def _validation_scorer(self, Xv, yv_enc, wv):
         def score(network):

@@ -61,6 +61,11 @@ def sigmoid_binary_cross_entropy(z, t, w):
     return float(w @ rows), w[:, None] * (p - t)
 
 
+def poisson_deviance(z, t, w):
+    rows = (np.exp(z) - t * z).sum(axis=1)
+    return float(w @ rows), w[:, None] * (np.exp(z) - t)
+
+
 def sgd(w, g, v, lr, momentum, nesterov, l2):
     g = g + l2 * w
     v_new = momentum * v - lr * g

@@ -15,6 +15,7 @@ from skneuro.nn import (
     Dense,
     Dropout,
     Network,
+    PoissonDeviance,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
     SquaredError,
@@ -114,7 +115,7 @@ def test_dropout_gradient_uses_the_forward_mask(rng):
     assert layer.forward([x], training=False) is x
 
 
-LOSSES = [SquaredError, SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy]
+LOSSES = [SquaredError, SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy, PoissonDeviance]
 
 
 def _targets(loss, rng, n, m, dtype):
@@ -122,6 +123,8 @@ def _targets(loss, rng, n, m, dtype):
         return rng.integers(0, m, size=n).astype(np.intp)
     if isinstance(loss, SigmoidBinaryCrossEntropy):
         return rng.integers(0, 2, size=(n, m)).astype(dtype)
+    if isinstance(loss, PoissonDeviance):
+        return rng.poisson(2.0, size=(n, m)).astype(dtype)
     return rng.normal(size=(n, m)).astype(dtype)
 
 

@@ -98,6 +98,7 @@ LOSSES = {
     "squared_error": naive.squared_error,
     "softmax_cross_entropy": naive.softmax_cross_entropy,
     "sigmoid_binary_cross_entropy": naive.sigmoid_binary_cross_entropy,
+    "poisson_deviance": naive.poisson_deviance,
 }
 
 
@@ -115,6 +116,9 @@ def test_losses(name, dtype, variant, shape, seed):
         target = rng.integers(0, m, size=n).astype(np.intp)
     elif name == "sigmoid_binary_cross_entropy":
         target = rng.integers(0, 2, size=shape).astype(float)
+    elif name == "poisson_deviance":
+        z = z / 4
+        target = rng.poisson(2.0, size=shape).astype(float)
     else:
         target = rng.normal(size=shape)
     expected_loss, expected_grad = LOSSES[name](z, target, w)
@@ -150,6 +154,9 @@ def test_output_activations(variant, rng):
     s = z.copy()
     _variant(losses.sigmoid, variant)(s)
     assert_allclose(s, 1 / (1 + np.exp(-z)))
+    e = z.copy()
+    _variant(losses.exp, variant)(e)
+    assert_allclose(e, np.exp(z))
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -458,3 +458,22 @@ def test_lbfgs_says_it_ignores_validation_data(iris):
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X, y, validation_data=(X, y))
     assert clf.validation_loss_curve_ is None
+
+
+def test_poisson_loss_for_counts():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    y = rng.poisson(np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1]))
+    reg = MLPRegressor((16,), loss="poisson", learning_rate_init=0.01, max_iter=100,
+                       random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X[:500], y[:500])
+    pred = reg.predict(X[500:])
+    assert reg.out_activation_ == "exp" and (pred > 0).all()
+    from sklearn.metrics import mean_poisson_deviance
+
+    baseline = mean_poisson_deviance(y[500:], np.full(100, y[:500].mean()))
+    assert mean_poisson_deviance(y[500:], pred) < 0.8 * baseline
+    with pytest.raises(ValueError, match="non-negative"):
+        MLPRegressor(loss="poisson").fit(X[:10], -np.ones(10))

@@ -7,6 +7,7 @@ from skneuro.nn.backend import CPUBackend, get_backend
 from skneuro.nn.callbacks import Callback, ProgressPrinter
 from skneuro.nn.layers import Activation, Add, Concatenate, Dense, Dropout, Layer
 from skneuro.nn.losses import (
+    PoissonDeviance,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
     SquaredError,
@@ -18,7 +19,7 @@ from skneuro.nn.trainer import DivergenceError, Trainer
 
 __all__ = [
     "CPUBackend", "get_backend", "Callback", "ProgressPrinter", "Activation", "Add",
-    "Concatenate", "Dense", "Dropout", "Layer", "SigmoidBinaryCrossEntropy",
+    "Concatenate", "Dense", "Dropout", "Layer", "PoissonDeviance", "SigmoidBinaryCrossEntropy",
     "SoftmaxCrossEntropy", "SquaredError", "Network", "SGD", "Adagrad", "Adam",
     "RMSprop", "make_optimizer", "make_schedule", "DivergenceError", "Trainer",
 ]

@@ -88,3 +88,15 @@ class SigmoidBinaryCrossEntropy(Loss):
 
     def activate(self, output):
         self.backend.losses.sigmoid(output)
+
+
+class PoissonDeviance(Loss):
+    """Half Poisson deviance with a log link: the output is ``log`` of the mean."""
+
+    output_activation = "exp"
+
+    def _kernel(self):
+        return self.backend.losses.poisson_deviance
+
+    def activate(self, output):
+        self.backend.losses.exp(output)

@@ -91,6 +91,33 @@ def sigmoid_binary_cross_entropy(logits, target, weight, grad, row_loss):
 
 
 @kernel
+def poisson_deviance(logits, target, weight, grad, row_loss):
+    """Half Poisson deviance of ``exp(logits)`` (up to a constant): ``exp(z) - t*z``."""
+    n, m = logits.shape
+    for i in prange(n):
+        w = weight[i]
+        acc = logits.dtype.type(0.0)
+        for j in range(m):
+            mu = np.exp(logits[i, j])
+            acc += mu - target[i, j] * logits[i, j]
+            grad[i, j] = w * (mu - target[i, j])
+        row_loss[i] = acc
+    total = 0.0
+    for i in range(n):
+        total += weight[i] * row_loss[i]
+    return total
+
+
+@kernel
+def exp(z):
+    """In place, element-wise exponential (the Poisson model's mean)."""
+    n, m = z.shape
+    for i in prange(n):
+        for j in range(m):
+            z[i, j] = np.exp(z[i, j])
+
+
+@kernel
 def softmax(z):
     """In place, row-wise softmax."""
     n, m = z.shape
