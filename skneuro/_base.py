@@ -24,12 +24,6 @@ from skneuro.nn.trainer import fit_lbfgs
 #: full speed, small enough to bound memory by the chunk, not the data.
 PREDICT_CHUNK = 4096
 
-#: Prediction chunks are padded to a multiple of this many rows. OpenBLAS
-#: computes products with 1-3 rows (and single-column products) on other
-#: code paths, whose rounding differs; with padded chunks, a row's prediction
-#: is bit-identical whatever other rows share the call.
-ROW_PADDING = 8
-
 _DTYPES = {"float32": np.float32, "float64": np.float64,
            np.float32: np.float32, np.float64: np.float64}
 
@@ -258,8 +252,7 @@ class BaseNetworkEstimator(BaseEstimator):
             for start in range(0, n, PREDICT_CHUNK):
                 stop = min(start + PREDICT_CHUNK, n)
                 chunk = out[start:stop]
-                rows = _pad_rows(X[start:stop], ROW_PADDING)
-                chunk[...] = backend.to_host(self.network_.forward(rows))[:stop - start]
+                chunk[...] = backend.to_host(self.network_.forward(X[start:stop]))
                 if activate:
                     self._loss.activate(chunk)
         if not np.isfinite(out).all():
@@ -274,18 +267,3 @@ class BaseNetworkEstimator(BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
-
-def _pad_rows(X, multiple):
-    """``X`` with zero rows appended up to a multiple of ``multiple`` rows."""
-    n = X.shape[0]
-    missing = -n % multiple
-    if missing == 0:
-        return X
-    if hasattr(X, "tocsr"):
-        import scipy.sparse as sp
-
-        return sp.vstack([X, sp.csr_matrix((missing, X.shape[1]), dtype=X.dtype)],
-                         format="csr")
-    padded = np.zeros((n + missing,) + X.shape[1:], dtype=X.dtype)
-    padded[:n] = X
-    return padded

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-README_BEGIN = "<!-- demo-table:begin -->"
-README_END = "<!-- demo-table:end -->"
 
 
 @dataclass
@@ -173,12 +171,13 @@ def format_table(rows, cv=5):
     return "\n".join(lines)
 
 
-def update_readme(path, table, header):
-    """Replace the table between the demo markers of the README at ``path``."""
+def update_readme(path, table, header, marker="demo-table"):
+    """Replace what stands between ``<!-- marker:begin -->`` and ``<!-- marker:end -->``."""
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    start = text.index(README_BEGIN) + len(README_BEGIN)
-    stop = text.index(README_END)
+    start = text.index(begin) + len(begin)
+    stop = text.index(end)
     text = text[:start] + "\n" + header + "\n\n" + table + "\n" + text[stop:]
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)

@@ -1,11 +1,13 @@
 """Every CPU kernel against its plain-numpy reference, in both compiled variants."""
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+from skneuro.kernels._jit import _OPTIONS
 from skneuro.kernels.cpu import activations, dense, dropout, losses, optim
 from skneuro.kernels.cpu.perceptron import perceptron_epoch
 
@@ -79,12 +81,31 @@ def test_column_sum_is_the_same_in_both_variants(rng):
     assert np.array_equal(a, b)
 
 
+@given(shape=st.tuples(st.integers(1, 40), st.integers(1, 30), st.integers(1, 20)),
+       seed=st.integers(0, 2**16))
+def test_matmul_rows_is_row_independent(shape, seed):
+    rng = np.random.default_rng(seed)
+    n, k, m = shape
+    a = rng.normal(size=(n, k)).astype(np.float32)
+    b = rng.normal(size=(k, m)).astype(np.float32)
+    out = np.empty((n, m), np.float32)
+    dense.matmul_rows(a, b, out)
+    assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
+    one = np.empty((1, m), np.float32)
+    dense.matmul_rows(a[-1:], b, one)
+    assert np.array_equal(one[0], out[-1])
+
+
 def test_matmul_wrappers(rng):
     a = rng.normal(size=(5, 4))
     b = rng.normal(size=(4, 3))
     out = np.empty((5, 3))
     dense.matmul(a, b, out)
     assert_allclose(out, a @ b)
+    big = rng.normal(size=(dense.SMALL_ROWS + 3, 4))
+    out_big = np.empty((big.shape[0], 3))
+    dense.matmul(big, b, out_big)
+    assert_allclose(out_big, big @ b)
     c = rng.normal(size=(5, 3))
     out_tn = np.empty((4, 3))
     dense.matmul_tn(a, c, out_tn)
@@ -211,11 +232,14 @@ def test_float32_update_stays_float32(rng):
     f32 = np.float32
     optim.adam_update(w, g, m, v, f32(1e-3), f32(0.9), f32(0.999), f32(1e-8), f32(0))
     assert w.dtype == np.float32
-    # The trap of PERF-NOTES: a float64 scalar widens the whole loop. No float
-    # is converted to double anywhere in the compiled float32 update.
-    sig = next(s for s in optim.adam_update.serial.signatures
-               if all("float64" not in str(arg) for arg in s))
-    assert "fpext" not in optim.adam_update.serial.inspect_llvm(sig)
+    # The trap of PERF-NOTES: a float64 scalar widens the whole loop, which then
+    # does not vectorize. Compile the kernel body afresh (Numba cannot show the
+    # machine code of a kernel loaded from its cache) with the kernels' options.
+    fresh = numba.njit(**_OPTIONS)(optim.adam_update.py_func)
+    fresh(w, g, m, v, f32(1e-3), f32(0.9), f32(0.999), f32(1e-8), f32(0))
+    sig = fresh.signatures[0]
+    assert "fpext" not in fresh.inspect_llvm(sig)
+    assert "zmm" in fresh.inspect_asm(sig) or "ymm" in fresh.inspect_asm(sig)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

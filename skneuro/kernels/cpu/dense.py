@@ -1,7 +1,12 @@
 """Dense-layer kernels: matrix products and the bias-gradient reduction.
 
 Matrix products go to BLAS through ``np.dot(..., out=...)``, which writes into
-preallocated buffers. The bias gradient is a column sum computed over fixed
+preallocated buffers, except products with at most ``SMALL_ROWS`` rows: those
+use :func:`matmul_rows`, where every row is computed alone in a fixed order.
+BLAS picks different code paths (and so different roundings) for different
+numbers of rows, so without this a sample's prediction would change in the
+last bit with the size of the request it came in; and for one row the simple
+loop is as fast as BLAS's matrix-vector product. The bias gradient is a column sum computed over fixed
 column blocks, each summed over rows in order, so its result does not depend
 on the thread count.
 """
@@ -9,14 +14,36 @@ on the thread count.
 import numpy as np
 from numba import prange
 
-from skneuro.kernels._jit import kernel
+from skneuro.kernels._jit import kernel, serial_kernel
 
 _COLUMN_BLOCK = 16
+
+#: Products with at most this many rows bypass BLAS (see the module docstring).
+SMALL_ROWS = 32
 
 
 def matmul(a, b, out):
     """``out = a @ b``."""
-    np.dot(a, b, out=out)
+    if a.shape[0] <= SMALL_ROWS:
+        matmul_rows(a, b, out)
+    else:
+        np.dot(a, b, out=out)
+
+
+@serial_kernel
+def matmul_rows(a, b, out):
+    """``out = a @ b`` row by row: ``out[i] = sum_k a[i, k] * b[k]``, k in order."""
+    n, m = a.shape
+    p = b.shape[1]
+    for i in range(n):
+        row = out[i]
+        for j in range(p):
+            row[j] = out.dtype.type(0.0)
+        for k in range(m):
+            aik = a[i, k]
+            bk = b[k]
+            for j in range(p):
+                row[j] += aik * bk[j]
 
 
 def matmul_tn(a, b, out):
