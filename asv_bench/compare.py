@@ -83,7 +83,7 @@ def compare_mlp(epochs=10, repeats=3):
     fitted = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: fixed epochs on purpose
-        for name, make in models.items():  # warm-up: compilation, caches, BLAS threads
+        for make in models.values():  # warm-up: compilation, caches, BLAS threads
             make().fit(X_train[:256], y_train[:256])
 
         def fit(name):
@@ -96,7 +96,7 @@ def compare_mlp(epochs=10, repeats=3):
     predict_times = {}
     for n_rows, n_calls in [(1, 2000), (64, 1000), (10000, 5)]:
         batch = rows[:n_rows]
-        calls = {name: (lambda e=est: [e.predict_proba(batch) for _ in range(n_calls)])
+        calls = {name: (lambda e=est, b=batch, k=n_calls: [e.predict_proba(b) for _ in range(k)])
                  for name, est in fitted.items()}
         t = alternate(calls, repeats)
         predict_times[n_rows] = {name: v / n_calls for name, v in t.items()}

@@ -6,13 +6,14 @@ warm start, partial fit) into a network and a training run, and exposes the
 fitted attributes. The maths lives in :mod:`skneuro.nn`.
 """
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from skneuro._threads import limit_threads
 from skneuro._warnings import warn
@@ -24,8 +25,24 @@ from skneuro.nn.trainer import fit_lbfgs
 #: full speed, small enough to bound memory by the chunk, not the data.
 PREDICT_CHUNK = 4096
 
-_DTYPES = {"float32": np.float32, "float64": np.float64,
-           np.float32: np.float32, np.float64: np.float64}
+
+
+def fit_transaction(estimator, fit, *args, **kwargs):
+    """Run ``fit(*args, **kwargs)``; if it raises, put ``estimator`` back as it was.
+
+    Bad input, a diverging run, an interruption outside the training loop or
+    any other error then leaves a fitted model fitted (weights, curves,
+    optimizer state and random streams unchanged) and an unfitted one unfitted.
+    The copy is taken with ``deepcopy``, which goes through the objects'
+    ``__getstate__``: layer buffers are not copied.
+    """
+    saved = copy.deepcopy(estimator.__dict__)
+    try:
+        return fit(*args, **kwargs)
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
 
 
 def make_generator(random_state):
@@ -66,7 +83,7 @@ class BaseNetworkEstimator(BaseEstimator):
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "dtype": [Options(object, set(_DTYPES))],
+        "dtype": "no_validation",  # checked by _compute_dtype, which accepts np.dtype
         "n_jobs": [None, Integral],
         "callbacks": [None, list],
     }
@@ -74,7 +91,14 @@ class BaseNetworkEstimator(BaseEstimator):
     # -- plumbing -----------------------------------------------------------
     @property
     def _compute_dtype(self):
-        return np.dtype(_DTYPES[self.dtype])
+        try:
+            dtype = np.dtype(self.dtype)
+        except TypeError:
+            dtype = None
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"The 'dtype' parameter of {type(self).__name__} must be "
+                             f"'float32' or 'float64'. Got {self.dtype!r} instead.")
+        return dtype
 
     def _backend(self):
         return get_backend("cpu", self._compute_dtype)
@@ -83,9 +107,8 @@ class BaseNetworkEstimator(BaseEstimator):
         if self.batch_size == "auto":
             return min(200, n_samples)
         if self.batch_size > n_samples:
-            warn(
-"Got `batch_size` less than 1 or larger than sample size. "
-                          "It is going to be clipped", UserWarning)
+            warn("Got `batch_size` less than 1 or larger than sample size. "
+                 "It is going to be clipped", UserWarning)
         return min(self.batch_size, n_samples)
 
     def _to_compute(self, X):
@@ -96,22 +119,7 @@ class BaseNetworkEstimator(BaseEstimator):
 
     # -- training -----------------------------------------------------------
     def _fit_transaction(self, fit, *args, **kwargs):
-        """Run ``fit(*args, **kwargs)``; if it raises, restore the estimator as it was.
-
-        Bad input, a diverging run or any other error then leaves a fitted model
-        fitted (with its old weights) and an unfitted one unfitted.
-        """
-        saved = self.__dict__.copy()
-        weights = self.network_.get_weights() if "network_" in saved and \
-            self.network_.backend is not None else None
-        try:
-            return fit(*args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            if weights is not None:
-                self.network_.set_weights(weights)
-            raise
+        return fit_transaction(self, fit, *args, **kwargs)
 
     def _initialize(self, input_shape, n_outputs, rng):
         """Build a fresh network, loss, optimizer and trainer."""
@@ -167,15 +175,22 @@ class BaseNetworkEstimator(BaseEstimator):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(X, y, sample_weight)
                 return
-            if self._trainer is None or not incremental:
-                previous = self._trainer
-                self._trainer = self._make_trainer(rng, X.shape[0], validation, score)
-                if previous is not None and not reset:
-                    self._carry_over(previous)
-            trainer = self._trainer
+            if incremental and self._trainer is not None:
+                trainer = self._trainer
+                trainer.batch_size = self._batch_size(X.shape[0])
+            else:
+                # Each fit gets a new optimizer, schedule and stopping record, as
+                # in scikit-learn; a warm start continues the counters and curves.
+                trainer = self._make_trainer(rng, X.shape[0], validation, score)
+                if not reset and self._trainer is not None:
+                    for attr in ("epoch", "samples_seen", "loss_curve",
+                                 "validation_loss_curve", "validation_scores"):
+                        setattr(trainer, attr, getattr(self._trainer, attr))
+                self._trainer = trainer
             trainer.network = self.network_
-            trainer.optimizer.bind(backend)
             if incremental:
+                trainer.validation = trainer.score = None
+                trainer.early_stopping = False
                 trainer.run(X, y, sample_weight, n_epochs=1, check_stopping=False)
                 converged = True
             else:
@@ -189,21 +204,18 @@ class BaseNetworkEstimator(BaseEstimator):
                 ConvergenceWarning,
             )
 
-    @staticmethod
-    def _carry_over_attrs():
-        return ("epoch", "samples_seen", "loss_curve", "validation_loss_curve",
-                "validation_scores", "best_loss", "best_validation_score", "optimizer")
-
-    def _carry_over(self, previous):
-        """A warm start continues the curves, counters and optimizer state."""
-        for attr in self._carry_over_attrs():
-            setattr(self._trainer, attr, getattr(previous, attr))
-        self._trainer.optimizer.bind(self._backend())
-
     def _fit_lbfgs(self, X, y, sample_weight):
-        result = fit_lbfgs(self.network_, self._loss, X, y, sample_weight,
-                           alpha=self.alpha, max_iter=self.max_iter, max_fun=self.max_fun,
-                           tol=self.tol)
+        if self._has_dropout():
+            warn("dropout is ignored by solver='lbfgs', whose objective must be "
+                 "deterministic; use a stochastic solver to train with dropout.")
+        try:
+            result = fit_lbfgs(self.network_, self._loss, X, y, sample_weight,
+                               alpha=self.alpha, max_iter=self.max_iter,
+                               max_fun=self.max_fun, tol=self.tol)
+        except KeyboardInterrupt:
+            warn("Training interrupted by the user; the model keeps the last weights "
+                 "L-BFGS evaluated.")
+            result = _interrupted_lbfgs_result(self.network_, self._loss, X, y, sample_weight)
         if not np.isfinite(result.fun):
             raise FloatingPointError("L-BFGS produced a non-finite loss; scale the inputs "
                                      "(e.g. with StandardScaler) or increase alpha.")
@@ -221,6 +233,12 @@ class BaseNetworkEstimator(BaseEstimator):
                 f"{result.status}): {result.message}. Increase max_iter or scale the data.",
                 ConvergenceWarning,
             )
+
+    def _has_dropout(self):
+        from skneuro.nn import Dropout
+
+        return any(isinstance(layer, Dropout) and layer.rate > 0
+                   for layer in self.network_.layers)
 
     def _set_training_attributes(self, trainer):
         self.n_iter_ = trainer.epoch
@@ -267,3 +285,12 @@ class BaseNetworkEstimator(BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
+
+
+def _interrupted_lbfgs_result(network, loss, X, y, weight):
+    """What L-BFGS would have returned, for the weights it left when interrupted."""
+    from scipy.optimize import OptimizeResult
+
+    w_norm = np.ascontiguousarray(weight / weight.sum(dtype=np.float64), dtype=weight.dtype)
+    value, _ = loss(network.forward(X), y, w_norm)
+    return OptimizeResult(fun=value, nit=0, status=99, message="interrupted by the user")

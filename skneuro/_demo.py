@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 
 
-
 @dataclass
 class Task:
     """One row of the table: a dataset, our estimator and scikit-learn's."""

@@ -14,8 +14,15 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
 from skneuro._base import BaseNetworkEstimator
 from skneuro._warnings import warn
@@ -117,16 +124,47 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
         layers.append(Dense(n_outputs, "identity", init=self.init))
         return Network.sequential(input_shape, layers)
 
+    def _check_solver(self):
+        if self.solver == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
+
     # -- fitted attributes in scikit-learn's layout -----------------------
+    def _dense_layers(self):
+        return [layer for layer in self.network_.layers if isinstance(layer, Dense)]
+
     @property
     def coefs_(self):
-        """list of ndarray: weight matrix of each layer, ``(n_in, n_out)``."""
-        return [layer.params["W"] for layer in self.network_.layers if isinstance(layer, Dense)]
+        """list of ndarray: weight matrix of each layer, ``(n_in, n_out)``.
+
+        The arrays are the network's own: changing them in place, or assigning
+        a list of arrays of the same shapes, changes the model.
+        """
+        return [layer.params["W"] for layer in self._dense_layers()]
+
+    @coefs_.setter
+    def coefs_(self, values):
+        self._set_params_of_layers("W", values)
 
     @property
     def intercepts_(self):
-        """list of ndarray: bias vector of each layer."""
-        return [layer.params["b"] for layer in self.network_.layers if isinstance(layer, Dense)]
+        """list of ndarray: bias vector of each layer (the network's own arrays)."""
+        return [layer.params["b"] for layer in self._dense_layers()]
+
+    @intercepts_.setter
+    def intercepts_(self, values):
+        self._set_params_of_layers("b", values)
+
+    def _set_params_of_layers(self, name, values):
+        layers = self._dense_layers()
+        values = list(values)
+        shapes = [layer.params[name].shape for layer in layers]
+        if [np.shape(v) for v in values] != shapes:
+            raise ValueError(f"Expected arrays of shapes {shapes}, got "
+                             f"{[np.shape(v) for v in values]}.")
+        for layer, value in zip(layers, values):
+            layer.params[name][...] = value
 
     @property
     def n_layers_(self):
@@ -161,6 +199,11 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
         weight = _check_sample_weight(sample_weight, X, dtype=self._compute_dtype,
                                       ensure_non_negative=True)
         weight = self._apply_class_weight(weight, y, incremental)
+        if not weight.sum(dtype=np.float64) > 0:
+            raise ValueError("The sample weights (times the class weights) sum to zero: "
+                             "there is nothing to learn from.")
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         self._n_network_outputs = self.n_outputs_
         validation = None
         if self.solver == "lbfgs" and validation_data is not None:
@@ -168,11 +211,7 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
                  "monitor; use a stochastic solver to record validation_loss_curve_.")
         if self.solver != "lbfgs" and not incremental:
             if validation_data is not None:
-                Xv, yv = validation_data
-                Xv = self._validate_X(Xv, reset=False)
-                yv_enc = self._encode_targets(self._check_y(yv), reset=False)
-                wv = np.ones(Xv.shape[0], dtype=self._compute_dtype)
-                validation = (Xv, yv_enc, wv)
+                validation = self._validation_set(validation_data)
             elif self.early_stopping:
                 X, targets, weight, validation = self._split_validation(X, y, targets, weight)
         score = None
@@ -183,9 +222,21 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
                           validation=validation, score=score)
         return self
 
-    def _check_y(self, y):
-        y = np.asarray(y)
-        return column_or_1d(y) if y.ndim == 2 and y.shape[1] == 1 else y
+    def _validation_set(self, validation_data):
+        """``(X_val, y_val)`` checked like the training data, encoded, unit weights."""
+        try:
+            Xv, yv = validation_data
+        except (TypeError, ValueError):
+            raise ValueError("validation_data must be a tuple (X_val, y_val).") from None
+        yv = np.asarray(yv)
+        if yv.ndim == 2 and yv.shape[1] == 1:
+            yv = column_or_1d(yv)
+        check_consistent_length(Xv, yv)
+        Xv = self._validate_X(Xv, reset=False)
+        yv = check_array(yv, ensure_2d=False, dtype=None if not self._y_numeric else "numeric",
+                         input_name="y_val")
+        return Xv, self._encode_targets(yv, reset=False), np.ones(Xv.shape[0],
+                                                                  dtype=self._compute_dtype)
 
     def _split_validation(self, X, y, targets, weight):
         seed = self._validation_seed()
@@ -511,25 +562,23 @@ default="relu"
         return self._fit(X, y, sample_weight, incremental=False,
                          validation_data=validation_data)
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train one epoch on the given data.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
+        sample_weight : array-like of shape (n_samples,), default=None
         classes : array-like of shape (n_classes,), default=None
             Every class that will ever appear; required on the first call.
-        sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         self : object
         """
-        if self.solver == "lbfgs":
-            raise AttributeError("partial_fit is only available for stochastic optimizers; "
-                                 f"solver={self.solver!r} is not.")
         first = _check_partial_fit_first_call(self, classes)
         if first:
             self.__dict__.pop("network_", None)
@@ -712,6 +761,7 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
         return self._fit(X, y, sample_weight, incremental=False,
                          validation_data=validation_data)
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train one epoch on the given data.
@@ -726,9 +776,6 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
         -------
         self : object
         """
-        if self.solver == "lbfgs":
-            raise AttributeError("partial_fit is only available for stochastic optimizers; "
-                                 f"solver={self.solver!r} is not.")
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):

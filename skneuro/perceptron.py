@@ -10,7 +10,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from skneuro._base import make_generator
+from skneuro._base import fit_transaction, make_generator
 from skneuro._warnings import warn
 
 
@@ -56,7 +56,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     n_iter_ : int
         Number of epochs run.
     n_errors_ : list of int
-        Misclassified examples at each epoch (before that epoch's updates).
+        Examples that at least one neuron got wrong during each epoch, counted
+        as they were presented (each before its own update).
     t_ : int
         Number of weight-update opportunities, ``n_iter_ * n_samples``.
     n_features_in_ : int
@@ -173,6 +174,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         -------
         self : object
         """
+        return fit_transaction(self, self._fit, X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         reset = not (self.warm_start and hasattr(self, "weights_"))
         X, targets, weight = self._prepare(X, y, sample_weight, reset=reset)
         rng = make_generator(self.random_state)
@@ -203,6 +207,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         -------
         self : object
         """
+        return fit_transaction(self, self._partial_fit, X, y, classes, sample_weight)
+
+    def _partial_fit(self, X, y, classes, sample_weight):
         first = _check_partial_fit_first_call(self, classes)
         if first and self.class_weight == "balanced":
             raise ValueError("class_weight 'balanced' is not supported for partial_fit: "

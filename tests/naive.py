@@ -62,7 +62,9 @@ def sigmoid_binary_cross_entropy(z, t, w):
 
 
 def poisson_deviance(z, t, w):
-    rows = (np.exp(z) - t * z).sum(axis=1)
+    from scipy.special import xlogy
+
+    rows = (np.exp(z) - t * z + xlogy(t, t) - t).sum(axis=1)
     return float(w @ rows), w[:, None] * (np.exp(z) - t)
 
 

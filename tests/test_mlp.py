@@ -239,18 +239,28 @@ def test_float64_dtype(iris):
 
 
 # -- training features ---------------------------------------------------------
+class CaptureValidation(Callback):
+    """Keeps the validation set the trainer used."""
+
+    def on_train_begin(self, trainer):
+        self.validation = trainer.validation
+
+
 def test_early_stopping_restores_the_best_weights(digits):
     X_train, _, y_train, _ = digits
+    capture = CaptureValidation()
     clf = MLPClassifier((64,), max_iter=200, early_stopping=True, n_iter_no_change=3,
-                        random_state=0).fit(X_train, y_train)
+                        random_state=0, callbacks=[capture]).fit(X_train, y_train)
     assert clf.n_iter_ < 200
     assert len(clf.validation_scores_) == clf.n_iter_
     assert len(clf.validation_loss_curve_) == clf.n_iter_
-    assert clf.best_validation_score_ == max(clf.validation_scores_)
     assert clf.best_loss_ is None
-    # The restored weights give the best validation score, not the last one.
     best_epoch = int(np.argmax(clf.validation_scores_))
     assert best_epoch < clf.n_iter_ - 1
+    # The model in hand scores the best epoch's accuracy on the validation set,
+    # not the last epoch's.
+    Xv, yv_encoded, _ = capture.validation
+    assert clf.score(Xv, clf.classes_[yv_encoded]) == clf.validation_scores_[best_epoch]
 
 
 def test_validation_data_records_the_validation_loss(digits):
@@ -266,20 +276,20 @@ def test_validation_data_records_the_validation_loss(digits):
 
 def test_early_stopping_split_is_stratified():
     X, y = load_digits(return_X_y=True)
-    keep = (y == 0) | (y == 1)
-    X, y = X[keep][:100], y[keep][:100]
-    y[:10] = 0
-    clf = MLPClassifier((8,), early_stopping=True, validation_fraction=0.2, max_iter=3,
-                        random_state=0)
+    capture = CaptureValidation()
+    clf = MLPClassifier((8,), early_stopping=True, validation_fraction=0.2, max_iter=1,
+                        random_state=0, callbacks=[capture])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X / 16, y)
-    assert clf.validation_scores_ is not None
+    _, yv, _ = capture.validation
+    expected = np.bincount(y) / len(y)
+    assert_allclose(np.bincount(yv, minlength=10) / len(yv), expected, atol=0.01)
 
 
 def test_partial_fit(digits):
     X_train, X_test, y_train, y_test = digits
-    clf = MLPClassifier((32,), random_state=0)
+    clf = MLPClassifier((32,), learning_rate_init=0.01, random_state=0)
     with pytest.raises(ValueError, match="classes must be passed"):
         clf.partial_fit(X_train[:10], y_train[:10])
     clf.partial_fit(X_train[:100], y_train[:100], classes=np.arange(10))
@@ -401,16 +411,119 @@ def test_divergence_raises_naming_the_learning_rate_and_corrupts_nothing(iris):
         reg.fit(X * 100, y * 1e3)
     with pytest.raises(NotFittedError):
         reg.predict(X)
-    # A fitted model that then diverges keeps finite weights it can predict with.
+    # A fitted model whose next fit diverges is left exactly as it was.
     good = MLPRegressor((16,), solver="sgd", learning_rate_init=1e-3, max_iter=5,
                         warm_start=True, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         good.fit(X, y)
+    before = pickle.dumps(good)
+    weights = [w.copy() for w in good.coefs_]
     good.set_params(learning_rate_init=1e3)
     with pytest.raises(DivergenceError):
         good.fit(X * 100, y * 1e3)
-    assert np.isfinite(good.predict(X)).all()
+    good.set_params(learning_rate_init=1e-3)
+    for a, b in zip(weights, good.coefs_):
+        assert_array_equal(a, b)
+    assert good.n_iter_ == 5 and len(good.loss_curve_) == 5
+    assert len(good._trainer.loss_curve) == 5
+    assert pickle.dumps(good) == before
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        good.fit(X, y)
+    assert good.n_iter_ == 10 and len(good.loss_curve_) == 10
+
+
+def test_divergence_in_the_last_update_is_caught(iris):
+    X, y = iris
+    # One full batch: its loss is computed before the update that overflows.
+    reg = MLPRegressor((8,), solver="sgd", alpha=0.0, momentum=0.0, learning_rate_init=1e38,
+                       max_iter=1, batch_size=len(y), random_state=0)
+    with pytest.raises(DivergenceError, match="epoch 1"):
+        reg.fit(X * 100, y * 100)
+
+
+def test_validation_data_of_mismatched_length_is_an_error(iris):
+    X, y = iris
+    for Estimator in (MLPClassifier, MLPRegressor):
+        with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+            Estimator((4,), max_iter=2).fit(X, y, validation_data=(X[:100], y[:10]))
+    with pytest.raises(ValueError, match="tuple"):
+        MLPClassifier((4,), max_iter=2).fit(X, y, validation_data=X)
+
+
+def test_partial_fit_rules(iris, digits):
+    X, y = iris
+    clf = MLPClassifier((8,), early_stopping=True, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match="early_stopping"):
+        clf.partial_fit(X, y)
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+    # The batch size follows each call's data, as scikit-learn's.
+    reg = MLPRegressor((8,), random_state=0).partial_fit(X[:10], y[:10])
+    reg.partial_fit(X, y)
+    assert reg._trainer.batch_size == len(y)
+    # Dense then sparse data in successive calls.
+    reg.partial_fit(sp.csr_matrix(X), y)
+
+
+def test_warm_start_takes_new_optimizer_settings(iris):
+    X, y = iris
+    clf = MLPClassifier((8,), max_iter=3, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        clf.set_params(solver="sgd", learning_rate="linear", learning_rate_init=0.1)
+        first = clf.coefs_[0].copy()
+        clf.fit(X, y)
+        assert type(clf._trainer.optimizer).__name__ == "SGD"
+        # The linear schedule has passed its 3 epochs; its floor still trains.
+        second = clf.coefs_[0].copy()
+        clf.fit(X, y)
+    assert not np.array_equal(first, second)
+    assert not np.array_equal(second, clf.coefs_[0])
+
+
+def test_zero_total_weight_is_an_error(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="non-zero"):  # scikit-learn's own check
+        MLPClassifier((4,)).fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="sum to zero"):
+        MLPClassifier((4,), class_weight={0: 0, 1: 0, 2: 0}).fit(X, y)
+
+
+def test_lbfgs_ignores_dropout_with_a_warning(iris):
+    X, y = iris
+    with pytest.warns(UserWarning, match="dropout is ignored"):
+        clf = MLPClassifier((8,), solver="lbfgs", dropout=0.5, max_iter=30, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+
+
+def test_coefs_can_be_assigned(iris):
+    X, y = iris
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+    clf.coefs_ = [np.zeros_like(w) for w in clf.coefs_]
+    clf.intercepts_ = [np.zeros_like(b) for b in clf.intercepts_]
+    assert_allclose(clf.predict_proba(X), 1 / 3)
+    with pytest.raises(ValueError, match="shapes"):
+        clf.coefs_ = [np.zeros((2, 2))]
+
+
+def test_dtype_accepts_numpy_types(iris):
+    X, y = iris
+    for dtype in (np.float64, np.dtype("float64"), "float64"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf = MLPClassifier((4,), max_iter=2, dtype=dtype).fit(X, y)
+        assert clf.coefs_[0].dtype == np.float64
+    with pytest.raises(ValueError, match="'dtype' parameter"):
+        MLPClassifier(dtype="int8").fit(X, y)
 
 
 # -- bad input -------------------------------------------------------------------

@@ -122,3 +122,17 @@ def test_bad_input(iris):
         Perceptron().fit(X, np.zeros(len(X)))
     with pytest.raises(ValueError, match="NaN"):
         Perceptron().fit(np.full((3, 2), np.nan), [0, 1, 0])
+
+
+def test_a_failed_refit_leaves_the_model_as_it_was(iris):
+    X, y = iris
+    setosa = (y == 0).astype(int)
+    clf = Perceptron(random_state=0).fit(X, setosa)
+    weights = clf.weights_.copy()
+    with pytest.raises(ValueError, match="greater than one"):
+        clf.fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError):
+        clf.fit(np.c_[X, X], y + 0.5)
+    assert_array_equal(clf.classes_, [0, 1])
+    assert_array_equal(clf.weights_, weights)
+    assert clf.score(X, setosa) == 1.0

@@ -23,9 +23,10 @@ class Loss:
         self._buffers = {}
 
     def bind(self, backend):
-        """Attach a backend."""
-        self.backend = backend
-        self._buffers = {}
+        """Attach a backend (keeping the buffers if it is the same one)."""
+        if backend is not self.backend:
+            self.backend = backend
+            self._buffers = {}
         return self
 
     def _buffers_for(self, shape):
@@ -91,7 +92,11 @@ class SigmoidBinaryCrossEntropy(Loss):
 
 
 class PoissonDeviance(Loss):
-    """Half Poisson deviance with a log link: the output is ``log`` of the mean."""
+    """Half Poisson deviance with a log link: the output is ``log`` of the mean.
+
+    Per output ``exp(z) - t*z + t*log(t) - t``, scikit-learn's
+    ``HalfPoissonLoss`` with its constant, so the loss is 0 at a perfect fit.
+    """
 
     output_activation = "exp"
 

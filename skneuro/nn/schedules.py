@@ -1,7 +1,7 @@
 """Learning-rate schedules.
 
-A schedule gives the learning rate for the coming batch from the epoch number
-and the number of samples seen, and may react at the end of an epoch
+A schedule gives the learning rate for the coming epoch from the number of
+epochs it has run and the number of samples seen, and may react at the end of an epoch
 (``"adaptive"`` divides the rate when training stalls).
 """
 
@@ -16,7 +16,7 @@ class Schedule:
         self.current = self.eta0
 
     def rate(self, epoch, samples_seen):
-        """Learning rate for the next batch."""
+        """Learning rate for the next epoch."""
         return self.current
 
     def stalled(self, verbose=False):
@@ -49,14 +49,18 @@ class Adaptive(Schedule):
 
 
 class LinearDecay(Schedule):
-    """Linear decay from ``eta0`` at the first epoch to zero after ``max_iter`` epochs."""
+    """Linear decay from ``eta0`` to ``eta0 / 100`` over ``max_iter`` epochs, then constant.
+
+    The floor keeps training going when more epochs follow (``partial_fit``).
+    """
 
     def __init__(self, eta0, max_iter):
         super().__init__(eta0)
         self.max_iter = max_iter
 
     def rate(self, epoch, samples_seen):
-        self.current = self.eta0 * max(1.0 - epoch / self.max_iter, 0.0)
+        progress = min(epoch / self.max_iter, 1.0)
+        self.current = self.eta0 * (1.0 - 0.99 * progress)
         return self.current
 
 
@@ -83,7 +87,7 @@ def make_schedule(name, eta0, power_t=0.5, max_iter=200, decay=0.95):
     power_t : float, default=0.5
         Exponent of "invscaling".
     max_iter : int, default=200
-        Epoch at which "linear" reaches zero.
+        Epoch at which "linear" reaches its floor, ``eta0 / 100``.
     decay : float, default=0.95
         Per-epoch factor of "exponential".
     """

@@ -20,7 +20,12 @@ from skneuro.nn.callbacks import ProgressPrinter
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss; the weights were restored."""
+    """Training produced a non-finite loss or weights.
+
+    The trainer puts back the weights the network had when the epoch began;
+    the estimators go further and leave themselves as they were before the
+    call that diverged.
+    """
 
 
 class Trainer:
@@ -133,7 +138,9 @@ class Trainer:
         batch_size = min(self.batch_size, n)
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         order = order.astype(np.intp)
-        snapshot = self.network.get_weights()
+        self._take_snapshot()
+        # One rate per epoch, as scikit-learn's schedules (invscaling included).
+        lr = self.schedule.rate(self.epoch, self.samples_seen)
         total_loss = 0.0
         total_weight = 0.0
         n_batches = 0
@@ -142,21 +149,22 @@ class Trainer:
             xb, yb, wb, w_sum = self._gather(X, y, weight, idx)
             if w_sum <= 0.0:
                 continue  # a batch of zero-weight rows carries no information
-            lr = self.schedule.rate(self.epoch, self.samples_seen)
             batch_loss = self.train_step(xb, yb, wb, lr, self.alpha / w_sum)
             if not math.isfinite(batch_loss):
-                self._diverged(snapshot, batch_loss, lr)
+                self._diverged(batch_loss, lr)
             total_loss += batch_loss * w_sum
             total_weight += w_sum
             n_batches += 1
             self.samples_seen += idx.shape[0]
-        self.epoch += 1
         loss = total_loss / max(total_weight, np.finfo(float).tiny)
         if self.alpha > 0.0 and n_batches:
             # The penalty as the batches saw it, evaluated once per epoch.
             loss += 0.5 * self.alpha * self._squared_weight_norm() * n_batches / total_weight
-        if not math.isfinite(loss):
-            self._diverged(snapshot, loss, self.schedule.current)
+        if not math.isfinite(loss) or not self._weights_are_finite():
+            # The last update of the epoch is checked here: its loss was
+            # computed before it was applied.
+            self._diverged(loss, lr)
+        self.epoch += 1
         logs = {"epoch": self.epoch, "loss": loss}
         self.loss_curve.append(loss)
         if self.validation is not None:
@@ -181,7 +189,7 @@ class Trainer:
         """Rows ``idx`` of the data, in reusable buffers; weights normalized."""
         m = idx.shape[0]
         bufs = self.__dict__.setdefault("_batch_buffers", {})
-        key = (m, X.shape[1:], y.shape[1:], y.dtype)
+        key = (m, hasattr(X, "tocsr"), X.shape[1:], y.shape[1:], y.dtype)
         if key not in bufs:
             backend = self.network.backend
             if len(bufs) >= 4:
@@ -227,14 +235,27 @@ class Trainer:
             total += value
         return total
 
-    def _diverged(self, snapshot, loss, lr):
-        self.network.set_weights(snapshot)
+    def _take_snapshot(self):
+        """Copy the weights into buffers kept from epoch to epoch."""
+        params = [layer.params[name] for layer, name in self.network.parameters()]
+        snapshot = self.__dict__.get("_snapshot")
+        if snapshot is None or [a.shape for a in snapshot] != [p.shape for p in params]:
+            snapshot = self._snapshot = [np.empty_like(p) for p in params]
+        for buf, p in zip(snapshot, params):
+            np.copyto(buf, p)
+
+    def _weights_are_finite(self):
+        return all(math.isfinite(float(layer.params[name].sum(dtype=np.float64)))
+                   for layer, name in self.network.parameters())
+
+    def _diverged(self, loss, lr):
+        for (layer, name), saved in zip(self.network.parameters(), self._snapshot):
+            np.copyto(layer.params[name], saved)
         self.optimizer.state = None
         raise DivergenceError(
-            f"Training diverged at epoch {self.epoch + 1}: the loss became {loss}. "
-            f"The weights of the previous epoch were restored. Lower the learning "
-            f"rate ({self.learning_rate_name}={self.schedule.eta0:g}; current rate "
-            f"{lr:g}) or scale the inputs (e.g. with StandardScaler)."
+            f"Training diverged during epoch {self.epoch + 1}: the loss became {loss}. "
+            f"Lower the learning rate ({self.learning_rate_name}={self.schedule.eta0:g}; "
+            f"rate at this epoch {lr:g}) or scale the inputs (e.g. with StandardScaler)."
         )
 
     def _end_of_epoch(self, logs, check_stopping):
@@ -280,6 +301,7 @@ class Trainer:
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_batch_buffers", None)
+        state.pop("_snapshot", None)
         state["validation"] = None
         state["score"] = None
         return state
@@ -309,7 +331,8 @@ def fit_lbfgs(network, loss, X, y, weight, *, alpha, max_iter, max_fun, tol):
 
     def objective(theta):
         unpack(theta)
-        out = network.forward(X, training=True)
+        # training=False: L-BFGS needs a deterministic objective (no dropout).
+        out = network.forward(X, training=False)
         value, grad = loss(out, y, w_norm)
         network.backward(grad)
         flat_grads = []

@@ -1,14 +1,15 @@
 """Dense-layer kernels: matrix products and the bias-gradient reduction.
 
-Matrix products go to BLAS through ``np.dot(..., out=...)``, which writes into
-preallocated buffers, except products with at most ``SMALL_ROWS`` rows: those
-use :func:`matmul_rows`, where every row is computed alone in a fixed order.
-BLAS picks different code paths (and so different roundings) for different
-numbers of rows, so without this a sample's prediction would change in the
-last bit with the size of the request it came in; and for one row the simple
-loop is as fast as BLAS's matrix-vector product. The bias gradient is a column sum computed over fixed
-column blocks, each summed over rows in order, so its result does not depend
-on the thread count.
+Matrix products go to BLAS through ``np.dot(..., out=...)``, which writes
+into preallocated buffers, except products with at most ``SMALL_ROWS`` rows:
+those use :func:`matmul_rows`, where every row is computed alone in a fixed
+order. BLAS picks different code paths (and so different roundings) for
+different numbers of rows, so without this a sample's prediction would change
+in the last bit with the size of the request it came in; and for one row the
+simple loop is as fast as BLAS's matrix-vector product.
+
+The bias gradient is a column sum computed over fixed column blocks, each
+summed over rows in order, so its result does not depend on the thread count.
 """
 
 import numpy as np

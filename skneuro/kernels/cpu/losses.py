@@ -92,15 +92,19 @@ def sigmoid_binary_cross_entropy(logits, target, weight, grad, row_loss):
 
 @kernel
 def poisson_deviance(logits, target, weight, grad, row_loss):
-    """Half Poisson deviance of ``exp(logits)`` (up to a constant): ``exp(z) - t*z``."""
+    """Half Poisson deviance of ``exp(logits)``: ``exp(z) - t*z + t*log(t) - t``."""
     n, m = logits.shape
+    zero = logits.dtype.type(0.0)
     for i in prange(n):
         w = weight[i]
-        acc = logits.dtype.type(0.0)
+        acc = zero
         for j in range(m):
             mu = np.exp(logits[i, j])
-            acc += mu - target[i, j] * logits[i, j]
-            grad[i, j] = w * (mu - target[i, j])
+            t = target[i, j]
+            # t*log(t) - t makes a perfect fit cost 0 (0*log(0) is 0).
+            constant = t * np.log(t) - t if t > zero else zero
+            acc += mu - t * logits[i, j] + constant
+            grad[i, j] = w * (mu - t)
         row_loss[i] = acc
     total = 0.0
     for i in range(n):
