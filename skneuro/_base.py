@@ -291,6 +291,8 @@ def _interrupted_lbfgs_result(network, loss, X, y, weight):
     """What L-BFGS would have returned, for the weights it left when interrupted."""
     from scipy.optimize import OptimizeResult
 
-    w_norm = np.ascontiguousarray(weight / weight.sum(dtype=np.float64), dtype=weight.dtype)
-    value, _ = loss(network.forward(X), y, w_norm)
+    backend = network.backend
+    w_norm = backend.asarray(weight / weight.sum(dtype=np.float64), dtype=weight.dtype)
+    X = X if hasattr(X, "tocsr") else backend.asarray(X)
+    value = loss.value(network.forward(X), backend.asarray(y, dtype=y.dtype), w_norm)
     return OptimizeResult(fun=value, nit=0, status=99, message="interrupted by the user")

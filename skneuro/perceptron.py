@@ -146,10 +146,12 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         from skneuro.kernels.cpu.perceptron import perceptron_epoch
 
         n = X.shape[0]
+        errors = np.zeros(1, dtype=np.int64)
         for _ in range(n_epochs):
             order = rng.permutation(n) if self.shuffle else np.arange(n)
-            n_errors = perceptron_epoch(X, targets, self.weights_, order.astype(np.intp),
-                                        float(self.eta0), weight)
+            perceptron_epoch(X, targets, self.weights_, order.astype(np.intp),
+                             float(self.eta0), weight, errors)
+            n_errors = int(errors[0])
             self.n_iter_ += 1
             self.t_ += n
             self.n_errors_.append(int(n_errors))

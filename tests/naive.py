@@ -112,3 +112,13 @@ def perceptron_epoch(X, T, W, order, eta, sw):
             errors += 1
         W -= eta * sw[i] * np.outer(err, x)
     return W, errors
+
+
+def hash_uniform(seed, step, i):
+    """SplitMix64 of seed + step*C + i*golden, top 24 bits as a float in [0, 1)."""
+    mask = (1 << 64) - 1
+    z = (seed + step * 0xD1B54A32D192ED03 + i * 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    z ^= z >> 31
+    return (z >> 40) / float(1 << 24)

@@ -91,7 +91,7 @@ class Layer:
         state["backend"] = None
         state["_buffers"] = {}
         state["grads"] = {}
-        state["params"] = {k: np.asarray(self.backend.to_host(v)) if self.backend
+        state["params"] = {k: np.array(self.backend.to_host(v)) if self.backend
                            else v for k, v in self.params.items()}
         for key in list(state):
             if key.startswith("_cache_"):
@@ -212,13 +212,11 @@ class Activation(Layer):
     def forward(self, inputs, training=False):
         x = inputs[0]
         ops = self.backend
+        n = x.shape[0]
         out = self._buffer("out", x.shape)
-        out[...] = x
-        flat = out.reshape(x.shape[0], -1)
-        zero_bias = self._buffer("zero_bias", (flat.shape[1],))
-        zero_bias[...] = 0
-        ops.activations.bias_activation_forward(
-            flat, zero_bias, ACTIVATION_CODES[self.activation], ops.scalar(self.slope)
+        ops.activations.activation_forward(
+            x.reshape(n, -1), ACTIVATION_CODES[self.activation], ops.scalar(self.slope),
+            out.reshape(n, -1),
         )
         self._cache_output = out
         return out
@@ -241,6 +239,13 @@ class Dropout(Layer):
     ----------
     rate : float
         Probability of dropping each unit, in [0, 1).
+
+    Notes
+    -----
+    The mask of training step ``t`` is drawn by the kernels from
+    ``hash_uniform(seed, t, i)``, with ``seed`` taken from the network's
+    generator when the layer is built: reproducible from ``random_state`` and
+    the same on every device.
     """
 
     def __init__(self, rate):
@@ -248,15 +253,15 @@ class Dropout(Layer):
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}.")
         self.rate = float(rate)
-        self.rng = None
+        self.seed = 0
+        self.step = 0
 
     def _describe(self):
         return repr(self.rate)
 
     def _build(self, input_shapes, rng):
-        # The layer draws its masks from its own stream, seeded from the
-        # network's generator, so masks are reproducible from random_state.
-        self.rng = np.random.default_rng(rng.integers(2**63 - 1))
+        self.seed = int(rng.integers(2**62))
+        self.step = 0
         return tuple(input_shapes[0])
 
     def forward(self, inputs, training=False):
@@ -265,14 +270,13 @@ class Dropout(Layer):
         if not self._cache_training:
             return x
         ops = self.backend
-        out = self._buffer("out", x.shape)
-        out[...] = x
         n = x.shape[0]
-        flat_shape = (n, out.size // max(n, 1))
-        draws = self._buffer("draws", flat_shape)
-        self.rng.random(out=draws, dtype=draws.dtype)
+        flat_shape = (n, x.size // max(n, 1))
+        out = self._buffer("out", x.shape)
         mask = self._buffer("mask", flat_shape)
-        ops.dropout.dropout_forward(out.reshape(flat_shape), draws, ops.scalar(self.rate), mask)
+        ops.dropout.dropout_forward(x.reshape(flat_shape), self.seed, self.step,
+                                    ops.scalar(self.rate), out.reshape(flat_shape), mask)
+        self.step += 1
         self._cache_mask = mask
         return out
 
@@ -280,9 +284,9 @@ class Dropout(Layer):
         if not self._cache_training:
             return [grad]
         dx = self._buffer("dx", grad.shape)
-        dx[...] = grad
         n = grad.shape[0]
-        self.backend.dropout.dropout_backward(dx.reshape(n, -1), self._cache_mask)
+        self.backend.dropout.dropout_backward(grad.reshape(n, -1), self._cache_mask,
+                                              dx.reshape(n, -1))
         return [dx]
 
 
@@ -300,9 +304,10 @@ class Add(Layer):
 
     def forward(self, inputs, training=False):
         out = self._buffer("out", inputs[0].shape)
-        np.add(inputs[0], inputs[1], out=out)
+        add = self.backend.dense.add
+        add(out, inputs[0], inputs[1])
         for x in inputs[2:]:
-            np.add(out, x, out=out)
+            add(out, out, x)
         self._cache_n_inputs = len(inputs)
         return out
 
@@ -329,20 +334,25 @@ class Concatenate(Layer):
     def forward(self, inputs, training=False):
         n = inputs[0].shape[0]
         out = self._buffer("out", (n,) + self.output_shape)
-        start = 0
-        for x, size in zip(inputs, self._sizes):
-            out[:, start:start + size] = x
-            start += size
+        flat_out = out.reshape(n, -1)
+        offset = 0
+        for x in inputs:
+            flat = x.reshape(n, -1)
+            self.backend.dense.put_columns(flat_out, flat, offset)
+            offset += flat.shape[1]
         return out
 
     def backward(self, grad):
+        n = grad.shape[0]
+        flat_grad = grad.reshape(n, -1)
         grads = []
-        start = 0
+        offset = 0
         for k, size in enumerate(self._sizes):
-            g = self._buffer(f"dx{k}", (grad.shape[0], size) + grad.shape[2:])
-            g[...] = grad[:, start:start + size]
+            g = self._buffer(f"dx{k}", (n, size) + grad.shape[2:])
+            flat = g.reshape(n, -1)
+            self.backend.dense.take_columns(flat, flat_grad, offset)
+            offset += flat.shape[1]
             grads.append(g)
-            start += size
         return grads
 
 

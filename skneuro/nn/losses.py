@@ -39,19 +39,35 @@ class Loss:
         return bufs
 
     def __call__(self, output, target, weight):
-        """Return ``(loss, grad)``: the weighted mean loss and d loss / d output.
+        """Compute the loss of every row and d loss / d output; return the gradient.
 
-        ``grad`` is a buffer owned by the loss, valid until the next call.
+        The gradient and the row losses are buffers owned by the loss, valid
+        until the next call; :meth:`accumulate` adds the weighted loss into an
+        accumulator without leaving the device.
         """
         grad, row_loss = self._buffers_for(output.shape)
-        value = self._kernel()(output, target, weight, grad, row_loss)
-        return float(value), grad
+        self._kernel()(output, target, weight, grad, row_loss)
+        self._row_loss = row_loss
+        self.grad = grad
+        return grad
+
+    def accumulate(self, weight, scale, acc):
+        """``acc[0] += scale * sum(weight * row_loss)`` for the last call's rows."""
+        self.backend.losses.weighted_sum(self._row_loss, weight, scale, acc)
+
+    def value(self, output, target, weight):
+        """The weighted mean loss as a Python float (one device-to-host copy)."""
+        self(output, target, weight)
+        acc = self.backend.zeros((1,), dtype="float64")
+        self.accumulate(weight, 1.0, acc)
+        return float(self.backend.to_host(acc)[0])
 
     def activate(self, output):
         """Apply the output activation in place (for predictions)."""
 
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("backend", "_buffers")}
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("backend", "_buffers", "_row_loss", "grad")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)

@@ -131,7 +131,7 @@ class Network:
                 else:
                     if src not in owned:
                         buf = self._grad_buffer(src, g.shape)
-                        buf[...] = grads[src]
+                        self.backend.dense.copy(buf, grads[src])
                         grads[src] = buf
                         owned.add(src)
                     add_into(grads[src], g)
@@ -158,7 +158,7 @@ class Network:
     def set_weights(self, weights):
         """Write arrays from :meth:`get_weights` back (in place)."""
         for (layer, name), value in zip(self.parameters(), weights):
-            layer.params[name][...] = self.backend.asarray(value)
+            self.backend.dense.copy(layer.params[name], self.backend.asarray(value))
 
     def n_parameters(self):
         """Total number of trainable scalars."""

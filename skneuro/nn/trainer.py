@@ -105,12 +105,13 @@ class Trainer:
             Whether a stopping criterion ended training before ``max_iter``.
         """
         n_epochs = self.max_iter - self.epoch if n_epochs is None else n_epochs
+        data = self._stage(X, y, weight)
         for cb in self.callbacks:
             cb.on_train_begin(self)
         converged = False
         try:
             for _ in range(n_epochs):
-                logs = self.run_epoch(X, y, weight)
+                logs = self.run_epoch(data)
                 stop = self._end_of_epoch(logs, check_stopping)
                 if stop:
                     converged = True
@@ -132,44 +133,68 @@ class Trainer:
                 cb.on_train_end(self)
         return converged
 
-    def run_epoch(self, X, y, weight):
-        """One pass over the data; returns the epoch's logs."""
-        n = X.shape[0]
+    def _stage(self, X, y, weight):
+        """Put the data where the kernels run, once per call of :meth:`run`.
+
+        The host keeps its copy of the weights: each batch's total weight is
+        summed there, so no number crosses from the device per batch.
+        """
+        backend = self.network.backend
+        weight = np.ascontiguousarray(weight)
+        data = {
+            "n": X.shape[0],
+            "X": X if hasattr(X, "tocsr") else backend.asarray(X),
+            "y": backend.asarray(y, dtype=y.dtype),
+            "weight_host": weight,
+            "weight": backend.asarray(weight, dtype=weight.dtype),
+        }
+        if self.validation is not None:
+            Xv, yv, wv = self.validation
+            w_norm = np.ascontiguousarray(wv / wv.sum(dtype=np.float64), dtype=wv.dtype)
+            data["validation"] = (backend.asarray(Xv), backend.asarray(yv, dtype=yv.dtype),
+                                  backend.asarray(w_norm, dtype=w_norm.dtype))
+        return data
+
+    def run_epoch(self, data):
+        """One pass over the staged data; returns the epoch's logs."""
+        backend = self.network.backend
+        n = data["n"]
         batch_size = min(self.batch_size, n)
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         order = order.astype(np.intp)
+        order_device = backend.asarray(order, dtype=np.intp)  # one copy per epoch
         self._take_snapshot()
         # One rate per epoch, as scikit-learn's schedules (invscaling included).
         lr = self.schedule.rate(self.epoch, self.samples_seen)
-        total_loss = 0.0
+        loss_sum = backend.zeros((1,), dtype=np.float64)
         total_weight = 0.0
         n_batches = 0
         for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            xb, yb, wb, w_sum = self._gather(X, y, weight, idx)
+            stop = min(start + batch_size, n)
+            w_sum = float(data["weight_host"][order[start:stop]].sum(dtype=np.float64))
             if w_sum <= 0.0:
                 continue  # a batch of zero-weight rows carries no information
-            batch_loss = self.train_step(xb, yb, wb, lr, self.alpha / w_sum)
-            if not math.isfinite(batch_loss):
-                self._diverged(batch_loss, lr)
-            total_loss += batch_loss * w_sum
+            xb, yb, wb = self._gather(data, order, order_device, start, stop, w_sum)
+            self.train_step(xb, yb, wb, lr, self.alpha / w_sum)
+            self.loss.accumulate(wb, w_sum, loss_sum)
             total_weight += w_sum
             n_batches += 1
-            self.samples_seen += idx.shape[0]
-        loss = total_loss / max(total_weight, np.finfo(float).tiny)
+            self.samples_seen += stop - start
+        # The epoch's numbers come back to the host once, at its end.
+        loss = float(backend.to_host(loss_sum)[0]) / max(total_weight, np.finfo(float).tiny)
+        decay_norm, all_norm = self._squared_norms()
         if self.alpha > 0.0 and n_batches:
             # The penalty as the batches saw it, evaluated once per epoch.
-            loss += 0.5 * self.alpha * self._squared_weight_norm() * n_batches / total_weight
-        if not math.isfinite(loss) or not self._weights_are_finite():
-            # The last update of the epoch is checked here: its loss was
-            # computed before it was applied.
+            loss += 0.5 * self.alpha * decay_norm * n_batches / total_weight
+        if not (math.isfinite(loss) and math.isfinite(all_norm)):
+            # Checked once per epoch: a non-finite batch makes the epoch's loss
+            # or weights non-finite too, the last update included.
             self._diverged(loss, lr)
         self.epoch += 1
         logs = {"epoch": self.epoch, "loss": loss}
         self.loss_curve.append(loss)
-        if self.validation is not None:
-            Xv, yv, wv = self.validation
-            logs["val_loss"] = self.evaluate_loss(Xv, yv, wv)
+        if "validation" in data:
+            logs["val_loss"] = self.evaluate_loss(*data["validation"])
             self.validation_loss_curve.append(logs["val_loss"])
             if self.score is not None:
                 logs["val_score"] = float(self.score(self.network))
@@ -177,80 +202,80 @@ class Trainer:
         return logs
 
     def train_step(self, xb, yb, wb, lr, l2):
-        """Forward, loss, backward and update on one batch; returns the batch loss."""
+        """Forward, loss, backward and update on one batch."""
         out = self.network.forward(xb, training=True)
-        value, grad = self.loss(out, yb, wb)
+        grad = self.loss(out, yb, wb)
         self.network.backward(grad)
         self.optimizer.step(self.network, lr, l2)
-        return value
 
     # -- helpers ------------------------------------------------------------
-    def _gather(self, X, y, weight, idx):
-        """Rows ``idx`` of the data, in reusable buffers; weights normalized."""
-        m = idx.shape[0]
+    def _gather(self, data, order, order_device, start, stop, w_sum):
+        """Batch rows, in buffers reused from batch to batch; weights normalized."""
+        backend = self.network.backend
+        X, y = data["X"], data["y"]
+        m = stop - start
+        sparse = hasattr(X, "tocsr")
         bufs = self.__dict__.setdefault("_batch_buffers", {})
-        key = (m, hasattr(X, "tocsr"), X.shape[1:], y.shape[1:], y.dtype)
+        key = (m, sparse, X.shape[1:], y.shape[1:], str(y.dtype))
         if key not in bufs:
-            backend = self.network.backend
             if len(bufs) >= 4:
                 bufs.clear()
             bufs[key] = (
-                None if hasattr(X, "tocsr") else backend.empty((m,) + X.shape[1:]),
+                None if sparse else backend.empty((m,) + X.shape[1:]),
                 backend.empty((m,) + y.shape[1:], dtype=y.dtype),
-                np.empty(m, dtype=weight.dtype),
+                backend.empty((m,)),
             )
         xb, yb, wb = bufs[key]
-        take_rows = self.network.backend.dense.take_rows
-        if xb is None:
-            xb = X[idx]
+        idx = order_device[start:stop]
+        dense = backend.dense
+        if sparse:
+            xb = X[order[start:stop]]
         else:
-            take_rows(xb.reshape(m, -1), X.reshape(X.shape[0], -1), idx)
+            dense.take_rows(xb.reshape(m, -1), X.reshape(X.shape[0], -1), idx)
         if y.ndim == 1:
-            np.take(y, idx, out=yb)
+            dense.take(yb, y, idx)
         else:
-            take_rows(yb, y, idx)
-        np.take(weight, idx, out=wb)
-        w_sum = float(wb.sum(dtype=np.float64))
-        if w_sum > 0.0:
-            wb *= wb.dtype.type(1.0 / w_sum)
-        return xb, yb, wb, w_sum
+            dense.take_rows(yb, y, idx)
+        dense.take_scaled(wb, data["weight"], idx, backend.scalar(1.0 / w_sum))
+        return xb, yb, wb
 
-    def _squared_weight_norm(self):
-        total = 0.0
+    def _squared_norms(self):
+        """Sums of squares of the decayed weights and of all parameters (float64)."""
+        backend = self.network.backend
+        acc = self.__dict__.get("_norm_acc")
+        if acc is None:
+            acc = self._norm_acc = backend.zeros((2,), dtype=np.float64)
+        backend.dense.fill(acc, 0.0)
         for layer, name in self.network.parameters():
-            if name in layer.decay:
-                p = layer.params[name].ravel()
-                total += float(np.dot(p, p))
-        return total
+            slot = acc[0:1] if name in layer.decay else acc[1:2]
+            backend.dense.sum_squares(layer.params[name], slot)
+        decay, other = backend.to_host(acc)
+        return float(decay), float(decay + other)
 
     def evaluate_loss(self, X, y, weight, chunk=1024):
-        """Weighted mean loss on ``X`` (no penalty, no dropout)."""
-        w_total = float(weight.sum(dtype=np.float64))
-        total = 0.0
+        """Mean loss on staged ``X`` with normalized ``weight`` (no penalty, no dropout)."""
+        backend = self.network.backend
+        acc = backend.zeros((1,), dtype=np.float64)
         for start in range(0, X.shape[0], chunk):
-            sl = slice(start, start + chunk)
-            out = self.network.forward(X[sl], training=False)
-            w = np.ascontiguousarray(weight[sl] / w_total, dtype=weight.dtype)
-            value, _ = self.loss(out, y[sl], w)
-            total += value
-        return total
+            stop = min(start + chunk, X.shape[0])
+            out = self.network.forward(X[start:stop], training=False)
+            self.loss(out, y[start:stop], weight[start:stop])
+            self.loss.accumulate(weight[start:stop], 1.0, acc)
+        return float(backend.to_host(acc)[0])
 
     def _take_snapshot(self):
-        """Copy the weights into buffers kept from epoch to epoch."""
+        """Copy the weights into buffers kept from epoch to epoch (on the device)."""
+        backend = self.network.backend
         params = [layer.params[name] for layer, name in self.network.parameters()]
         snapshot = self.__dict__.get("_snapshot")
         if snapshot is None or [a.shape for a in snapshot] != [p.shape for p in params]:
-            snapshot = self._snapshot = [np.empty_like(p) for p in params]
+            snapshot = self._snapshot = [backend.empty(p.shape) for p in params]
         for buf, p in zip(snapshot, params):
-            np.copyto(buf, p)
-
-    def _weights_are_finite(self):
-        return all(math.isfinite(float(layer.params[name].sum(dtype=np.float64)))
-                   for layer, name in self.network.parameters())
+            backend.dense.copy(buf, p)
 
     def _diverged(self, loss, lr):
         for (layer, name), saved in zip(self.network.parameters(), self._snapshot):
-            np.copyto(layer.params[name], saved)
+            self.network.backend.dense.copy(layer.params[name], saved)
         self.optimizer.state = None
         raise DivergenceError(
             f"Training diverged during epoch {self.epoch + 1}: the loss became {loss}. "
@@ -302,6 +327,7 @@ class Trainer:
         state = self.__dict__.copy()
         state.pop("_batch_buffers", None)
         state.pop("_snapshot", None)
+        state.pop("_norm_acc", None)
         state["validation"] = None
         state["score"] = None
         return state
@@ -320,21 +346,24 @@ def fit_lbfgs(network, loss, X, y, weight, *, alpha, max_iter, max_fun, tol):
     shapes = [layer.params[name].shape for layer, name in params]
     sizes = [int(np.prod(s)) for s in shapes]
     w_total = float(weight.sum(dtype=np.float64))
-    w_norm = np.ascontiguousarray(weight / w_total, dtype=weight.dtype)
     backend = network.backend
+    w_norm = backend.asarray(weight / w_total, dtype=weight.dtype)
+    X = X if hasattr(X, "tocsr") else backend.asarray(X)
+    y = backend.asarray(y, dtype=y.dtype)
 
     def unpack(theta):
         start = 0
         for (layer, name), shape, size in zip(params, shapes, sizes):
-            layer.params[name][...] = backend.asarray(theta[start:start + size].reshape(shape))
+            value = theta[start:start + size].reshape(shape)
+            backend.dense.copy(layer.params[name], backend.asarray(value))
             start += size
 
     def objective(theta):
         unpack(theta)
         # training=False: L-BFGS needs a deterministic objective (no dropout).
         out = network.forward(X, training=False)
-        value, grad = loss(out, y, w_norm)
-        network.backward(grad)
+        value = loss.value(out, y, w_norm)
+        network.backward(loss.grad)
         flat_grads = []
         penalty = 0.0
         for layer, name in params:

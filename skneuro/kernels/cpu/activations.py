@@ -100,3 +100,34 @@ def activation_backward(grad, a, code, param, out):
         else:
             for j in range(m):
                 o[j] = g[j] if ar[j] > zero else param * g[j]
+
+
+@kernel
+def activation_forward(x, code, param, out):
+    """``out = g(x)`` (an activation on its own, without a bias)."""
+    n, m = x.shape
+    one = x.dtype.type(1.0)
+    zero = x.dtype.type(0.0)
+    tiny = x.dtype.type(FLT_MIN)
+    for i in prange(n):
+        xr = x[i]
+        o = out[i]
+        if code == IDENTITY:
+            for j in range(m):
+                o[j] = xr[j]
+        elif code == STEP:
+            for j in range(m):
+                o[j] = one if xr[j] > zero else zero
+        elif code == SIGMOID:
+            for j in range(m):
+                s = one / (one + np.exp(-param * xr[j]))
+                o[j] = s if s >= tiny else zero
+        elif code == TANH:
+            for j in range(m):
+                o[j] = np.tanh(xr[j])
+        elif code == RELU:
+            for j in range(m):
+                o[j] = max(xr[j], zero)
+        else:
+            for j in range(m):
+                o[j] = xr[j] if xr[j] > zero else param * xr[j]

@@ -89,3 +89,73 @@ def add_into(out, x):
     flat_x = x.reshape(-1)
     for i in prange(flat_out.shape[0]):
         flat_out[i] += flat_x[i]
+
+
+@kernel
+def take(out, x, idx):
+    """``out[k] = x[idx[k]]`` for 1-D arrays (labels, weights)."""
+    for k in prange(idx.shape[0]):
+        out[k] = x[idx[k]]
+
+
+@kernel
+def add(out, a, b):
+    """``out = a + b`` element-wise (arrays of one shape, contiguous)."""
+    o = out.reshape(-1)
+    x = a.reshape(-1)
+    y = b.reshape(-1)
+    for i in prange(o.shape[0]):
+        o[i] = x[i] + y[i]
+
+
+@kernel
+def copy(out, x):
+    """``out[...] = x`` (arrays of one size, contiguous)."""
+    o = out.reshape(-1)
+    s = x.reshape(-1)
+    for i in prange(o.shape[0]):
+        o[i] = s[i]
+
+
+@kernel
+def put_columns(out, x, offset):
+    """``out[:, offset:offset + x.shape[1]] = x`` (concatenation of features)."""
+    n, m = x.shape
+    for i in prange(n):
+        for j in range(m):
+            out[i, offset + j] = x[i, j]
+
+
+@kernel
+def take_columns(out, x, offset):
+    """``out = x[:, offset:offset + out.shape[1]]`` (the gradient of a concatenation)."""
+    n, m = out.shape
+    for i in prange(n):
+        for j in range(m):
+            out[i, j] = x[i, offset + j]
+
+
+@serial_kernel
+def sum_squares(x, acc):
+    """``acc[0] += sum(x**2)`` in float64: non-finite if any element is."""
+    flat = x.reshape(-1)
+    total = 0.0
+    for i in range(flat.shape[0]):
+        v = np.float64(flat[i])
+        total += v * v
+    acc[0] += total
+
+
+@kernel
+def take_scaled(out, x, idx, scale):
+    """``out[k] = x[idx[k]] * scale`` (batch weights, normalized to sum to one)."""
+    for k in prange(idx.shape[0]):
+        out[k] = x[idx[k]] * scale
+
+
+@serial_kernel
+def fill(x, value):
+    """``x[...] = value``."""
+    flat = x.reshape(-1)
+    for i in range(flat.shape[0]):
+        flat[i] = value

@@ -1,31 +1,37 @@
 """Inverted dropout: drop with probability ``rate``, scale survivors by 1/(1-rate).
 
-The uniform draws ``u`` come from the caller's seeded generator, so masks are
-reproducible from ``random_state`` and kernels hold no random state.
+The uniform draw of element ``i`` at training step ``step`` is
+``hash_uniform(seed, step, i)`` (see :mod:`skneuro.kernels._random`): masks
+are reproducible from ``random_state``, identical on CPU and GPU, and the
+kernels hold no random state.
 """
 
+import numba
 from numba import prange
 
 from skneuro.kernels._jit import kernel
+from skneuro.kernels._random import hash_uniform
+
+_uniform = numba.njit(inline="always")(hash_uniform)
 
 
 @kernel
-def dropout_forward(x, u, rate, mask):
-    """In place: ``x *= mask`` with ``mask = (u >= rate) / (1 - rate)``, kept for backward."""
+def dropout_forward(x, seed, step, rate, out, mask):
+    """``out = x * mask`` with ``mask = (u >= rate) / (1 - rate)``, kept for backward."""
     n, m = x.shape
     zero = x.dtype.type(0.0)
     scale = x.dtype.type(1.0) / (x.dtype.type(1.0) - rate)
     for i in prange(n):
         for j in range(m):
-            keep = scale if u[i, j] >= rate else zero
+            keep = scale if _uniform(seed, step, i * m + j) >= rate else zero
             mask[i, j] = keep
-            x[i, j] *= keep
+            out[i, j] = x[i, j] * keep
 
 
 @kernel
-def dropout_backward(grad, mask):
-    """In place: ``grad *= mask``."""
+def dropout_backward(grad, mask, out):
+    """``out = grad * mask``."""
     n, m = grad.shape
     for i in prange(n):
         for j in range(m):
-            grad[i, j] *= mask[i, j]
+            out[i, j] = grad[i, j] * mask[i, j]

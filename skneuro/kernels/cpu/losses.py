@@ -1,9 +1,12 @@
 """Losses fused with their output activation, and the output activations.
 
 Each loss kernel writes the gradient with respect to the network's output into
-``grad`` and returns the weighted loss. ``weight`` holds per-row weights that
-already sum to one over the batch, so the loss is a weighted mean over rows
-(a weight acts like a repeated row) and the gradient needs no extra scaling.
+``grad`` and each row's loss into ``row_loss``; :func:`weighted_sum` then adds
+the weighted total into an accumulator. Nothing is returned, so the CUDA
+siblings can keep the running loss on the device. ``weight`` holds per-row
+weights that already sum to one over the batch, so the loss is a weighted
+mean over rows (a weight acts like a repeated row) and the gradient needs no
+extra scaling.
 
 Softmax cross-entropy and sigmoid binary cross-entropy take *logits*: fusing
 the activation with the loss gives the exact, stable gradient ``p - t``.
@@ -16,7 +19,16 @@ CPU (and so BLAS) runs 20-100x slower.
 import numpy as np
 from numba import prange
 
-from skneuro.kernels._jit import FLT_MIN, kernel
+from skneuro.kernels._jit import FLT_MIN, kernel, serial_kernel
+
+
+@serial_kernel
+def weighted_sum(row_loss, weight, scale, acc):
+    """``acc[0] += scale * sum_i weight[i] * row_loss[i]``, in float64, rows in order."""
+    total = 0.0
+    for i in range(row_loss.shape[0]):
+        total += np.float64(weight[i]) * np.float64(row_loss[i])
+    acc[0] += scale * total
 
 
 @kernel
@@ -32,10 +44,6 @@ def squared_error(out, target, weight, grad, row_loss):
             acc += d * d
             grad[i, j] = w * d
         row_loss[i] = half * acc
-    total = 0.0
-    for i in range(n):
-        total += weight[i] * row_loss[i]
-    return total
 
 
 @kernel
@@ -60,10 +68,6 @@ def softmax_cross_entropy(logits, labels, weight, grad, row_loss):
             grad[i, j] *= scale
         grad[i, labels[i]] -= w
         row_loss[i] = np.log(s) + zmax - z[labels[i]]
-    total = 0.0
-    for i in range(n):
-        total += weight[i] * row_loss[i]
-    return total
 
 
 @kernel
@@ -84,10 +88,6 @@ def sigmoid_binary_cross_entropy(logits, target, weight, grad, row_loss):
             g = w * (one / (one + np.exp(-z)) - t)
             grad[i, j] = g if abs(g) >= tiny else zero
         row_loss[i] = acc
-    total = 0.0
-    for i in range(n):
-        total += weight[i] * row_loss[i]
-    return total
 
 
 @kernel
@@ -106,10 +106,6 @@ def poisson_deviance(logits, target, weight, grad, row_loss):
             acc += mu - t * logits[i, j] + constant
             grad[i, j] = w * (mu - t)
         row_loss[i] = acc
-    total = 0.0
-    for i in range(n):
-        total += weight[i] * row_loss[i]
-    return total
 
 
 @kernel

@@ -8,7 +8,7 @@ from skneuro.kernels._jit import serial_kernel
 
 
 @serial_kernel
-def perceptron_epoch(X, targets, weights, order, eta, sample_weight):
+def perceptron_epoch(X, targets, weights, order, eta, sample_weight, n_errors):
     """Present every example once, in ``order``, and apply the perceptron rule.
 
     Parameters
@@ -25,18 +25,15 @@ def perceptron_epoch(X, targets, weights, order, eta, sample_weight):
         Learning rate.
     sample_weight : ndarray of shape (n_samples,)
         Scales each example's update.
-
-    Returns
-    -------
-    n_errors : int
-        Number of examples for which at least one neuron was wrong.
+    n_errors : ndarray of shape (1,), int64
+        Receives the number of examples for which at least one neuron was wrong.
     """
     n_neurons, n_weights = weights.shape
     n_features = n_weights - 1
     zero = weights.dtype.type(0.0)
     one = weights.dtype.type(1.0)
     bias_input = -one
-    n_errors = 0
+    errors = 0
     for k in range(order.shape[0]):
         i = order[k]
         wrong = False
@@ -53,5 +50,5 @@ def perceptron_epoch(X, targets, weights, order, eta, sample_weight):
                     weights[c, f] -= step * X[i, f]
                 weights[c, n_features] -= step * bias_input
         if wrong:
-            n_errors += 1
-    return n_errors
+            errors += 1
+    n_errors[0] = errors
