@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skneuro._threads import limit_threads
 from skneuro._warnings import warn
 from skneuro.nn import Trainer, get_backend, make_optimizer, make_schedule
+from skneuro.nn.backend import cuda_unavailable_reason
 from skneuro.nn.callbacks import Callback
 from skneuro.nn.trainer import fit_lbfgs
 
@@ -86,6 +87,7 @@ class BaseNetworkEstimator(BaseEstimator):
         "dtype": "no_validation",  # checked by _compute_dtype, which accepts np.dtype
         "n_jobs": [None, Integral],
         "callbacks": [None, list],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
     }
 
     # -- plumbing -----------------------------------------------------------
@@ -101,7 +103,15 @@ class BaseNetworkEstimator(BaseEstimator):
         return dtype
 
     def _backend(self):
-        return get_backend("cpu", self._compute_dtype)
+        return get_backend(self.device, self._compute_dtype)
+
+    def _predict_backend(self):
+        """The backend for prediction: a GPU-trained model also predicts without a GPU."""
+        if self.device == "cuda" and cuda_unavailable_reason() is not None:
+            warn("This model was set to device='cuda' but no usable CUDA GPU is here; "
+                 "predicting on the CPU.")
+            return get_backend("cpu", self._compute_dtype)
+        return self._backend()
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -114,6 +124,9 @@ class BaseNetworkEstimator(BaseEstimator):
     def _to_compute(self, X):
         """``X`` in the compute dtype: C-contiguous dense, or CSR if sparse."""
         if hasattr(X, "tocsr"):
+            if self._backend().name != "cpu":
+                raise TypeError("Sparse input is supported on the CPU only; densify it "
+                                "(X.toarray()) or use device='cpu'.")
             return X.tocsr().astype(self._compute_dtype)
         return np.ascontiguousarray(X, dtype=self._compute_dtype)
 
@@ -188,6 +201,7 @@ class BaseNetworkEstimator(BaseEstimator):
                         setattr(trainer, attr, getattr(self._trainer, attr))
                 self._trainer = trainer
             trainer.network = self.network_
+            trainer.optimizer.bind(backend)
             if incremental:
                 trainer.validation = trainer.score = None
                 trainer.early_stopping = False
@@ -261,7 +275,7 @@ class BaseNetworkEstimator(BaseEstimator):
     # -- prediction ---------------------------------------------------------
     def _forward(self, X, activate=True):
         """Network outputs for validated ``X``, in chunks, as a new host array."""
-        backend = self._backend()
+        backend = self._predict_backend()
         self.network_.bind(backend)
         self._loss.bind(backend)
         n = X.shape[0]
@@ -269,10 +283,12 @@ class BaseNetworkEstimator(BaseEstimator):
         with limit_threads(self.n_jobs):
             for start in range(0, n, PREDICT_CHUNK):
                 stop = min(start + PREDICT_CHUNK, n)
-                chunk = out[start:stop]
-                chunk[...] = backend.to_host(self.network_.forward(X[start:stop]))
-                if activate:
-                    self._loss.activate(chunk)
+                rows = X[start:stop]
+                result = self.network_.forward(
+                    rows if hasattr(rows, "tocsr") else backend.asarray(rows))
+                if activate:  # in place, in the last layer's buffer
+                    self._loss.activate(result)
+                out[start:stop] = backend.to_host(result)
         if not np.isfinite(out).all():
             raise FloatingPointError(
                 "The network produced non-finite outputs; the input holds values far "

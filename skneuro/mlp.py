@@ -59,7 +59,7 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, sigmoid_slope=1.0,
                  leaky_relu_slope=0.01, dropout=0.0, init="auto", dtype="float32",
-                 n_jobs=None, callbacks=None):
+                 n_jobs=None, callbacks=None, device="cpu"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -91,6 +91,7 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
         self.dtype = dtype
         self.n_jobs = n_jobs
         self.callbacks = callbacks
+        self.device = device
 
     # -- architecture -------------------------------------------------------
     def _hidden_sizes(self):
@@ -375,6 +376,12 @@ default="relu"
         the current setting, -1 uses every core.
     callbacks : list of skneuro.nn.Callback or None, default=None
         Hooks called during training.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to compute: "cuda" runs every kernel on an NVIDIA GPU through
+        numba.cuda (``pip install skneuro[cuda]``), with the data, weights and
+        optimizer state on the GPU for the whole fit; "auto" takes the GPU
+        when one is usable, else the CPU. A model fitted on a GPU pickles and
+        predicts on a machine without one.
 
     Attributes
     ----------
@@ -443,7 +450,7 @@ default="relu"
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, sigmoid_slope=1.0,
                  leaky_relu_slope=0.01, dropout=0.0, init="auto", class_weight=None,
-                 dtype="float32", n_jobs=None, callbacks=None):
+                 dtype="float32", n_jobs=None, callbacks=None, device="cpu"):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha,
             batch_size=batch_size, learning_rate=learning_rate,
@@ -455,6 +462,7 @@ default="relu"
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             sigmoid_slope=sigmoid_slope, leaky_relu_slope=leaky_relu_slope,
             dropout=dropout, init=init, dtype=dtype, n_jobs=n_jobs, callbacks=callbacks,
+            device=device,
         )
         self.class_weight = class_weight
 
@@ -655,7 +663,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 learning_rate_init, learning_rate_decay, power_t, max_iter, shuffle, \
 random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, \
 early_stopping, validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, \
-max_fun, sigmoid_slope, leaky_relu_slope, dropout, init, dtype, n_jobs, callbacks
+max_fun, sigmoid_slope, leaky_relu_slope, dropout, init, dtype, n_jobs, callbacks, \
+device
         As for :class:`MLPClassifier`; the early-stopping score is R^2 and the
         validation split is not stratified.
 
@@ -703,7 +712,7 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, sigmoid_slope=1.0,
                  leaky_relu_slope=0.01, dropout=0.0, init="auto", dtype="float32",
-                 n_jobs=None, callbacks=None):
+                 n_jobs=None, callbacks=None, device="cpu"):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha,
             batch_size=batch_size, learning_rate=learning_rate,
@@ -715,6 +724,7 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             sigmoid_slope=sigmoid_slope, leaky_relu_slope=leaky_relu_slope,
             dropout=dropout, init=init, dtype=dtype, n_jobs=n_jobs, callbacks=callbacks,
+            device=device,
         )
         self.loss = loss
 

@@ -12,6 +12,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from skneuro._base import fit_transaction, make_generator
 from skneuro._warnings import warn
+from skneuro.nn.backend import get_backend
 
 
 class Perceptron(ClassifierMixin, BaseEstimator):
@@ -42,6 +43,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         Continue from the previous fit's weights.
     verbose : int, default=0
         Print the number of misclassified examples after each epoch.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where the rule runs: "cuda" runs it on an NVIDIA GPU (one thread per
+        output neuron, examples in sequence, as the rule requires); "auto"
+        takes the GPU when one is usable.
 
     Attributes
     ----------
@@ -93,10 +98,11 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         "class_weight": [None, dict, StrOptions({"balanced"})],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
     }
 
     def __init__(self, *, eta0=0.1, max_iter=1000, shuffle=True, random_state=None,
-                 class_weight=None, warm_start=False, verbose=0):
+                 class_weight=None, warm_start=False, verbose=0, device="cpu"):
         self.eta0 = eta0
         self.max_iter = max_iter
         self.shuffle = shuffle
@@ -104,6 +110,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.verbose = verbose
+        self.device = device
 
     # -- fitting ------------------------------------------------------------
     def _prepare(self, X, y, sample_weight, reset, classes=None):
@@ -143,23 +150,30 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.n_errors_ = []
 
     def _epochs(self, X, targets, weight, n_epochs, rng):
-        from skneuro.kernels.cpu.perceptron import perceptron_epoch
-
+        backend = get_backend(self.device, np.float64)
         n = X.shape[0]
-        errors = np.zeros(1, dtype=np.int64)
+        # On a GPU the data and weights go over once; each epoch sends only its
+        # order and brings back only its error count.
+        X_d, targets_d, weight_d = (backend.asarray(a) for a in (X, targets, weight))
+        weights_d = backend.asarray(self.weights_)
+        errors = backend.zeros((1,), dtype=np.int64)
+        converged = False
         for _ in range(n_epochs):
             order = rng.permutation(n) if self.shuffle else np.arange(n)
-            perceptron_epoch(X, targets, self.weights_, order.astype(np.intp),
-                             float(self.eta0), weight, errors)
-            n_errors = int(errors[0])
+            backend.perceptron.perceptron_epoch(
+                X_d, targets_d, weights_d, backend.asarray(order, dtype=np.intp),
+                float(self.eta0), weight_d, errors)
+            n_errors = int(backend.to_host(errors)[0])
             self.n_iter_ += 1
             self.t_ += n
-            self.n_errors_.append(int(n_errors))
+            self.n_errors_.append(n_errors)
             if self.verbose:
                 print(f"Epoch {self.n_iter_}: {n_errors} misclassified examples")
             if n_errors == 0:
-                return True
-        return False
+                converged = True
+                break
+        self.weights_ = np.array(backend.to_host(weights_d))
+        return converged
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

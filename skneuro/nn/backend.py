@@ -21,9 +21,10 @@ class CPUBackend:
     name = "cpu"
 
     def __init__(self, dtype=np.float32):
-        from skneuro.kernels.cpu import activations, dense, dropout, losses, optim
+        from skneuro.kernels.cpu import activations, dense, dropout, losses, optim, perceptron
 
         self.dtype = np.dtype(dtype)
+        self.perceptron = perceptron
         self.activations = activations
         self.dense = dense
         self.dropout = dropout
@@ -51,23 +52,121 @@ class CPUBackend:
         return self.dtype.type(value)
 
 
+class CUDABackend:
+    """Device arrays and the numba.cuda kernels of ``skneuro.kernels.cuda``.
+
+    Parameters, weights, optimizer state, batches and activations all live on
+    the GPU; :attr:`transfers` counts every copy between host and device made
+    through :meth:`asarray` and :meth:`to_host` (the only ways the engine
+    moves data), so tests can check that training copies nothing per batch.
+
+    Parameters
+    ----------
+    dtype : dtype, default=np.float32
+    """
+
+    name = "cuda"
+
+    def __init__(self, dtype=np.float32):
+        from numba import cuda
+
+        from skneuro.kernels.cuda import activations, dense, dropout, losses, optim, perceptron
+
+        self._cuda = cuda
+        self.perceptron = perceptron
+        self.dtype = np.dtype(dtype)
+        self.activations = activations
+        self.dense = dense
+        self.dropout = dropout
+        self.losses = losses
+        self.optim = optim
+        self.transfers = {"to_device": 0, "to_host": 0}
+
+    def empty(self, shape, dtype=None):
+        """Uninitialized device array."""
+        return self._cuda.device_array(shape, dtype=self.dtype if dtype is None else dtype)
+
+    def zeros(self, shape, dtype=None):
+        """Device array of zeros (filled on the device: no copy)."""
+        out = self.empty(shape, dtype)
+        if out.size:
+            self.dense.fill(out, 0)
+        return out
+
+    def asarray(self, x, dtype=None):
+        """``x`` on the device (copied, and counted, if it is on the host)."""
+        dtype = np.dtype(self.dtype if dtype is None else dtype)
+        if hasattr(x, "copy_to_host"):  # a device array (real or simulated)
+            if np.dtype(x.dtype) != dtype:
+                raise TypeError(f"Device array of dtype {x.dtype}, expected {dtype}.")
+            return x
+        self.transfers["to_device"] += 1
+        return self._cuda.to_device(np.ascontiguousarray(x, dtype=dtype))
+
+    def to_host(self, x):
+        """Numpy copy of device array ``x`` (counted)."""
+        if isinstance(x, np.ndarray):
+            return x
+        self.transfers["to_host"] += 1
+        return x.copy_to_host()
+
+    def scalar(self, value):
+        """``value`` as a scalar of the backend's dtype."""
+        return self.dtype.type(value)
+
+
+def cuda_unavailable_reason():
+    """Why ``device="cuda"`` cannot run here, or None if it can."""
+    try:
+        from numba import cuda
+    except ImportError:  # pragma: no cover - numba always has numba.cuda
+        return "numba.cuda cannot be imported"
+    try:
+        import numba_cuda  # noqa: F401
+    except ImportError:
+        if not cuda.is_available():
+            return ("no usable CUDA GPU: the numba-cuda package is not installed "
+                    "(pip install 'skneuro[cuda]') and Numba's built-in CUDA target "
+                    "finds no GPU")
+    if not cuda.is_available():
+        return ("no usable CUDA GPU: numba.cuda found no GPU or no NVIDIA driver "
+                "(cuda.is_available() is False; nvidia-smi tells whether a driver is "
+                "installed)")
+    return None
+
+
+def resolve_device(device):
+    """``"cpu"`` or ``"cuda"`` for a requested ``device`` ("cpu", "cuda" or "auto")."""
+    if device == "cpu":
+        return "cpu"
+    if device not in ("cuda", "auto"):
+        raise ValueError(f"Unknown device {device!r}; expected 'cpu', 'cuda' or 'auto'.")
+    reason = cuda_unavailable_reason()
+    if reason is None:
+        return "cuda"
+    if device == "auto":
+        return "cpu"
+    raise RuntimeError(f"device='cuda' was requested but {reason}. Use device='cpu' or "
+                       "device='auto' (which falls back to the CPU).")
+
+
 def get_backend(device="cpu", dtype=np.float32):
     """Return the backend for ``device``.
 
     Parameters
     ----------
-    device : {"cpu"}, default="cpu"
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        "auto" is "cuda" when a GPU is usable, else "cpu".
     dtype : dtype, default=np.float32
 
     Returns
     -------
-    backend : CPUBackend
+    backend : CPUBackend or CUDABackend
     """
-    if device != "cpu":
-        raise ValueError(f"Unknown device {device!r}; the available device is 'cpu'.")
+    device = resolve_device(device)
     key = (device, np.dtype(dtype))
     if key not in _BACKENDS:
-        _BACKENDS[key] = CPUBackend(dtype)
+        _BACKENDS[key] = CPUBackend(dtype) if device == "cpu" else CUDABackend(dtype)
     return _BACKENDS[key]
 
 

@@ -7,6 +7,8 @@ parameters, allocated on the first step, and exposes one method,
 
 import math
 
+import numpy as np
+
 
 class Optimizer:
     """Base class.
@@ -41,15 +43,20 @@ class Optimizer:
             self._update(backend, layer.params[name], layer.grads[name], slots,
                          learning_rate, l2 if name in layer.decay else zero)
 
-    def get_state(self):
-        """Host copies of the state (for pickling)."""
-        return self.state
-
     def bind(self, backend):
         """Move the state arrays to ``backend``."""
         if self.state is not None:
             self.state = [[backend.asarray(a) for a in slots] for slots in self.state]
         return self
+
+    def __getstate__(self):
+        # Device arrays become numpy arrays, so that a model trained on a GPU
+        # unpickles on a machine without one; bind() moves them back.
+        state = self.__dict__.copy()
+        if self.state is not None:
+            state["state"] = [[np.asarray(a) if isinstance(a, np.ndarray) else a.copy_to_host()
+                               for a in slots] for slots in self.state]
+        return state
 
 
 class SGD(Optimizer):

@@ -1,0 +1,86 @@
+"""CUDA siblings of :mod:`skneuro.kernels.cpu.optim`: one thread per element."""
+
+import math
+
+from numba import cuda
+
+from skneuro.kernels._jit import FLT_MIN
+from skneuro.kernels.cuda._launch import check_device, grid
+
+
+@cuda.jit
+def _sgd(p, g, v, lr, momentum, nesterov, l2):
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for i in range(start, p.shape[0], stride):
+        gi = g[i] + l2 * p[i]
+        vi = momentum * v[i] - lr * gi
+        vi = vi if abs(vi) >= FLT_MIN else 0.0
+        v[i] = vi
+        if nesterov:
+            p[i] += momentum * vi - lr * gi
+        else:
+            p[i] += vi
+
+
+@cuda.jit
+def _adam(p, g, m, v, lr_t, beta_1, beta_2, epsilon, l2):
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for i in range(start, p.shape[0], stride):
+        gi = g[i] + l2 * p[i]
+        mi = beta_1 * m[i] + (1.0 - beta_1) * gi
+        vi = beta_2 * v[i] + (1.0 - beta_2) * gi * gi
+        mi = mi if abs(mi) >= FLT_MIN else 0.0
+        vi = vi if vi >= FLT_MIN else 0.0
+        m[i] = mi
+        v[i] = vi
+        p[i] -= lr_t * mi / (math.sqrt(vi) + epsilon)
+
+
+@cuda.jit
+def _rmsprop(p, g, v, lr, rho, epsilon, l2):
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for i in range(start, p.shape[0], stride):
+        gi = g[i] + l2 * p[i]
+        vi = rho * v[i] + (1.0 - rho) * gi * gi
+        vi = vi if vi >= FLT_MIN else 0.0
+        v[i] = vi
+        p[i] -= lr * gi / (math.sqrt(vi) + epsilon)
+
+
+@cuda.jit
+def _adagrad(p, g, v, lr, epsilon, l2):
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for i in range(start, p.shape[0], stride):
+        gi = g[i] + l2 * p[i]
+        vi = v[i] + gi * gi
+        v[i] = vi
+        p[i] -= lr * gi / (math.sqrt(vi) + epsilon)
+
+
+def _flat(*arrays):
+    check_device(*arrays)
+    return [a.reshape(-1) for a in arrays]
+
+
+def sgd_update(param, grad, velocity, lr, momentum, nesterov, l2):
+    """SGD with (Nesterov) momentum."""
+    p, g, v = _flat(param, grad, velocity)
+    _sgd[grid(p.size)](p, g, v, lr, momentum, nesterov, l2)
+
+
+def adam_update(param, grad, m1, m2, lr_t, beta_1, beta_2, epsilon, l2):
+    """Adam with the bias correction folded into ``lr_t``."""
+    p, g, m, v = _flat(param, grad, m1, m2)
+    _adam[grid(p.size)](p, g, m, v, lr_t, beta_1, beta_2, epsilon, l2)
+
+
+def rmsprop_update(param, grad, m2, lr, rho, epsilon, l2):
+    """RMSprop."""
+    p, g, v = _flat(param, grad, m2)
+    _rmsprop[grid(p.size)](p, g, v, lr, rho, epsilon, l2)
+
+
+def adagrad_update(param, grad, m2, lr, epsilon, l2):
+    """Adagrad."""
+    p, g, v = _flat(param, grad, m2)
+    _adagrad[grid(p.size)](p, g, v, lr, epsilon, l2)

@@ -1,0 +1,338 @@
+"""The CUDA path: every CUDA kernel against its CPU twin, and whole fits.
+
+On a machine without a GPU these run on Numba's CUDA simulator (set up in
+conftest.py), with tiny shapes because every simulated thread is a Python
+thread. ``SKNEURO_TEST_DEVICE=cuda pytest tests/test_cuda.py`` runs them on a
+real GPU.
+"""
+
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from skneuro import MLPClassifier, MLPRegressor, Perceptron
+from skneuro.kernels.cpu import activations as cpu_act
+from skneuro.kernels.cpu import dense as cpu_dense
+from skneuro.kernels.cpu import dropout as cpu_dropout
+from skneuro.kernels.cpu import losses as cpu_losses
+from skneuro.kernels.cpu import optim as cpu_optim
+from skneuro.kernels.cpu import perceptron as cpu_perceptron
+from skneuro.nn.backend import cuda_unavailable_reason, get_backend
+
+pytestmark = pytest.mark.skipif(
+    cuda_unavailable_reason() is not None,
+    reason="numba.cuda is unusable here (neither a GPU nor the simulator)")
+
+F32 = np.float32
+TOL = dict(rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def gpu():
+    return get_backend("cuda", np.float32)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def on(gpu, *arrays):
+    return [gpu.asarray(a, dtype=a.dtype) for a in arrays]
+
+
+def back(gpu, *arrays):
+    return [gpu.to_host(a) for a in arrays]
+
+
+@pytest.mark.parametrize("name", sorted(cpu_act.CODES))
+def test_activation_kernels(gpu, rng, name):
+    code, param = cpu_act.CODES[name], F32(0.3 if name == "leaky_relu" else 1.7)
+    z = rng.normal(size=(5, 7)).astype(F32)
+    b = rng.normal(size=7).astype(F32)
+    expected = z.copy()
+    cpu_act.bias_activation_forward(expected, b, code, param)
+    z_d, b_d = on(gpu, z, b)
+    gpu.activations.bias_activation_forward(z_d, b_d, code, param)
+    assert_allclose(gpu.to_host(z_d), expected, **TOL)
+
+    out_cpu = np.empty_like(z)
+    cpu_act.activation_forward(z, code, param, out_cpu)
+    out_d = gpu.empty(z.shape)
+    gpu.activations.activation_forward(on(gpu, z)[0], code, param, out_d)
+    assert_allclose(gpu.to_host(out_d), out_cpu, **TOL)
+
+    g = rng.normal(size=z.shape).astype(F32)
+    cpu_out = np.empty_like(g)
+    cpu_act.activation_backward(g, expected, code, param, cpu_out)
+    g_d, a_d = on(gpu, g, expected)
+    gpu.activations.activation_backward(g_d, a_d, code, param, out_d)
+    assert_allclose(gpu.to_host(out_d), cpu_out, **TOL)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (5, 3, 7), (9, 6, 5)])
+def test_matrix_products(gpu, rng, shape):
+    n, k, m = shape
+    a = rng.normal(size=(n, k)).astype(F32)
+    b = rng.normal(size=(k, m)).astype(F32)
+    c = rng.normal(size=(n, m)).astype(F32)
+    a_d, b_d, c_d = on(gpu, a, b, c)
+    out = gpu.empty((n, m))
+    gpu.dense.matmul(a_d, b_d, out)
+    assert_allclose(gpu.to_host(out), a @ b, **TOL)
+    out_tn = gpu.empty((k, m))
+    gpu.dense.matmul_tn(a_d, c_d, out_tn)
+    assert_allclose(gpu.to_host(out_tn), a.T @ c, **TOL)
+    out_nt = gpu.empty((n, k))
+    gpu.dense.matmul_nt(c_d, b_d, out_nt)
+    assert_allclose(gpu.to_host(out_nt), c @ b.T, **TOL)
+    # Row-independent, like the CPU's matmul_rows.
+    one = gpu.empty((1, m))
+    gpu.dense.matmul_rows(on(gpu, a[-1:])[0], b_d, one)
+    assert_array_equal(gpu.to_host(one)[0], gpu.to_host(out)[-1])
+
+
+def test_data_movement_and_reductions(gpu, rng):
+    x = rng.normal(size=(6, 5)).astype(F32)
+    idx = np.array([5, 0, 3, 3], dtype=np.intp)
+    x_d, idx_d = on(gpu, x, idx)
+    col = gpu.empty((5,))
+    gpu.dense.column_sum(x_d, col)
+    expected = np.empty(5, F32)
+    cpu_dense.column_sum(x, expected)
+    assert_allclose(gpu.to_host(col), expected, **TOL)
+
+    rows = gpu.empty((4, 5))
+    gpu.dense.take_rows(rows, x_d, idx_d)
+    assert_array_equal(gpu.to_host(rows), x[idx])
+    v = rng.normal(size=6).astype(F32)
+    (v_d,) = on(gpu, v)
+    taken = gpu.empty((4,))
+    gpu.dense.take(taken, v_d, idx_d)
+    assert_array_equal(gpu.to_host(taken), v[idx])
+    gpu.dense.take_scaled(taken, v_d, idx_d, F32(0.5))
+    assert_allclose(gpu.to_host(taken), v[idx] * F32(0.5), **TOL)
+
+    y_d = gpu.empty(x.shape)
+    gpu.dense.add(y_d, x_d, x_d)
+    gpu.dense.add_into(y_d, x_d)
+    assert_allclose(gpu.to_host(y_d), 3 * x, **TOL)
+    gpu.dense.copy(y_d, x_d)
+    assert_array_equal(gpu.to_host(y_d), x)
+
+    wide = gpu.zeros((6, 8))
+    gpu.dense.put_columns(wide, x_d, 2)
+    host = gpu.to_host(wide)
+    assert_array_equal(host[:, 2:7], x)
+    assert not host[:, [0, 1, 7]].any()
+    back_d = gpu.empty((6, 3))
+    gpu.dense.take_columns(back_d, wide, 3)
+    assert_array_equal(gpu.to_host(back_d), x[:, 1:4])
+
+    gpu.dense.fill(y_d, 2.0)
+    assert_array_equal(gpu.to_host(y_d), np.full(x.shape, 2, F32))
+    acc = gpu.zeros((1,), dtype=np.float64)
+    gpu.dense.sum_squares(x_d, acc)
+    assert_allclose(gpu.to_host(acc)[0], np.sum(x.astype(np.float64) ** 2), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["squared_error", "softmax_cross_entropy",
+                                  "sigmoid_binary_cross_entropy", "poisson_deviance"])
+def test_loss_kernels(gpu, rng, name):
+    n, m = 7, 4
+    z = rng.normal(size=(n, m)).astype(F32)
+    w = rng.uniform(0.1, 1, size=n).astype(F32)
+    w /= w.sum()
+    if name == "softmax_cross_entropy":
+        t = rng.integers(0, m, size=n).astype(np.intp)
+    elif name == "poisson_deviance":
+        t = rng.poisson(2.0, size=(n, m)).astype(F32)
+    else:
+        t = rng.integers(0, 2, size=(n, m)).astype(F32)
+    grad, rows = np.empty_like(z), np.empty(n, F32)
+    getattr(cpu_losses, name)(z, t, w, grad, rows)
+    acc = np.zeros(1)
+    cpu_losses.weighted_sum(rows, w, 2.0, acc)
+
+    z_d, t_d, w_d = on(gpu, z, t, w)
+    grad_d, rows_d = gpu.empty(z.shape), gpu.empty((n,))
+    getattr(gpu.losses, name)(z_d, t_d, w_d, grad_d, rows_d)
+    acc_d = gpu.zeros((1,), dtype=np.float64)
+    gpu.losses.weighted_sum(rows_d, w_d, 2.0, acc_d)
+    assert_allclose(gpu.to_host(grad_d), grad, **TOL)
+    assert_allclose(gpu.to_host(rows_d), rows, **TOL)
+    assert_allclose(gpu.to_host(acc_d), acc, rtol=1e-5)
+
+    for activation in ("softmax", "sigmoid", "exp"):
+        expected = z.copy()
+        getattr(cpu_losses, activation)(expected)
+        (d,) = on(gpu, z)
+        getattr(gpu.losses, activation)(d)
+        assert_allclose(gpu.to_host(d), expected, **TOL)
+
+
+def test_optimizer_kernels(gpu, rng):
+    p, g = (rng.normal(size=(3, 5)).astype(F32) for _ in range(2))
+    s1, s2 = (np.abs(rng.normal(size=(3, 5))).astype(F32) for _ in range(2))
+    cases = [
+        ("sgd_update", [s1], (F32(0.1), F32(0.9), True, F32(0.01))),
+        ("adam_update", [s1, s2], (F32(0.01), F32(0.9), F32(0.999), F32(1e-8), F32(0.01))),
+        ("rmsprop_update", [s2], (F32(0.01), F32(0.9), F32(1e-8), F32(0.01))),
+        ("adagrad_update", [s2], (F32(0.01), F32(1e-8), F32(0.01))),
+    ]
+    for name, slots, scalars in cases:
+        p_cpu, slots_cpu = p.copy(), [s.copy() for s in slots]
+        getattr(cpu_optim, name)(p_cpu, g, *slots_cpu, *scalars)
+        p_d, g_d, *slots_d = on(gpu, p, g, *slots)
+        getattr(gpu.optim, name)(p_d, g_d, *slots_d, *scalars)
+        assert_allclose(gpu.to_host(p_d), p_cpu, **TOL, err_msg=name)
+        for a, b in zip(back(gpu, *slots_d), slots_cpu):
+            assert_allclose(a, b, **TOL, err_msg=name)
+
+
+def test_dropout_masks_are_the_same_on_both_devices(gpu, rng):
+    x = rng.normal(size=(6, 9)).astype(F32)
+    out, mask = np.empty_like(x), np.empty_like(x)
+    cpu_dropout.dropout_forward(x, 1234, 5, F32(0.4), out, mask)
+    (x_d,) = on(gpu, x)
+    out_d, mask_d = gpu.empty(x.shape), gpu.empty(x.shape)
+    gpu.dropout.dropout_forward(x_d, 1234, 5, F32(0.4), out_d, mask_d)
+    assert_array_equal(gpu.to_host(mask_d), mask)
+    assert_allclose(gpu.to_host(out_d), out, **TOL)
+    g_d = gpu.empty(x.shape)
+    gpu.dropout.dropout_backward(x_d, mask_d, g_d)
+    assert_allclose(gpu.to_host(g_d), x * mask, **TOL)
+
+
+def test_perceptron_kernel(rng):
+    gpu64 = get_backend("cuda", np.float64)
+    X = rng.normal(size=(12, 3))
+    T = rng.integers(0, 2, size=(12, 2)).astype(float)
+    W = rng.uniform(-0.1, 0.1, size=(2, 4))
+    order = rng.permutation(12).astype(np.intp)
+    sw = rng.uniform(0.5, 2, size=12)
+    W_cpu, errors = W.copy(), np.zeros(1, np.int64)
+    cpu_perceptron.perceptron_epoch(X, T, W_cpu, order, 0.25, sw, errors)
+    X_d, T_d, W_d, o_d, sw_d = on(gpu64, X, T, W, order, sw)
+    err_d = gpu64.zeros((1,), dtype=np.int64)
+    gpu64.perceptron.perceptron_epoch(X_d, T_d, W_d, o_d, 0.25, sw_d, err_d)
+    assert_allclose(gpu64.to_host(W_d), W_cpu, rtol=1e-12)
+    assert gpu64.to_host(err_d)[0] == errors[0]
+
+
+def test_kernels_refuse_host_arrays(gpu):
+    with pytest.raises(TypeError, match="device arrays"):
+        gpu.dense.fill(np.zeros(3, F32), 1.0)
+
+
+# -- whole fits -----------------------------------------------------------------
+def _data(rng, n=48):
+    X = rng.normal(size=(n, 4)).astype(F32)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int) + (X[:, 2] > 1).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_fit_on_cuda_matches_cpu(rng, solver):
+    X, y = _data(rng)
+    params = dict(hidden_layer_sizes=(6,), max_iter=3, batch_size=16, random_state=0,
+                  solver=solver, learning_rate_init=0.05, dropout=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cpu = MLPClassifier(**params).fit(X, y)
+        gpu = MLPClassifier(**params, device="cuda").fit(X, y)
+    for a, b in zip(cpu.coefs_, gpu.coefs_):
+        assert_allclose(np.asarray(b), a, rtol=1e-4, atol=1e-5)
+    assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=1e-4)
+    assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), rtol=1e-4, atol=1e-5)
+
+
+def test_regressor_on_cuda_matches_cpu(rng):
+    X, _ = _data(rng)
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0], F32)
+    params = dict(hidden_layer_sizes=(5,), max_iter=2, batch_size=16, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cpu = MLPRegressor(**params).fit(X, y)
+        gpu = MLPRegressor(**params, device="cuda").fit(X, y)
+    assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-4, atol=1e-5)
+
+
+def test_transfers_do_not_grow_with_the_number_of_batches(rng):
+    X, y = _data(rng, n=64)
+    backend = get_backend("cuda", np.float32)
+    counts = []
+    for batch_size in (32, 8):
+        clf = MLPClassifier((4,), max_iter=2, batch_size=batch_size, random_state=0,
+                            device="cuda")
+        before = dict(backend.transfers)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        counts.append({k: backend.transfers[k] - before[k] for k in before})
+    # 2 batches per epoch, then 8: the same number of copies either way.
+    assert counts[0] == counts[1]
+
+
+def test_gpu_model_pickles_and_predicts_on_a_cpu_only_machine(rng, tmp_path):
+    X, y = _data(rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((5,), max_iter=2, random_state=0, device="cuda").fit(X, y)
+    expected = clf.predict_proba(X)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X)
+    code = f"""
+import pickle, warnings, numpy as np
+clf = pickle.loads(open({str(path)!r}, "rb").read())
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    proba = clf.predict_proba(np.load({str(tmp_path / "X.npy")!r}))
+assert any("CPU" in str(w.message) for w in caught), [str(w.message) for w in caught]
+np.save({str(tmp_path / "proba.npy")!r}, proba)
+"""
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert_allclose(np.load(tmp_path / "proba.npy"), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_cuda_without_a_gpu_is_a_clear_error_and_auto_falls_back():
+    code = """
+import numpy as np
+from skneuro import MLPClassifier
+from skneuro.nn.backend import get_backend
+X = np.random.default_rng(0).normal(size=(20, 3)); y = (X[:, 0] > 0).astype(int)
+try:
+    MLPClassifier((3,), max_iter=1, device="cuda").fit(X, y)
+except RuntimeError as exc:
+    print("error:", exc)
+clf = MLPClassifier((3,), max_iter=1, device="auto").fit(X, y)
+print("auto:", clf._backend().name)
+"""
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0", CUDA_VISIBLE_DEVICES="",
+               PYTHONWARNINGS="ignore")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "error: device='cuda' was requested but no usable CUDA GPU" in proc.stdout
+    assert "auto: cpu" in proc.stdout
+
+
+def test_perceptron_on_cuda_matches_cpu(rng):
+    X, y = _data(rng, n=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cpu = Perceptron(max_iter=3, random_state=0).fit(X, y)
+        gpu = Perceptron(max_iter=3, random_state=0, device="cuda").fit(X, y)
+    assert_allclose(gpu.weights_, cpu.weights_, rtol=1e-10)
+    assert gpu.n_errors_ == cpu.n_errors_
