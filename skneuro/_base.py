@@ -24,7 +24,7 @@ from skneuro.nn.trainer import fit_lbfgs
 
 #: Rows per forward pass at prediction time: large enough for BLAS to run at
 #: full speed, small enough to bound memory by the chunk, not the data.
-PREDICT_CHUNK = 4096
+PREDICT_CHUNK = 16384
 
 
 

@@ -125,6 +125,11 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
         layers.append(Dense(n_outputs, "identity", init=self.init))
         return Network.sequential(input_shape, layers)
 
+    def _check_is_fitted(self):
+        # check_is_fitted scans every attribute (20 us); a fitted model has a network.
+        if "network_" not in self.__dict__:
+            check_is_fitted(self)
+
     def _check_solver(self):
         if self.solver == "lbfgs":
             raise AttributeError("partial_fit is only available for stochastic optimizers. "
@@ -282,9 +287,9 @@ def _is_plain_valid_array(X, estimator):
             and X.dtype in (np.float32, np.float64)
             and X.shape[1] == estimator.n_features_in_
             and not hasattr(estimator, "feature_names_in_")
-            # The sum is finite only if every value is (an overflow of the
-            # float64 sum merely sends X down the full path).
-            and np.isfinite(X.sum(dtype=np.float64)))
+            # The sum is finite only if every value is (as in scikit-learn's own
+            # check; an overflow merely sends X down the full path).
+            and np.isfinite(X.sum()))
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
@@ -605,7 +610,7 @@ default="relu"
         proba : ndarray of shape (n_samples, n_classes)
             For multilabel targets, the independent probability of each label.
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         proba = self._forward(self._validate_X(X, reset=False)).astype(np.float64)
         if self._binary:
             return np.hstack([1.0 - proba, proba])
@@ -636,7 +641,7 @@ default="relu"
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         return self._decode(self._forward(self._validate_X(X, reset=False)))
 
     def __sklearn_tags__(self):
@@ -799,7 +804,7 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         out = self._forward(self._validate_X(X, reset=False)).astype(np.float64)
         return out.ravel() if self.n_outputs_ == 1 else out
 

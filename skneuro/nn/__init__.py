@@ -3,7 +3,7 @@
 The engine knows arrays and a backend; it never imports scikit-learn.
 """
 
-from skneuro.nn.backend import CPUBackend, get_backend
+from skneuro.nn.backend import CPUBackend, CUDABackend, get_backend
 from skneuro.nn.callbacks import Callback, ProgressPrinter
 from skneuro.nn.layers import Activation, Add, Concatenate, Dense, Dropout, Layer
 from skneuro.nn.losses import (
@@ -18,7 +18,7 @@ from skneuro.nn.schedules import make_schedule
 from skneuro.nn.trainer import DivergenceError, Trainer
 
 __all__ = [
-    "CPUBackend", "get_backend", "Callback", "ProgressPrinter", "Activation", "Add",
+    "CPUBackend", "CUDABackend", "get_backend", "Callback", "ProgressPrinter", "Activation", "Add",
     "Concatenate", "Dense", "Dropout", "Layer", "PoissonDeviance", "SigmoidBinaryCrossEntropy",
     "SoftmaxCrossEntropy", "SquaredError", "Network", "SGD", "Adagrad", "Adam",
     "RMSprop", "make_optimizer", "make_schedule", "DivergenceError", "Trainer",

@@ -17,7 +17,7 @@ from skneuro.kernels.cpu.activations import (  # noqa: F401  (the same codes)
 from skneuro.kernels.cuda._launch import check_device, grid
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def _apply(h, code, param):
     if code == IDENTITY:
         return h
@@ -33,7 +33,7 @@ def _apply(h, code, param):
     return h if h > 0 else param * h
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def _derivative_times(g, a, code, param):
     if code == IDENTITY:
         return g
