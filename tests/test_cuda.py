@@ -336,3 +336,99 @@ def test_perceptron_on_cuda_matches_cpu(rng):
         gpu = Perceptron(max_iter=3, random_state=0, device="cuda").fit(X, y)
     assert_allclose(gpu.weights_, cpu.weights_, rtol=1e-10)
     assert gpu.n_errors_ == cpu.n_errors_
+
+
+# -- convolution and pooling kernels ------------------------------------------------
+from skneuro.kernels.cpu import conv as cpu_conv  # noqa: E402
+from skneuro.kernels.cpu import pool as cpu_pool  # noqa: E402
+
+
+@pytest.mark.parametrize("geometry", [(3, 3, 1, 1, 1, 1), (2, 3, 2, 1, 0, 1)])
+def test_conv_kernels(gpu, rng, geometry):
+    kh, kw, sh, sw, ph, pw = geometry
+    x = rng.normal(size=(2, 2, 5, 4)).astype(F32)
+    oh = (5 + 2 * ph - kh) // sh + 1
+    ow = (4 + 2 * pw - kw) // sw + 1
+    cols = np.empty((2 * oh * ow, 2 * kh * kw), F32)
+    cpu_conv.im2col(x, kh, kw, sh, sw, ph, pw, cols)
+    (x_d,) = on(gpu, x)
+    cols_d = gpu.empty(cols.shape)
+    gpu.conv.im2col(x_d, kh, kw, sh, sw, ph, pw, cols_d)
+    assert_array_equal(gpu.to_host(cols_d), cols)
+
+    dx = np.empty_like(x)
+    cpu_conv.col2im(cols, kh, kw, sh, sw, ph, pw, dx)
+    dx_d = gpu.empty(x.shape)
+    gpu.conv.col2im(cols_d, kh, kw, sh, sw, ph, pw, dx_d)
+    assert_allclose(gpu.to_host(dx_d), dx, **TOL)
+
+    f = 3
+    rows = rng.normal(size=(2 * oh * ow, f)).astype(F32)
+    b = rng.normal(size=f).astype(F32)
+    code, param = cpu_act.CODES["leaky_relu"], F32(0.1)
+    out = np.empty((2, f, oh * ow), F32)
+    cpu_conv.rows_to_channels(rows, b, code, param, out)
+    rows_d, b_d = on(gpu, rows, b)
+    out_d = gpu.empty(out.shape)
+    gpu.conv.rows_to_channels(rows_d, b_d, code, param, out_d)
+    assert_allclose(gpu.to_host(out_d), out, **TOL)
+
+    grad = rng.normal(size=out.shape).astype(F32)
+    delta = np.empty_like(rows)
+    cpu_conv.channels_to_rows(grad, out, code, param, delta)
+    grad_d, a_d = on(gpu, grad, out)
+    delta_d = gpu.empty(rows.shape)
+    gpu.conv.channels_to_rows(grad_d, a_d, code, param, delta_d)
+    assert_allclose(gpu.to_host(delta_d), delta, **TOL)
+
+
+@pytest.mark.parametrize("geometry", [(2, 2, 2, 2), (3, 2, 2, 1)])
+def test_pool_kernels(gpu, rng, geometry):
+    kh, kw, sh, sw = geometry
+    x = rng.normal(size=(2, 2, 5, 4)).astype(F32)
+    oh, ow = cpu_pool.pooled_size(5, kh, sh), cpu_pool.pooled_size(4, kw, sw)
+    out = np.empty((2, 2, oh, ow), F32)
+    argmax = np.empty((2, 2, oh, ow), np.int64)
+    cpu_pool.max_pool_forward(x, kh, kw, sh, sw, out, argmax)
+    (x_d,) = on(gpu, x)
+    out_d = gpu.empty(out.shape)
+    arg_d = gpu.empty(out.shape, dtype=np.int64)
+    gpu.pool.max_pool_forward(x_d, kh, kw, sh, sw, out_d, arg_d)
+    assert_array_equal(gpu.to_host(out_d), out)
+    assert_array_equal(gpu.to_host(arg_d), argmax)
+
+    grad = rng.normal(size=out.shape).astype(F32)
+    dx = np.empty_like(x)
+    cpu_pool.max_pool_backward(grad, argmax, dx)
+    (grad_d,) = on(gpu, grad)
+    dx_d = gpu.empty(x.shape)
+    gpu.pool.max_pool_backward(grad_d, arg_d, dx_d)
+    assert_allclose(gpu.to_host(dx_d), dx, **TOL)
+
+    cpu_pool.avg_pool_forward(x, kh, kw, sh, sw, out)
+    gpu.pool.avg_pool_forward(x_d, kh, kw, sh, sw, out_d)
+    assert_allclose(gpu.to_host(out_d), out, **TOL)
+    cpu_pool.avg_pool_backward(grad, kh, kw, sh, sw, dx)
+    gpu.pool.avg_pool_backward(grad_d, kh, kw, sh, sw, dx_d)
+    assert_allclose(gpu.to_host(dx_d), dx, **TOL)
+
+
+def test_cnn_network_on_cuda_matches_cpu(rng):
+    from skneuro.nn import Conv, Dense, Flatten, MaxPool, Network, SoftmaxCrossEntropy
+
+    x = rng.normal(size=(3, 1, 4, 4)).astype(F32)
+    y = np.array([0, 1, 0], dtype=np.intp)
+    w = np.full(3, 1 / 3, F32)
+    grads = []
+    for device in ("cpu", "cuda"):
+        backend = get_backend(device, np.float32)
+        net = Network.sequential((1, 4, 4), [Conv(2, 3), MaxPool(2), Flatten(), Dense(2)])
+        net.build(backend, np.random.default_rng(0))
+        loss = SoftmaxCrossEntropy().bind(backend)
+        out = net.forward(backend.asarray(x), training=True)
+        loss(out, backend.asarray(y, dtype=np.intp), backend.asarray(w))
+        net.backward(loss.grad)
+        grads.append([np.asarray(backend.to_host(layer.grads[name]))
+                      for layer, name in net.parameters()])
+    for a, b in zip(*grads):
+        assert_allclose(b, a, **TOL)

@@ -190,3 +190,93 @@ def test_float32_matches_float64(activation, rng):
     for a, b in zip(g32, g64):
         assert a.dtype == np.float32
         assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+# -- convolution and pooling ------------------------------------------------------
+from skneuro.nn import AvgPool, Conv, Flatten, MaxPool  # noqa: E402
+
+
+@pytest.mark.parametrize("activation", ["identity", "tanh", "leaky_relu"])
+@pytest.mark.parametrize("geometry", [
+    dict(shape=(2, 5, 6), kernel_size=3, stride=1, padding="same"),
+    dict(shape=(3, 6, 5), kernel_size=(2, 3), stride=(2, 1), padding="valid"),
+    dict(shape=(1, 7, 7), kernel_size=3, stride=2, padding=1),
+    dict(shape=(2, 9), kernel_size=3, stride=1, padding="same"),  # 1-D
+    dict(shape=(3, 8), kernel_size=2, stride=2, padding="valid"),  # 1-D, strided
+])
+@given(n=st.integers(1, 3), filters=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_conv_gradients(activation, geometry, n, filters, seed):
+    layer = Conv(filters, geometry["kernel_size"], stride=geometry["stride"],
+                 padding=geometry["padding"], activation=activation)
+    check_layer_gradients(layer, [geometry["shape"]], n, seed)
+
+
+def test_conv_matches_a_direct_convolution(rng):
+    """The im2col product against a naive loop (cross-correlation, as in CNNs)."""
+    x = rng.normal(size=(2, 3, 6, 5))
+    layer = Conv(4, (3, 2), stride=(1, 2), padding=(1, 0))
+    layer.build([(3, 6, 5)], B64, rng)
+    out = layer.forward([x]).copy()
+    W = layer.params["W"].reshape(3, 3, 2, 4)  # (C, KH, KW, F)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)))
+    oh, ow = out.shape[2], out.shape[3]
+    expected = np.zeros_like(out)
+    for i in range(oh):
+        for j in range(ow):
+            window = padded[:, :, i:i + 3, 2 * j:2 * j + 2]
+            expected[:, :, i, j] = np.einsum("nchw,chwf->nf", window, W)
+    expected = np.maximum(expected + layer.params["b"][None, :, None, None], 0)
+    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("Pool", [MaxPool, AvgPool])
+@pytest.mark.parametrize("geometry", [
+    dict(shape=(2, 6, 6), pool_size=2, stride=None),
+    dict(shape=(1, 5, 7), pool_size=3, stride=2),   # overlapping, clipped at the edge
+    dict(shape=(2, 1, 1), pool_size=2, stride=None),  # smaller than the window
+    dict(shape=(2, 7), pool_size=2, stride=None),   # 1-D, odd length
+])
+@given(n=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_pool_gradients(Pool, geometry, n, seed):
+    check_layer_gradients(Pool(geometry["pool_size"], geometry["stride"]),
+                          [geometry["shape"]], n, seed)
+
+
+def test_pooling_values_and_sizes(rng):
+    x = rng.normal(size=(1, 1, 5, 5))
+    mp = MaxPool(2)
+    mp.build([(1, 5, 5)], B64, rng)
+    assert mp.output_shape == (1, 3, 3)  # clipped windows: 5 -> 3, never dropped
+    out = mp.forward([x])
+    assert out[0, 0, 0, 0] == x[0, 0, :2, :2].max()
+    assert out[0, 0, 2, 2] == x[0, 0, 4, 4]
+    ap = AvgPool(2)
+    ap.build([(1, 5, 5)], B64, rng)
+    out = ap.forward([x])
+    assert_allclose(out[0, 0, 0, 0], x[0, 0, :2, :2].mean())
+    assert_allclose(out[0, 0, 2, 1], x[0, 0, 4, 2:4].mean())
+    tiny = MaxPool(2)
+    tiny.build([(3, 1, 1)], B64, rng)
+    assert tiny.output_shape == (3, 1, 1)
+
+
+def test_cnn_graph_gradients(rng):
+    """Conv -> pool -> flatten -> dense, end to end through the loss."""
+    net = Network.sequential((2, 6, 6), [Conv(3, 3, activation="tanh"), MaxPool(2),
+                                          Conv(2, 3, activation="sigmoid"), AvgPool(2),
+                                          Flatten(), Dense(3)])
+    net.build(B64, rng)
+    x = rng.normal(size=(4, 2, 6, 6))
+    y = rng.integers(0, 3, size=4).astype(np.intp)
+    w = np.full(4, 0.25)
+    loss = SoftmaxCrossEntropy().bind(B64)
+
+    def objective():
+        return loss.value(net.forward(x, training=True), y, w)
+
+    objective()
+    net.backward(loss(net.forward(x), y, w).copy())
+    for layer, name in net.parameters():
+        analytic = layer.grads[name].copy()
+        assert_allclose(analytic, numeric_gradient(objective, layer.params[name]),
+                        rtol=1e-5, atol=1e-7, err_msg=f"{layer!r}.{name}")

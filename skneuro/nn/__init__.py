@@ -5,6 +5,7 @@ The engine knows arrays and a backend; it never imports scikit-learn.
 
 from skneuro.nn.backend import CPUBackend, CUDABackend, get_backend
 from skneuro.nn.callbacks import Callback, ProgressPrinter
+from skneuro.nn.conv import AvgPool, Conv, Flatten, MaxPool
 from skneuro.nn.layers import Activation, Add, Concatenate, Dense, Dropout, Layer
 from skneuro.nn.losses import (
     PoissonDeviance,
@@ -18,8 +19,11 @@ from skneuro.nn.schedules import make_schedule
 from skneuro.nn.trainer import DivergenceError, Trainer
 
 __all__ = [
-    "CPUBackend", "CUDABackend", "get_backend", "Callback", "ProgressPrinter", "Activation", "Add",
-    "Concatenate", "Dense", "Dropout", "Layer", "PoissonDeviance", "SigmoidBinaryCrossEntropy",
-    "SoftmaxCrossEntropy", "SquaredError", "Network", "SGD", "Adagrad", "Adam",
-    "RMSprop", "make_optimizer", "make_schedule", "DivergenceError", "Trainer",
+    "CPUBackend", "CUDABackend", "get_backend",
+    "Callback", "ProgressPrinter",
+    "Activation", "Add", "Concatenate", "Dense", "Dropout", "Layer",
+    "AvgPool", "Conv", "Flatten", "MaxPool",
+    "PoissonDeviance", "SigmoidBinaryCrossEntropy", "SoftmaxCrossEntropy", "SquaredError",
+    "Network", "SGD", "Adagrad", "Adam", "RMSprop", "make_optimizer", "make_schedule",
+    "DivergenceError", "Trainer",
 ]

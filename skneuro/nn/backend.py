@@ -21,10 +21,21 @@ class CPUBackend:
     name = "cpu"
 
     def __init__(self, dtype=np.float32):
-        from skneuro.kernels.cpu import activations, dense, dropout, losses, optim, perceptron
+        from skneuro.kernels.cpu import (
+            activations,
+            conv,
+            dense,
+            dropout,
+            losses,
+            optim,
+            perceptron,
+            pool,
+        )
 
         self.dtype = np.dtype(dtype)
         self.perceptron = perceptron
+        self.conv = conv
+        self.pool = pool
         self.activations = activations
         self.dense = dense
         self.dropout = dropout
@@ -70,10 +81,21 @@ class CUDABackend:
     def __init__(self, dtype=np.float32):
         from numba import cuda
 
-        from skneuro.kernels.cuda import activations, dense, dropout, losses, optim, perceptron
+        from skneuro.kernels.cuda import (
+            activations,
+            conv,
+            dense,
+            dropout,
+            losses,
+            optim,
+            perceptron,
+            pool,
+        )
 
         self._cuda = cuda
         self.perceptron = perceptron
+        self.conv = conv
+        self.pool = pool
         self.dtype = np.dtype(dtype)
         self.activations = activations
         self.dense = dense

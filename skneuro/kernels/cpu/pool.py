@@ -1,0 +1,95 @@
+"""Pooling kernels over (N, C, H, W).
+
+Windows that run past the input's edge are clipped rather than dropped, so a
+pooling layer never shrinks an axis below 1 (a 2x2 pooling of a 1x1 input is
+the identity): the output has ``pooled_size(H, KH, SH)`` rows. Kernels are
+parallel over samples; each sample's gradient is written by one thread, in a
+fixed order.
+"""
+
+from numba import prange
+
+from skneuro.kernels._jit import kernel
+
+
+def pooled_size(size, k, s):
+    """Output length of a clipped pooling window ``k`` with stride ``s`` over ``size``."""
+    if size <= k:
+        return 1
+    return -(-(size - k) // s) + 1
+
+
+@kernel
+def max_pool_forward(x, kh, kw, sh, sw, out, argmax):
+    """``out`` = window maxima; ``argmax`` = their flat index ``y * W + x`` in the input."""
+    n, c, h, w = x.shape
+    oh, ow = out.shape[2], out.shape[3]
+    for s in prange(n):
+        for ch in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    y0 = i * sh
+                    x0 = j * sw
+                    best = x[s, ch, y0, x0]
+                    where = y0 * w + x0
+                    for y in range(y0, min(y0 + kh, h)):
+                        for xx in range(x0, min(x0 + kw, w)):
+                            if x[s, ch, y, xx] > best:
+                                best = x[s, ch, y, xx]
+                                where = y * w + xx
+                    out[s, ch, i, j] = best
+                    argmax[s, ch, i, j] = where
+
+
+@kernel
+def max_pool_backward(grad, argmax, dx):
+    """Route each output's gradient to the input that was its maximum."""
+    n, c, h, w = dx.shape
+    oh, ow = grad.shape[2], grad.shape[3]
+    for s in prange(n):
+        dx[s] = dx.dtype.type(0.0)
+        for ch in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    k = argmax[s, ch, i, j]
+                    dx[s, ch, k // w, k % w] += grad[s, ch, i, j]
+
+
+@kernel
+def avg_pool_forward(x, kh, kw, sh, sw, out):
+    """``out`` = window means (over the part of the window inside the input)."""
+    n, c, h, w = x.shape
+    oh, ow = out.shape[2], out.shape[3]
+    for s in prange(n):
+        for ch in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    y0 = i * sh
+                    x0 = j * sw
+                    y1 = min(y0 + kh, h)
+                    x1 = min(x0 + kw, w)
+                    acc = x.dtype.type(0.0)
+                    for y in range(y0, y1):
+                        for xx in range(x0, x1):
+                            acc += x[s, ch, y, xx]
+                    out[s, ch, i, j] = acc / x.dtype.type((y1 - y0) * (x1 - x0))
+
+
+@kernel
+def avg_pool_backward(grad, kh, kw, sh, sw, dx):
+    """Spread each output's gradient evenly over its window."""
+    n, c, h, w = dx.shape
+    oh, ow = grad.shape[2], grad.shape[3]
+    for s in prange(n):
+        dx[s] = dx.dtype.type(0.0)
+        for ch in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    y0 = i * sh
+                    x0 = j * sw
+                    y1 = min(y0 + kh, h)
+                    x1 = min(x0 + kw, w)
+                    share = grad[s, ch, i, j] / dx.dtype.type((y1 - y0) * (x1 - x0))
+                    for y in range(y0, y1):
+                        for xx in range(x0, x1):
+                            dx[s, ch, y, xx] += share

@@ -1,0 +1,108 @@
+"""CUDA siblings of :mod:`skneuro.kernels.cpu.conv`."""
+
+from numba import cuda
+
+from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda.activations import _apply, _derivative_times
+
+
+@cuda.jit
+def _im2col(x, kh, kw, sh, sw, ph, pw, cols):
+    n, c, h, w = x.shape
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
+    rows, width = cols.shape
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for k in range(start, rows * width, stride):
+        row, col = k // width, k % width
+        s = row // (oh * ow)
+        i = (row // ow) % oh
+        j = row % ow
+        ch = col // (kh * kw)
+        di = (col // kw) % kh
+        dj = col % kw
+        y = i * sh - ph + di
+        xx = j * sw - pw + dj
+        if 0 <= y < h and 0 <= xx < w:
+            cols[row, col] = x[s, ch, y, xx]
+        else:
+            cols[row, col] = 0.0
+
+
+@cuda.jit
+def _col2im(cols, kh, kw, sh, sw, ph, pw, dx):
+    # One thread per input element: it gathers, in a fixed order, every window
+    # position that covers it (no atomics, so the result is deterministic).
+    n, c, h, w = dx.shape
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for k in range(start, n * c * h * w, stride):
+        s = k // (c * h * w)
+        ch = (k // (h * w)) % c
+        y = (k // w) % h
+        xx = k % w
+        total = 0.0
+        for di in range(kh):
+            top = y + ph - di
+            if top < 0 or top % sh != 0:
+                continue
+            i = top // sh
+            if i >= oh:
+                continue
+            for dj in range(kw):
+                left = xx + pw - dj
+                if left < 0 or left % sw != 0:
+                    continue
+                j = left // sw
+                if j >= ow:
+                    continue
+                total += cols[(s * oh + i) * ow + j, (ch * kh + di) * kw + dj]
+        dx[s, ch, y, xx] = total
+
+
+@cuda.jit
+def _rows_to_channels(y, b, code, param, out):
+    n, f, p = out.shape
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for k in range(start, n * f * p, stride):
+        s = k // (f * p)
+        q = (k // f) % p
+        ch = k % f
+        out[s, ch, q] = _apply(y[s * p + q, ch] + b[ch], code, param)
+
+
+@cuda.jit
+def _channels_to_rows(grad, a, code, param, delta):
+    n, f, p = grad.shape
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for k in range(start, n * f * p, stride):
+        s = k // (f * p)
+        q = (k // f) % p
+        ch = k % f
+        delta[s * p + q, ch] = _derivative_times(grad[s, ch, q], a[s, ch, q], code, param)
+
+
+def im2col(x, kh, kw, sh, sw, ph, pw, cols):
+    """Unfold (N, C, H, W) into (N*OH*OW, C*KH*KW)."""
+    check_device(x, cols)
+    _im2col[grid(cols.size)](x, kh, kw, sh, sw, ph, pw, cols)
+
+
+def col2im(cols, kh, kw, sh, sw, ph, pw, dx):
+    """Fold (N*OH*OW, C*KH*KW) back into (N, C, H, W), adding overlapping windows."""
+    check_device(cols, dx)
+    _col2im[grid(dx.size)](cols, kh, kw, sh, sw, ph, pw, dx)
+
+
+def rows_to_channels(y, b, code, param, out):
+    """``out[n, f, p] = g(y[n*P + p, f] + b[f])``."""
+    check_device(y, b, out)
+    _rows_to_channels[grid(out.size)](y, b, code, param, out)
+
+
+def channels_to_rows(grad, a, code, param, delta):
+    """``delta[n*P + p, f] = grad[n, f, p] * g'(h)``."""
+    check_device(grad, a, delta)
+    _channels_to_rows[grid(grad.size)](grad, a, code, param, delta)
+
