@@ -7,37 +7,19 @@ concept is the same, so swapping the import is a one-line change.
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import column_or_1d
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_array,
-    check_consistent_length,
-    check_is_fitted,
-    validate_data,
-)
 
 from skneuro._base import BaseNetworkEstimator
-from skneuro._warnings import warn
-from skneuro.nn import (
-    Dense,
-    Dropout,
-    Network,
-    PoissonDeviance,
-    SigmoidBinaryCrossEntropy,
-    SoftmaxCrossEntropy,
-    SquaredError,
+from skneuro._supervised import (
+    NetworkClassifierMixin,
+    NetworkRegressorMixin,
+    SupervisedNetworkMixin,
 )
+from skneuro.nn import Dense, Dropout, Network
 
 
-class BaseMultilayerPerceptron(BaseNetworkEstimator):
+class BaseMultilayerPerceptron(SupervisedNetworkMixin, BaseNetworkEstimator):
     """Dense networks: the hidden layers, their activation and dropout."""
 
     _parameter_constraints = {
@@ -125,17 +107,6 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
         layers.append(Dense(n_outputs, "identity", init=self.init))
         return Network.sequential(input_shape, layers)
 
-    def _check_is_fitted(self):
-        # check_is_fitted scans every attribute (20 us); a fitted model has a network.
-        if "network_" not in self.__dict__:
-            check_is_fitted(self)
-
-    def _check_solver(self):
-        if self.solver == "lbfgs":
-            raise AttributeError("partial_fit is only available for stochastic optimizers. "
-                                 f"{self.solver} is not stochastic.")
-        return True
-
     # -- fitted attributes in scikit-learn's layout -----------------------
     def _dense_layers(self):
         return [layer for layer in self.network_.layers if isinstance(layer, Dense)]
@@ -177,122 +148,7 @@ class BaseMultilayerPerceptron(BaseNetworkEstimator):
         """int: number of layers, input and output included."""
         return len(self.coefs_) + 1
 
-    # -- fit ----------------------------------------------------------------
-    def _validate_X(self, X, reset):
-        if not reset and _is_plain_valid_array(X, self):
-            # Prediction fast path: a 2-D float ndarray of the right width, on a
-            # model fitted without feature names, needs none of validate_data's
-            # conversions; its checks cost 100 us, more than predicting one row.
-            return np.ascontiguousarray(X, dtype=self._compute_dtype)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"],
-                          dtype=[np.float64, np.float32], reset=reset)
-        return self._to_compute(X)
-
-    def _fit(self, *args, **kwargs):
-        return self._fit_transaction(self._fit_unguarded, *args, **kwargs)
-
-    def _fit_unguarded(self, X, y, sample_weight, incremental, validation_data=None,
-                       classes=None):
-        fitted = hasattr(self, "network_")
-        reset = not fitted or not (self.warm_start or incremental)
-        if not reset and self.solver == "lbfgs" and incremental:
-            raise AttributeError("partial_fit is only available for stochastic optimizers.")
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=[np.float64, np.float32], y_numeric=self._y_numeric,
-                             reset=reset)
-        X = self._to_compute(X)
-        targets = self._encode_targets(y, reset=reset, classes=classes)
-        weight = _check_sample_weight(sample_weight, X, dtype=self._compute_dtype,
-                                      ensure_non_negative=True)
-        weight = self._apply_class_weight(weight, y, incremental)
-        if not weight.sum(dtype=np.float64) > 0:
-            raise ValueError("The sample weights (times the class weights) sum to zero: "
-                             "there is nothing to learn from.")
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        self._n_network_outputs = self.n_outputs_
-        validation = None
-        if self.solver == "lbfgs" and validation_data is not None:
-            warn("validation_data is ignored by solver='lbfgs', which has no epochs to "
-                 "monitor; use a stochastic solver to record validation_loss_curve_.")
-        if self.solver != "lbfgs" and not incremental:
-            if validation_data is not None:
-                validation = self._validation_set(validation_data)
-            elif self.early_stopping:
-                X, targets, weight, validation = self._split_validation(X, y, targets, weight)
-        score = None
-        if validation is not None:
-            Xv, yv_enc, wv = validation
-            score = self._validation_scorer(Xv, yv_enc, wv)
-        self._fit_network(X, targets, weight, reset=reset, incremental=incremental,
-                          validation=validation, score=score)
-        return self
-
-    def _validation_set(self, validation_data):
-        """``(X_val, y_val)`` checked like the training data, encoded, unit weights."""
-        try:
-            Xv, yv = validation_data
-        except (TypeError, ValueError):
-            raise ValueError("validation_data must be a tuple (X_val, y_val).") from None
-        yv = np.asarray(yv)
-        if yv.ndim == 2 and yv.shape[1] == 1:
-            yv = column_or_1d(yv)
-        check_consistent_length(Xv, yv)
-        Xv = self._validate_X(Xv, reset=False)
-        yv = check_array(yv, ensure_2d=False, dtype=None if not self._y_numeric else "numeric",
-                         input_name="y_val")
-        return Xv, self._encode_targets(yv, reset=False), np.ones(Xv.shape[0],
-                                                                  dtype=self._compute_dtype)
-
-    def _split_validation(self, X, y, targets, weight):
-        seed = self._validation_seed()
-        stratify = y if self._stratify else None
-        idx = np.arange(X.shape[0])
-        try:
-            train_idx, val_idx = train_test_split(idx, test_size=self.validation_fraction,
-                                                  random_state=seed, stratify=stratify)
-        except ValueError:  # a class too rare to appear on both sides
-            train_idx, val_idx = train_test_split(idx, test_size=self.validation_fraction,
-                                                  random_state=seed)
-        if val_idx.shape[0] < 2:
-            raise ValueError(
-                f"The validation set is too small ({val_idx.shape[0]} sample) with "
-                f"validation_fraction={self.validation_fraction}; raise it or disable "
-                "early_stopping."
-            )
-        train_idx.sort()
-        val_idx.sort()
-        validation = (X[val_idx], targets[val_idx], weight[val_idx])
-        return X[train_idx], targets[train_idx], weight[train_idx], validation
-
-    def _validation_seed(self):
-        from sklearn.utils import check_random_state
-
-        if isinstance(self.random_state, Integral):
-            return self.random_state
-        return check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-
-    def _apply_class_weight(self, weight, y, incremental):
-        return weight
-
-
-def _is_plain_valid_array(X, estimator):
-    """Whether ``X`` passes every check ``validate_data`` would make at predict time.
-
-    Anything else (lists, DataFrames, sparse or integer data, a wrong width,
-    non-finite values) goes through ``validate_data``, which converts it or
-    raises scikit-learn's error.
-    """
-    return (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
-            and X.dtype in (np.float32, np.float64)
-            and X.shape[1] == estimator.n_features_in_
-            and not hasattr(estimator, "feature_names_in_")
-            # The sum is finite only if every value is (as in scikit-learn's own
-            # check; an overflow merely sends X down the full path).
-            and np.isfinite(X.sum()))
-
-
-class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
+class MLPClassifier(NetworkClassifierMixin, ClassifierMixin, BaseMultilayerPerceptron):
     """Multi-layer perceptron classifier trained by backpropagation.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
@@ -444,8 +300,6 @@ default="relu"
         **BaseMultilayerPerceptron._parameter_constraints,
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
-    _y_numeric = False
-    _stratify = True
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=1e-4, batch_size="auto", learning_rate="constant",
@@ -471,186 +325,7 @@ default="relu"
         )
         self.class_weight = class_weight
 
-    # -- targets ------------------------------------------------------------
-    def _encode_targets(self, y, reset, classes=None):
-        """Integer labels (multiclass) or a 0/1 float matrix (binary, multilabel)."""
-        if np.ndim(y) == 2 and np.shape(y)[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if reset:
-            kind = type_of_target(y, input_name="y")
-            if kind not in ("binary", "multiclass", "multilabel-indicator"):
-                raise ValueError(f"Unknown label type: {kind!r}. MLPClassifier handles "
-                                 "binary, multiclass and multilabel-indicator targets.")
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y if classes is None else classes)
-            self.classes_ = self._label_binarizer.classes_
-            self._multilabel = kind == "multilabel-indicator"
-            self._binary = not self._multilabel and len(self.classes_) <= 2
-            if len(self.classes_) < 2 and not self._multilabel:
-                raise ValueError("The number of classes has to be greater than one; got "
-                                 f"{len(self.classes_)} class.")
-            self.n_outputs_ = 1 if self._binary else len(self.classes_)
-            self.out_activation_ = "softmax" if not (self._binary or self._multilabel) \
-                else "logistic"
-        if self._multilabel:
-            y = np.asarray(y)
-            if y.ndim != 2 or y.shape[1] != len(self.classes_):
-                raise ValueError("y must have the same labels as in the first call to fit.")
-            return np.ascontiguousarray(y, dtype=self._compute_dtype)
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(f"y contains classes not seen in the first call to fit or in "
-                             f"`classes`: {unseen.tolist()}; expected {self.classes_.tolist()}.")
-        if self._binary:
-            return np.ascontiguousarray(
-                (y == self.classes_[-1]).reshape(-1, 1), dtype=self._compute_dtype)
-        return np.searchsorted(self.classes_, y).astype(np.intp)
-
-    def _make_loss(self):
-        if self._binary or self._multilabel:
-            return SigmoidBinaryCrossEntropy()
-        return SoftmaxCrossEntropy()
-
-    def _apply_class_weight(self, weight, y, incremental):
-        if self.class_weight is None:
-            return weight
-        if incremental and self.class_weight == "balanced":
-            raise ValueError("class_weight 'balanced' is not supported for partial_fit: "
-                             "give the class weights as a dict computed on all the data.")
-        if isinstance(self.class_weight, dict):
-            unknown = set(self.class_weight) - set(self.classes_.tolist())
-            if unknown:
-                raise ValueError(f"class_weight names classes not in the data: "
-                                 f"{sorted(unknown)}; classes are {self.classes_.tolist()}.")
-        factor = compute_sample_weight(self.class_weight, y)
-        return np.ascontiguousarray(weight * factor, dtype=weight.dtype)
-
-    def _validation_scorer(self, Xv, yv_enc, wv):
-        y_true = self._decode(self._decode_encoded(yv_enc))
-
-        def score(network):
-            return accuracy_score(y_true, self._decode(self._forward(Xv)),
-                                  sample_weight=wv)
-        return score
-
-    def _decode_encoded(self, targets):
-        """Encoded targets back to probability-like rows for ``_decode``."""
-        if self._binary or self._multilabel:
-            return targets
-        onehot = np.zeros((targets.shape[0], len(self.classes_)), dtype=self._compute_dtype)
-        onehot[np.arange(targets.shape[0]), targets] = 1
-        return onehot
-
-    def _decode(self, proba):
-        """Labels from output probabilities."""
-        if self._multilabel:
-            return (proba > 0.5).astype(int)
-        if self._binary:
-            return self.classes_[(proba[:, 0] > 0.5).astype(int)]
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    # -- public API -----------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
-        """Fit the model to data matrix X and targets y.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_classes)
-            Class labels, or a multilabel indicator matrix.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sample; the loss is the weighted mean over samples,
-            so an integer weight acts like repeating the row.
-        validation_data : tuple (X_val, y_val), default=None
-            A validation set to monitor (``validation_loss_curve_``) and, with
-            ``early_stopping=True``, to stop on instead of an internal split.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        return self._fit(X, y, sample_weight, incremental=False,
-                         validation_data=validation_data)
-
-    @available_if(lambda est: est._check_solver())
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """Train one epoch on the given data.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_classes)
-        sample_weight : array-like of shape (n_samples,), default=None
-        classes : array-like of shape (n_classes,), default=None
-            Every class that will ever appear; required on the first call.
-
-        Returns
-        -------
-        self : object
-        """
-        first = _check_partial_fit_first_call(self, classes)
-        if first:
-            self.__dict__.pop("network_", None)
-        return self._fit(X, y, sample_weight, incremental=True,
-                         classes=classes if first else None)
-
-    def predict_proba(self, X):
-        """Probability of each class.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            For multilabel targets, the independent probability of each label.
-        """
-        self._check_is_fitted()
-        proba = self._forward(self._validate_X(X, reset=False)).astype(np.float64)
-        if self._binary:
-            return np.hstack([1.0 - proba, proba])
-        return proba
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """Predicted class labels (label indicator rows for multilabel targets).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        self._check_is_fitted()
-        return self._decode(self._forward(self._validate_X(X, reset=False)))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
-
-
-class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
+class MLPRegressor(NetworkRegressorMixin, RegressorMixin, BaseMultilayerPerceptron):
     """Multi-layer perceptron regressor trained by backpropagation.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`,
@@ -700,8 +375,6 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
     True
     """
 
-    _y_numeric = True
-    _stratify = False
 
     _parameter_constraints = {
         **BaseMultilayerPerceptron._parameter_constraints,
@@ -732,84 +405,3 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
             device=device,
         )
         self.loss = loss
-
-    def _encode_targets(self, y, reset, classes=None):
-        y = np.asarray(y)
-        targets = y.reshape(-1, 1) if y.ndim == 1 else y
-        if self.loss == "poisson" and np.any(targets < 0):
-            raise ValueError("loss='poisson' requires non-negative y; got a minimum of "
-                             f"{targets.min()}.")
-        if reset:
-            self.n_outputs_ = targets.shape[1]
-            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
-        elif targets.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {targets.shape[1]} outputs; the model was fitted with "
-                             f"{self.n_outputs_}.")
-        return np.ascontiguousarray(targets, dtype=self._compute_dtype)
-
-    def _make_loss(self):
-        return PoissonDeviance() if self.loss == "poisson" else SquaredError()
-
-    def _validation_scorer(self, Xv, yv_enc, wv):
-        def score(network):
-            return r2_score(yv_enc, self._forward(Xv), sample_weight=wv)
-        return score
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
-        """Fit the model to data matrix X and targets y.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sample in the mean loss.
-        validation_data : tuple (X_val, y_val), default=None
-            A validation set to monitor and, with ``early_stopping=True``, to
-            stop on.
-
-        Returns
-        -------
-        self : object
-        """
-        return self._fit(X, y, sample_weight, incremental=False,
-                         validation_data=validation_data)
-
-    @available_if(lambda est: est._check_solver())
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Train one epoch on the given data.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : object
-        """
-        return self._fit(X, y, sample_weight, incremental=True)
-
-    def predict(self, X):
-        """Predicted values, float64.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        self._check_is_fitted()
-        out = self._forward(self._validate_X(X, reset=False)).astype(np.float64)
-        return out.ravel() if self.n_outputs_ == 1 else out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
