@@ -6,6 +6,8 @@ Perceptron
     Rosenblatt's perceptron, as in the course.
 MLPClassifier, MLPRegressor
     Multi-layer perceptrons with scikit-learn's parameter names.
+CNNClassifier, CNNRegressor
+    Convolutional networks over 1-D signals and 2-D images.
 
 The engine (layers, network graph, optimizers, training loop) is in
 :mod:`skneuro.nn`; the compiled kernels are in :mod:`skneuro.kernels`.
@@ -13,7 +15,7 @@ The engine (layers, network graph, optimizers, training loop) is in
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron"]
+__all__ = ["CNNClassifier", "CNNRegressor", "MLPClassifier", "MLPRegressor", "Perceptron"]
 
 
 def __getattr__(name):
@@ -23,6 +25,10 @@ def __getattr__(name):
         from skneuro import mlp
 
         return getattr(mlp, name)
+    if name in ("CNNClassifier", "CNNRegressor"):
+        from skneuro import cnn
+
+        return getattr(cnn, name)
     if name == "Perceptron":
         from skneuro.perceptron import Perceptron
 

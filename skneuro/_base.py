@@ -298,7 +298,7 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        tags.input_tags.sparse = bool(getattr(self, "_accept_sparse", True))
         return tags
 
 

@@ -54,6 +54,8 @@ class SupervisedNetworkMixin:
     # -- input ------------------------------------------------------------
     #: Whether X may have more than 2 dimensions (images, spectra).
     _allow_nd = False
+    #: Sparse formats accepted for X (False: none).
+    _accept_sparse = ("csr", "csc")
 
     def _validate_X(self, X, reset):
         if not reset and _is_plain_valid_array(X, self):
@@ -62,11 +64,14 @@ class SupervisedNetworkMixin:
             # conversions; its checks cost 100 us, more than predicting one row.
             X = np.ascontiguousarray(X, dtype=self._compute_dtype)
         else:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"],
+            X = validate_data(self, X, accept_sparse=self._sparse_formats(),
                               dtype=[np.float64, np.float32], allow_nd=self._allow_nd,
                               reset=reset)
             X = self._to_compute(X)
         return self._to_network_input(X, reset=False)
+
+    def _sparse_formats(self):
+        return list(self._accept_sparse) if self._accept_sparse else False
 
     def _to_network_input(self, X, reset):
         """Give validated X the per-sample shape the network takes (here: as it is)."""
@@ -83,7 +88,8 @@ class SupervisedNetworkMixin:
         reset = not fitted or not (self.warm_start or incremental)
         if not reset and self.solver == "lbfgs" and incremental:
             raise AttributeError("partial_fit is only available for stochastic optimizers.")
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+        X, y = validate_data(self, X, y, accept_sparse=self._sparse_formats(),
+                             multi_output=True,
                              dtype=[np.float64, np.float32], y_numeric=self._y_numeric,
                              allow_nd=self._allow_nd, reset=reset)
         X = self._to_network_input(self._to_compute(X), reset=reset)

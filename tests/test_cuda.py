@@ -432,3 +432,16 @@ def test_cnn_network_on_cuda_matches_cpu(rng):
                       for layer, name in net.parameters()])
     for a, b in zip(*grads):
         assert_allclose(b, a, **TOL)
+
+
+def test_cnn_fit_on_cuda_matches_cpu(rng):
+    from skneuro import CNNClassifier
+
+    X = rng.normal(size=(24, 1, 4, 4)).astype(F32)
+    y = (X[:, 0, :2].sum(axis=(1, 2)) > 0).astype(int)
+    params = dict(layers="C-2.3, P-2, D-4", max_iter=2, batch_size=12, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cpu = CNNClassifier(**params).fit(X, y)
+        gpu = CNNClassifier(**params, device="cuda").fit(X, y)
+    assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), rtol=1e-4, atol=1e-5)

@@ -9,11 +9,12 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skneuro import MLPClassifier, MLPRegressor, Perceptron
+from skneuro import CNNClassifier, CNNRegressor, MLPClassifier, MLPRegressor, Perceptron
 from skneuro.utils.estimator_checks import expected_failed_checks
 
 
-@parametrize_with_checks([Perceptron(), MLPClassifier(), MLPRegressor()],
+@parametrize_with_checks([Perceptron(), MLPClassifier(), MLPRegressor(), CNNClassifier(),
+                          CNNRegressor()],
                          expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
@@ -21,9 +22,14 @@ def test_sklearn_compatible_estimator(estimator, check):
         check(estimator)
 
 
-@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
-@pytest.mark.parametrize("check", [check_sample_weight_equivalence_on_dense_data,
-                                   check_sample_weight_equivalence_on_sparse_data])
+@pytest.mark.parametrize("Estimator, check", [
+    (MLPClassifier, check_sample_weight_equivalence_on_dense_data),
+    (MLPClassifier, check_sample_weight_equivalence_on_sparse_data),
+    (MLPRegressor, check_sample_weight_equivalence_on_dense_data),
+    (MLPRegressor, check_sample_weight_equivalence_on_sparse_data),
+    (CNNClassifier, check_sample_weight_equivalence_on_dense_data),
+    (CNNRegressor, check_sample_weight_equivalence_on_dense_data),
+])
 def test_sample_weight_equivalence_in_float64(Estimator, check):
     """The check expected to fail in float32 passes when rounding is not in the way."""
     with warnings.catch_warnings():
