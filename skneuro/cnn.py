@@ -8,7 +8,7 @@ notation (:mod:`skneuro.nn.spec`), before dense layers.
 """
 
 import copy
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -20,7 +20,7 @@ from skneuro._supervised import (
     NetworkRegressorMixin,
     SupervisedNetworkMixin,
 )
-from skneuro.nn import Dense, Flatten, Layer, Network
+from skneuro.nn import Augment, Dense, Flatten, Layer, Network
 from skneuro.nn.spec import parse_spec
 
 #: The default network: LeNet-like, small enough for any input. Padding keeps
@@ -41,6 +41,10 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
         "sigmoid_slope": [Interval(Real, 0, None, closed="neither")],
         "leaky_relu_slope": [Interval(Real, 0, 1, closed="left")],
         "init": [StrOptions({"auto", "glorot_uniform", "he_uniform", "small"})],
+        "augment_shift": [Interval(Integral, 0, None, closed="left")],
+        "augment_flip": ["boolean"],
+        "augment_noise": [Interval(Real, 0, None, closed="left")],
+        "augment_brightness": [Interval(Real, 0, 1, closed="left")],
     }
     _allow_nd = True
     _accept_sparse = False
@@ -52,7 +56,8 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, sigmoid_slope=1.0,
-                 leaky_relu_slope=0.01, init="auto", dtype="float32", n_jobs=None,
+                 leaky_relu_slope=0.01, init="auto", augment_shift=0, augment_flip=False,
+                 augment_noise=0.0, augment_brightness=0.0, dtype="float32", n_jobs=None,
                  callbacks=None, device="cpu"):
         self.layers = layers
         self.input_shape = input_shape
@@ -82,6 +87,10 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
         self.sigmoid_slope = sigmoid_slope
         self.leaky_relu_slope = leaky_relu_slope
         self.init = init
+        self.augment_shift = augment_shift
+        self.augment_flip = augment_flip
+        self.augment_noise = augment_noise
+        self.augment_brightness = augment_brightness
         self.dtype = dtype
         self.n_jobs = n_jobs
         self.callbacks = callbacks
@@ -151,7 +160,9 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
             for layer in layers:
                 if hasattr(layer, "init"):
                     layer.init = self.init
-        net = Network.sequential(input_shape, layers)
+        augment = Augment(self.augment_shift, self.augment_flip, self.augment_noise,
+                          self.augment_brightness)
+        net = Network.sequential(input_shape, ([augment] if augment.active else []) + layers)
         if len(_output_shape(net, input_shape)) > 1:
             net.add(Flatten())
         net.add(Dense(n_outputs, "identity", init=self.init))
@@ -208,6 +219,17 @@ warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
 beta_1, beta_2, epsilon, n_iter_no_change, max_fun, sigmoid_slope, \\
 leaky_relu_slope, init, dtype, n_jobs, callbacks, device
         As for :class:`~skneuro.MLPClassifier`.
+    augment_shift : int, default=0
+        Data augmentation during fit only (never at predict, never on the
+        validation split), seeded by ``random_state``: the largest random
+        shift, in pixels or samples, along each spatial axis.
+    augment_flip : bool, default=False
+        Mirror training samples left-right with probability 1/2 (off by
+        default: digits must not be mirrored).
+    augment_noise : float, default=0.0
+        Standard deviation of Gaussian noise added to training samples.
+    augment_brightness : float, default=0.0
+        Multiply each training sample by a factor in [1 - b, 1 + b].
 """
 
 
@@ -248,8 +270,9 @@ feature_names_in_, n_iter_, n_outputs_, out_activation_, network_
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, sigmoid_slope=1.0,
-                 leaky_relu_slope=0.01, init="auto", class_weight=None, dtype="float32",
-                 n_jobs=None, callbacks=None, device="cpu"):
+                 leaky_relu_slope=0.01, init="auto", augment_shift=0, augment_flip=False,
+                 augment_noise=0.0, augment_brightness=0.0, class_weight=None,
+                 dtype="float32", n_jobs=None, callbacks=None, device="cpu"):
         super().__init__(
             layers, input_shape, activation, solver=solver, alpha=alpha,
             batch_size=batch_size, learning_rate=learning_rate,
@@ -260,6 +283,8 @@ feature_names_in_, n_iter_, n_outputs_, out_activation_, network_
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             sigmoid_slope=sigmoid_slope, leaky_relu_slope=leaky_relu_slope, init=init,
+            augment_shift=augment_shift, augment_flip=augment_flip,
+            augment_noise=augment_noise, augment_brightness=augment_brightness,
             dtype=dtype, n_jobs=n_jobs, callbacks=callbacks, device=device,
         )
         self.class_weight = class_weight
@@ -292,7 +317,8 @@ n_outputs_, out_activation_, network_
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, sigmoid_slope=1.0,
-                 leaky_relu_slope=0.01, init="auto", dtype="float32", n_jobs=None,
+                 leaky_relu_slope=0.01, init="auto", augment_shift=0, augment_flip=False,
+                 augment_noise=0.0, augment_brightness=0.0, dtype="float32", n_jobs=None,
                  callbacks=None, device="cpu"):
         super().__init__(
             layers, input_shape, activation, solver=solver, alpha=alpha,
@@ -304,6 +330,8 @@ n_outputs_, out_activation_, network_
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             sigmoid_slope=sigmoid_slope, leaky_relu_slope=leaky_relu_slope, init=init,
+            augment_shift=augment_shift, augment_flip=augment_flip,
+            augment_noise=augment_noise, augment_brightness=augment_brightness,
             dtype=dtype, n_jobs=n_jobs, callbacks=callbacks, device=device,
         )
         self.loss = loss

@@ -445,3 +445,16 @@ def test_cnn_fit_on_cuda_matches_cpu(rng):
         cpu = CNNClassifier(**params).fit(X, y)
         gpu = CNNClassifier(**params, device="cuda").fit(X, y)
     assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), rtol=1e-4, atol=1e-5)
+
+
+def test_augment_kernel(gpu, rng):
+    from skneuro.kernels.cpu.augment import augment as cpu_augment
+
+    x = rng.normal(size=(3, 2, 4, 5)).astype(F32)
+    for noise in (0.0, 0.3):
+        out = np.empty_like(x)
+        cpu_augment(x, 11, 2, 1, True, F32(noise), F32(0.2), out)
+        (x_d,) = on(gpu, x)
+        out_d = gpu.empty(x.shape)
+        gpu.augment.augment(x_d, 11, 2, 1, True, F32(noise), F32(0.2), out_d)
+        assert_allclose(gpu.to_host(out_d), out, rtol=1e-5, atol=1e-5)

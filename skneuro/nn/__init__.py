@@ -3,6 +3,7 @@
 The engine knows arrays and a backend; it never imports scikit-learn.
 """
 
+from skneuro.nn.augment import Augment
 from skneuro.nn.backend import CPUBackend, CUDABackend, get_backend
 from skneuro.nn.callbacks import Callback, ProgressPrinter
 from skneuro.nn.conv import AvgPool, Conv, Flatten, MaxPool
@@ -22,7 +23,7 @@ __all__ = [
     "CPUBackend", "CUDABackend", "get_backend",
     "Callback", "ProgressPrinter",
     "Activation", "Add", "Concatenate", "Dense", "Dropout", "Layer",
-    "AvgPool", "Conv", "Flatten", "MaxPool",
+    "Augment", "AvgPool", "Conv", "Flatten", "MaxPool",
     "PoissonDeviance", "SigmoidBinaryCrossEntropy", "SoftmaxCrossEntropy", "SquaredError",
     "Network", "SGD", "Adagrad", "Adam", "RMSprop", "make_optimizer", "make_schedule",
     "DivergenceError", "Trainer",

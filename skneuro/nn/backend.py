@@ -23,6 +23,7 @@ class CPUBackend:
     def __init__(self, dtype=np.float32):
         from skneuro.kernels.cpu import (
             activations,
+            augment,
             conv,
             dense,
             dropout,
@@ -36,6 +37,7 @@ class CPUBackend:
         self.perceptron = perceptron
         self.conv = conv
         self.pool = pool
+        self.augment = augment
         self.activations = activations
         self.dense = dense
         self.dropout = dropout
@@ -83,6 +85,7 @@ class CUDABackend:
 
         from skneuro.kernels.cuda import (
             activations,
+            augment,
             conv,
             dense,
             dropout,
@@ -96,6 +99,7 @@ class CUDABackend:
         self.perceptron = perceptron
         self.conv = conv
         self.pool = pool
+        self.augment = augment
         self.dtype = np.dtype(dtype)
         self.activations = activations
         self.dense = dense
