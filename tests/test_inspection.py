@@ -1,0 +1,58 @@
+"""Occlusion maps."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
+
+from skneuro import CNNClassifier, MLPClassifier
+from skneuro.inspection import occlusion_map
+
+
+@pytest.fixture(scope="module")
+def corner_data():
+    """The class is decided by the top-left corner of 6x6 images only."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(scale=0.3, size=(300, 1, 6, 6))
+    y = rng.integers(0, 2, size=300)
+    X[:, 0, :2, :2] += 2.0 * y[:, None, None]
+    return X, y
+
+
+def test_occlusion_finds_the_region_the_decision_rests_on(corner_data):
+    X, y = corner_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = CNNClassifier("C-4.3, D-16", learning_rate_init=0.01, max_iter=30,
+                            random_state=0).fit(X, y)
+    sample = X[np.flatnonzero(y == 1)[0]]
+    heat = occlusion_map(clf, sample, window=2, stride=1)
+    assert heat.shape == (6, 6)
+    corner = heat[:2, :2].mean()
+    rest = np.abs(heat[3:, 3:]).mean()
+    assert corner > 0.2 and corner > 5 * rest
+    # Other fills and an explicit target run too; the map for the other class
+    # is the same region with the opposite sign.
+    other = occlusion_map(clf, sample, window=2, fill="noise", random_state=0, target=0)
+    assert other[:2, :2].mean() < 0
+    assert occlusion_map(clf, sample.ravel(), window=(2, 3), fill="mean").shape == (6, 6)
+
+
+def test_occlusion_of_a_flat_classifier_and_1d_signals():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 12))
+    y = (X[:, 3] + X[:, 4] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((16,), max_iter=200, random_state=0).fit(X, y)
+    heat = occlusion_map(clf, X[0], window=1)
+    assert heat.shape == (12,)
+    assert np.argmax(np.abs(heat)) in (3, 4)
+    with pytest.raises(ValueError, match="expecting 12 features"):
+        occlusion_map(clf, X[0, :5])
+    with pytest.raises(ValueError, match="fill"):
+        occlusion_map(clf, X[0], fill="blur")
+    assert_allclose(occlusion_map(clf, X[0], window=12, stride=12),
+                    np.full(12, occlusion_map(clf, X[0], window=12, stride=12)[0]))
