@@ -213,10 +213,10 @@ _SHARED_DOC = """
         as given.
     activation : str, default="relu"
         Activation of the layers that do not name their own.
-    solver, alpha, batch_size, learning_rate, learning_rate_init, \\
-learning_rate_decay, power_t, max_iter, shuffle, random_state, tol, verbose, \\
-warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \\
-beta_1, beta_2, epsilon, n_iter_no_change, max_fun, sigmoid_slope, \\
+    solver, alpha, batch_size, learning_rate, learning_rate_init, \
+learning_rate_decay, power_t, max_iter, shuffle, random_state, tol, verbose, \
+warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
+beta_1, beta_2, epsilon, n_iter_no_change, max_fun, sigmoid_slope, \
 leaky_relu_slope, init, dtype, n_jobs, callbacks, device
         As for :class:`~skneuro.MLPClassifier`.
     augment_shift : int, default=0
@@ -240,8 +240,8 @@ class CNNClassifier(NetworkClassifierMixin, ClassifierMixin, BaseConvolutionalNe
 
     Attributes
     ----------
-    classes_, loss_, best_loss_, loss_curve_, validation_loss_curve_, \\
-validation_scores_, best_validation_score_, t_, n_features_in_, \\
+    classes_, loss_, best_loss_, loss_curve_, validation_loss_curve_, \
+validation_scores_, best_validation_score_, t_, n_features_in_, \
 feature_names_in_, n_iter_, n_outputs_, out_activation_, network_
         As for :class:`~skneuro.MLPClassifier`.
     input_shape_ : tuple of int
@@ -297,8 +297,8 @@ class CNNRegressor(NetworkRegressorMixin, RegressorMixin, BaseConvolutionalNetwo
 
     Attributes
     ----------
-    loss_, best_loss_, loss_curve_, validation_loss_curve_, validation_scores_, \\
-best_validation_score_, t_, n_features_in_, feature_names_in_, n_iter_, \\
+    loss_, best_loss_, loss_curve_, validation_loss_curve_, validation_scores_, \
+best_validation_score_, t_, n_features_in_, feature_names_in_, n_iter_, \
 n_outputs_, out_activation_, network_
         As for :class:`~skneuro.MLPRegressor`.
     input_shape_ : tuple of int
