@@ -38,7 +38,7 @@ class Network:
     >>> r = net.add(Dense(8, "relu"), h)
     >>> s = net.add(Add(), [h, r])
     >>> out = net.add(Dense(2), s)
-    >>> net.build(CPUBackend(), np.random.default_rng(0))
+    >>> net = net.build(CPUBackend(), np.random.default_rng(0))
     >>> net.forward(np.ones((3, 4), np.float32)).shape
     (3, 2)
     """
