@@ -47,7 +47,7 @@ exact = clf.score(X[split:], Y[split:])
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 for channel, style in ((0, "-"), (1, "--")):
     axes[0].plot(grid, X[split, channel], style, lw=1, label=f"channel {channel}")
-for k, (center, channel) in enumerate(lines):
+for k, (center, _) in enumerate(lines):
     axes[0].axvline(center, color="grey", lw=0.5)
     axes[0].text(center, axes[0].get_ylim()[1], f"{k}", ha="center", va="bottom")
 axes[0].set_title(f"a test spectrum; molecules present: {np.flatnonzero(Y[split]).tolist()}, "
