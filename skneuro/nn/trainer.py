@@ -252,9 +252,13 @@ class Trainer:
         decay, other = backend.to_host(acc)
         return float(decay), float(decay + other)
 
-    def evaluate_loss(self, X, y, weight, chunk=1024):
+    #: Rows per forward pass when evaluating the validation loss.
+    eval_chunk = 1024
+
+    def evaluate_loss(self, X, y, weight, chunk=None):
         """Mean loss on staged ``X`` with normalized ``weight`` (no penalty, no dropout)."""
         backend = self.network.backend
+        chunk = self.eval_chunk if chunk is None else chunk
         acc = backend.zeros((1,), dtype=np.float64)
         for start in range(0, X.shape[0], chunk):
             stop = min(start + chunk, X.shape[0])
