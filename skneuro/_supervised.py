@@ -77,6 +77,10 @@ class SupervisedNetworkMixin:
         """Give validated X the per-sample shape the network takes (here: as it is)."""
         return X
 
+    def _align_layout(self, X):
+        """X in the layout the estimator was fitted on (here: as it is)."""
+        return X
+
     # -- fit ----------------------------------------------------------------
 
     def _fit(self, *args, **kwargs):
@@ -88,6 +92,8 @@ class SupervisedNetworkMixin:
         reset = not fitted or not (self.warm_start or incremental)
         if not reset and self.solver == "lbfgs" and incremental:
             raise AttributeError("partial_fit is only available for stochastic optimizers.")
+        if not reset:
+            X = self._align_layout(X)
         X, y = validate_data(self, X, y, accept_sparse=self._sparse_formats(),
                              multi_output=True,
                              dtype=[np.float64, np.float32], y_numeric=self._y_numeric,

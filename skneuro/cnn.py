@@ -114,18 +114,23 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
                              f"got {self.input_shape!r}.")
         return shape
 
-    def _validate_X(self, X, reset):
-        # A fitted CNN predicts on flat rows and on shaped samples alike,
-        # whichever layout it was fitted on: bring X to that layout first, so
-        # that validate_data's feature count agrees.
-        if not reset and hasattr(self, "input_shape_") and isinstance(X, np.ndarray):
+    def _align_layout(self, X):
+        """Flat rows or shaped samples, in the layout this CNN was fitted on.
+
+        A fitted CNN takes either layout (to predict, or to continue training):
+        X is reshaped first, so that validate_data's feature count agrees.
+        """
+        if hasattr(self, "input_shape_") and isinstance(X, np.ndarray):
             size = int(np.prod(self.input_shape_))
             fitted_flat = self.n_features_in_ == size
             if X.ndim > 2 and fitted_flat and int(np.prod(X.shape[1:])) == size:
-                X = X.reshape(X.shape[0], size)
-            elif X.ndim == 2 and not fitted_flat and X.shape[1] == size:
-                X = X.reshape((X.shape[0],) + self.input_shape_)
-        return super()._validate_X(X, reset)
+                return X.reshape(X.shape[0], size)
+            if X.ndim == 2 and not fitted_flat and X.shape[1] == size:
+                return X.reshape((X.shape[0],) + self.input_shape_)
+        return X
+
+    def _validate_X(self, X, reset):
+        return super()._validate_X(X if reset else self._align_layout(X), reset)
 
     def _to_network_input(self, X, reset):
         """Flat rows -> (n, C, L) or (n, C, H, W); shaped arrays are checked."""

@@ -125,3 +125,24 @@ def test_bad_architectures_and_shapes(digits):
                          X_train, y_train)
     with pytest.raises(ValueError, match="features"):
         fitted.predict(X_train[:, :60])
+
+
+def test_pooling_with_a_stride_larger_than_its_window(digits):
+    from skneuro.kernels.cpu.pool import pooled_size
+
+    assert pooled_size(6, 2, 3) == 2 and pooled_size(7, 2, 3) == 3 and pooled_size(8, 3, 2) == 4
+    X_train, _, y_train, _ = digits
+    clf = fit_quietly(CNNClassifier("P-2_s3, A-1_s2, D-4", input_shape=(1, 8, 8),
+                                    max_iter=2, random_state=0), X_train, y_train)
+    assert np.isfinite(clf.predict_proba(X_train)).all()
+
+
+def test_dense_first_and_both_layouts_to_continue_training(digits):
+    X_train, _, y_train, _ = digits
+    flat = fit_quietly(CNNClassifier("D-8", input_shape=(1, 8, 8), max_iter=1,
+                                     random_state=0), X_train, y_train)
+    flat.partial_fit(X_train.reshape(-1, 1, 8, 8), y_train)
+    shaped = fit_quietly(CNNClassifier("C-2.3, D-8", max_iter=1, warm_start=True,
+                                       random_state=0), X_train.reshape(-1, 1, 8, 8), y_train)
+    fit_quietly(shaped, X_train, y_train)
+    assert shaped.n_iter_ == 2

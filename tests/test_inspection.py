@@ -56,3 +56,14 @@ def test_occlusion_of_a_flat_classifier_and_1d_signals():
         occlusion_map(clf, X[0], fill="blur")
     assert_allclose(occlusion_map(clf, X[0], window=12, stride=12),
                     np.full(12, occlusion_map(clf, X[0], window=12, stride=12)[0]))
+
+
+def test_patches_reach_the_edges_and_gaps_are_nan(corner_data):
+    X, y = corner_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = CNNClassifier("C-2.3, D-4", max_iter=2, random_state=0).fit(X, y)
+    heat = occlusion_map(clf, X[0], window=4, stride=3)  # starts 0 and 2 on 6 pixels
+    assert np.isfinite(heat).all()
+    gaps = occlusion_map(clf, X[0], window=1, stride=2)
+    assert np.isnan(gaps[1, 1]) and np.isfinite(gaps[0, 0]) and np.isfinite(gaps[5, 5])

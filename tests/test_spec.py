@@ -60,3 +60,26 @@ def test_empty_spec_and_empty_token():
         parse_spec("  ")
     with pytest.raises(SpecError, match="empty token at position 2"):
         parse_spec("C-6.5,,D10")
+
+
+@pytest.mark.parametrize("spec, token", [
+    ("C-6.5_p", "C-6.5_p"),
+    ("C-6.5_p2.3.4", "C-6.5_p2.3.4"),
+    ("C-6.5_s2.2.2", "C-6.5_s2.2.2"),
+    ("P-2.2.2", "P-2.2.2"),
+    ("P-2_relu", "P-2_relu"),
+    ("D-64_relu3", "D-64_relu3"),
+    ("C-6.5_psame3", "C-6.5_psame3"),
+    ("D-64_sig0", "D-64_sig0"),
+    ("D-0", "D-0"),
+    ("D-64_d0.5_d0.2", "D-64_d0.5_d0.2"),
+    ("C-6.5.3.2", "C-6.5.3.2"),
+])
+def test_options_are_checked_where_they_are_written(spec, token):
+    with pytest.raises(SpecError, match=f"token '{token}'"):
+        parse_spec(spec)
+
+
+def test_a_first_dense_layer_is_flattened():
+    _, layers, _ = parse_spec("D-8, D2")
+    assert [type(layer) for layer in layers] == [Flatten, Dense]

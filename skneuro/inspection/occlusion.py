@@ -41,7 +41,9 @@ def occlusion_map(estimator, x, window=3, stride=1, fill=0.0, target=None,
     -------
     heatmap : ndarray of shape (H, W) or (L,)
         The mean drop of the target's probability, over the spatial shape of
-        the input (channels are occluded together).
+        the input (channels are occluded together). Patches always reach the
+        far edges; with a stride larger than the window, the pixels between
+        patches are NaN.
 
     Examples
     --------
@@ -73,7 +75,7 @@ def occlusion_map(estimator, x, window=3, stride=1, fill=0.0, target=None,
     if isinstance(fill, str):
         if fill not in ("mean", "noise"):
             raise ValueError(f"fill must be a number, 'mean' or 'noise', got {fill!r}.")
-    positions = [(i, j) for i in range(0, h - wh + 1, sh) for j in range(0, w - ww + 1, sw)]
+    positions = [(i, j) for i in _starts(h, wh, sh) for j in _starts(w, ww, sw)]
     batch = np.repeat(sample[None], len(positions) + 1, axis=0)
     for k, (i, j) in enumerate(positions, start=1):
         if fill == "mean":
@@ -96,8 +98,17 @@ def occlusion_map(estimator, x, window=3, stride=1, fill=0.0, target=None,
     for (i, j), drop in zip(positions, drops):
         total[i:i + wh, j:j + ww] += drop
         count[i:i + wh, j:j + ww] += 1
-    heatmap = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    # Pixels no patch covered (a stride larger than the window) are NaN, not 0.
+    heatmap = np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0)
     return heatmap[0] if len(shape) == 2 else heatmap
+
+
+def _starts(size, window, stride):
+    """Patch positions along one axis; the last one reaches the far edge."""
+    starts = list(range(0, size - window + 1, stride))
+    if starts[-1] != size - window:
+        starts.append(size - window)
+    return starts
 
 
 def _pair(value, ndim):

@@ -22,7 +22,8 @@ Every layer but the input takes ``_dR`` (dropout of rate R after it) and an
 activation option: ``_relu``, ``_lrelu`` (or ``_lreluS`` with slope S),
 ``_tanh``, ``_sig`` (or ``_sigB`` with slope B), ``_lin``. Without one, the
 estimator's ``activation`` applies. A flattening layer is inserted before the
-first dense layer that follows convolutions or pooling.
+first dense layer (the input, and what convolutions and pooling make, have
+spatial axes). An option may appear once per token.
 """
 
 import re
@@ -45,6 +46,21 @@ def _dims(text, token, spec):
     except ValueError:
         raise SpecError(_where(f"expected integers separated by dots, got {text!r}",
                                token, spec)) from None
+
+
+def _number(text, token, spec):
+    try:
+        return float(text)
+    except ValueError:
+        raise SpecError(_where(f"expected a number, got {text!r}", token, spec)) from None
+
+
+def _positive(text, token, spec, allow_zero=False):
+    value = _number(text, token, spec)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise SpecError(_where(f"a slope must be {'>= 0' if allow_zero else '> 0'}, "
+                               f"got {text}", token, spec))
+    return value
 
 
 def _where(message, token, spec):
@@ -78,7 +94,7 @@ def parse_spec(spec, activation="relu", slope=None):
     input_shape = None
     n_outputs = None
     layers = []
-    spatial = None  # whether the last layer keeps spatial axes
+    spatial = True  # a CNN's input has spatial axes: flatten before the first dense layer
     for position, token in enumerate(tokens):
         if not token:
             raise SpecError(f"In {spec!r}: empty token at position {position + 1}.")
@@ -113,29 +129,42 @@ def parse_spec(spec, activation="relu", slope=None):
             continue
         layer_activation, layer_slope, dropout, stride, padding = activation, slope, 0.0, None, \
             "same"
+        names = [name for name, _ in opts]
+        if len(set(names)) != len(names):
+            raise SpecError(_where("an option appears twice", token, spec))
         for name, value in opts:
-            if name in _ACTIVATIONS:
+            if name in _ACTIVATIONS and kind in "CD":
+                if value and name not in ("lrelu", "sig"):
+                    raise SpecError(_where(f"_{name} takes no number", token, spec))
+                if name in ("lrelu", "sig") and value:
+                    layer_slope = _positive(value, token, spec, allow_zero=name == "lrelu")
+                else:
+                    layer_slope = None
                 layer_activation = _ACTIVATIONS[name]
-                layer_slope = float(value) if value else None
             elif name == "d" and value:
-                dropout = float(value)
+                dropout = _number(value, token, spec)
             elif name == "s" and value and kind in "CPA":
                 stride = _dims(value, token, spec)
-            elif name == "p" and kind == "C":
-                padding = _dims(value, token, spec) if value else None
-            elif name == "psame" and kind == "C":
-                padding = "same"
-            elif name == "pvalid" and kind == "C":
-                padding = "valid"
+            elif name == "p" and value and kind == "C":
+                padding = _dims(value, token, spec)
+            elif name in ("psame", "pvalid") and not value and kind == "C":
+                padding = name[1:]
             else:
                 raise SpecError(_where(f"unknown option _{name}{value} for a {kind} layer",
                                        token, spec))
         if not 0.0 <= dropout < 1.0:
             raise SpecError(_where(f"dropout rate {dropout} is not in [0, 1)", token, spec))
         dims = _dims(numbers, token, spec)
+        if any(d < 1 for d in dims) or (stride is not None and any(d < 1 for d in stride)):
+            raise SpecError(_where("sizes and strides must be >= 1", token, spec))
+        if stride is not None and len(stride) > 2:
+            raise SpecError(_where("a stride has one or two numbers", token, spec))
+        if isinstance(padding, tuple) and len(padding) > 2:
+            raise SpecError(_where("a padding has one or two numbers", token, spec))
         if kind == "C":
-            if len(dims) < 2:
-                raise SpecError(_where("a convolution is C-filters.size", token, spec))
+            if len(dims) not in (2, 3):
+                raise SpecError(_where("a convolution is C-filters.size or "
+                                       "C-filters.height.width", token, spec))
             filters, kernel = dims[0], dims[1:]
             kernel = kernel[0] if len(kernel) == 1 else kernel
             stride = 1 if stride is None else (stride[0] if len(stride) == 1 else stride)
@@ -145,6 +174,8 @@ def parse_spec(spec, activation="relu", slope=None):
                                activation=layer_activation, slope=layer_slope))
             spatial = True
         elif kind in "PA":
+            if len(dims) > 2:
+                raise SpecError(_where("a pooling size has one or two numbers", token, spec))
             size = dims[0] if len(dims) == 1 else dims
             pool_stride = None if stride is None else (stride[0] if len(stride) == 1
                                                       else stride)

@@ -13,10 +13,14 @@ from skneuro.kernels._jit import kernel
 
 
 def pooled_size(size, k, s):
-    """Output length of a clipped pooling window ``k`` with stride ``s`` over ``size``."""
+    """Output length of a clipped pooling window ``k`` with stride ``s`` over ``size``.
+
+    Windows start at 0, s, 2s, ... while the last full window has not reached
+    the end; every window starts inside the input, also when ``s > k``.
+    """
     if size <= k:
         return 1
-    return -(-(size - k) // s) + 1
+    return min(-(-(size - k) // s) + 1, (size - 1) // s + 1)
 
 
 @kernel
