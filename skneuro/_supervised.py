@@ -90,8 +90,6 @@ class SupervisedNetworkMixin:
                        classes=None):
         fitted = hasattr(self, "network_")
         reset = not fitted or not (self.warm_start or incremental)
-        if not reset and self.solver == "lbfgs" and incremental:
-            raise AttributeError("partial_fit is only available for stochastic optimizers.")
         if not reset:
             X = self._align_layout(X)
         X, y = validate_data(self, X, y, accept_sparse=self._sparse_formats(),

@@ -26,6 +26,9 @@ from skneuro.kernels.cpu import optim as cpu_optim
 from skneuro.kernels.cpu import perceptron as cpu_perceptron
 from skneuro.nn.backend import cuda_unavailable_reason, get_backend
 
+# conftest.py switches Numba to its CUDA simulator, so on CPU-only machines (CI
+# included) this module runs in full; it skips only where numba.cuda can offer
+# neither a GPU nor the simulator.
 pytestmark = pytest.mark.skipif(
     cuda_unavailable_reason() is not None,
     reason="numba.cuda is unusable here (neither a GPU nor the simulator)")

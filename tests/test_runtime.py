@@ -71,6 +71,8 @@ def _can_mount_read_only(path):
     return probe.returncode == 0
 
 
+# A read-only install needs a read-only mount, which needs unshare and mount
+# namespaces (present on the project's machines and CI, which run as root).
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare")
 def test_read_only_install_works_with_one_warning(tmp_path):
     """A copy of the package on a read-only mount, with no writable cache anywhere.
@@ -143,6 +145,8 @@ def test_threads_fitting_at_once_do_not_crash():
     assert proc.stdout.strip() == "ok"
 
 
+# Forking is what the GNU OpenMP layer gets wrong; where there is no fork there
+# is nothing to test.
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
 def test_fork_after_a_parallel_fit_does_not_hang():
     code = """

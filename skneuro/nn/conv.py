@@ -174,7 +174,7 @@ class MaxPool(_Pool):
         n = x.shape[0]
         c, h, w, kh, kw, sh, sw, oh, ow = self._geometry
         out = self._buffer("out", (n,) + tuple(self.output_shape))
-        argmax = self._buffer_int("argmax", (n, c, oh, ow))
+        argmax = self._buffer("argmax", (n, c, oh, ow), dtype="int64")
         self.backend.pool.max_pool_forward(x.reshape(n, c, h, w), kh, kw, sh, sw,
                                            out.reshape(n, c, oh, ow), argmax)
         self._cache_input_shape = x.shape
@@ -188,14 +188,6 @@ class MaxPool(_Pool):
         self.backend.pool.max_pool_backward(grad.reshape(n, c, oh, ow), self._cache_argmax,
                                             dx.reshape(n, c, h, w))
         return [dx]
-
-    def _buffer_int(self, name, shape):
-        cache = self._buffers.setdefault(name, {})
-        if shape not in cache:
-            if len(cache) >= 4:
-                cache.clear()
-            cache[shape] = self.backend.empty(shape, dtype="int64")
-        return cache[shape]
 
 
 class AvgPool(_Pool):

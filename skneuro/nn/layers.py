@@ -68,14 +68,14 @@ class Layer:
         self.grads = {k: backend.zeros(v.shape) for k, v in self.params.items()}
         self._buffers = {}
 
-    def _buffer(self, name, shape):
-        """A reusable array called ``name`` of ``shape``."""
+    def _buffer(self, name, shape, dtype=None):
+        """A reusable array called ``name`` of ``shape`` (the backend's dtype by default)."""
         cache = self._buffers.setdefault(name, {})
         buf = cache.get(shape)
         if buf is None:
             if len(cache) >= 4:  # a few batch shapes at most: train, last, predict
                 cache.clear()
-            buf = cache[shape] = self.backend.empty(shape)
+            buf = cache[shape] = self.backend.empty(shape, dtype)
         return buf
 
     # -- computation --------------------------------------------------------
