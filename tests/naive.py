@@ -122,3 +122,29 @@ def hash_uniform(seed, step, i):
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
     z ^= z >> 31
     return (z >> 40) / float(1 << 24)
+
+
+def im2col(x, kh, kw, sh, sw, ph, pw):
+    """(N, C, H, W) -> (C*KH*KW, N*OH*OW) by explicit windows over a padded copy."""
+    n, c, h, w = x.shape
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    cols = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
+    for s in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                window = padded[s, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                cols[:, (s * oh + i) * ow + j] = window.reshape(-1)
+    return cols
+
+
+def pool(x, kh, kw, sh, sw, oh, ow, reduce):
+    """Pooling with ``reduce`` over windows clipped at the input's edge."""
+    n, c = x.shape[:2]
+    out = np.empty((n, c, oh, ow), dtype=x.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            window = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            out[:, :, i, j] = reduce(window.reshape(n, c, -1), axis=2)
+    return out

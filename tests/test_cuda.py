@@ -111,6 +111,11 @@ def test_data_movement_and_reductions(gpu, rng):
     expected = np.empty(5, F32)
     cpu_dense.column_sum(x, expected)
     assert_allclose(gpu.to_host(col), expected, **TOL)
+    sums = gpu.empty((6,))
+    gpu.dense.row_sum(x_d, sums)
+    expected = np.empty(6, F32)
+    cpu_dense.row_sum(x, expected)
+    assert_allclose(gpu.to_host(sums), expected, **TOL)
 
     rows = gpu.empty((4, 5))
     gpu.dense.take_rows(rows, x_d, idx_d)
@@ -352,7 +357,7 @@ def test_conv_kernels(gpu, rng, geometry):
     x = rng.normal(size=(2, 2, 5, 4)).astype(F32)
     oh = (5 + 2 * ph - kh) // sh + 1
     ow = (4 + 2 * pw - kw) // sw + 1
-    cols = np.empty((2 * oh * ow, 2 * kh * kw), F32)
+    cols = np.empty((2 * kh * kw, 2 * oh * ow), F32)
     cpu_conv.im2col(x, kh, kw, sh, sw, ph, pw, cols)
     (x_d,) = on(gpu, x)
     cols_d = gpu.empty(cols.shape)
@@ -366,22 +371,22 @@ def test_conv_kernels(gpu, rng, geometry):
     assert_allclose(gpu.to_host(dx_d), dx, **TOL)
 
     f = 3
-    rows = rng.normal(size=(2 * oh * ow, f)).astype(F32)
+    product = rng.normal(size=(f, 2 * oh * ow)).astype(F32)
     b = rng.normal(size=f).astype(F32)
     code, param = cpu_act.CODES["leaky_relu"], F32(0.1)
     out = np.empty((2, f, oh * ow), F32)
-    cpu_conv.rows_to_channels(rows, b, code, param, out)
-    rows_d, b_d = on(gpu, rows, b)
+    cpu_conv.channels_to_samples(product, b, code, param, out)
+    product_d, b_d = on(gpu, product, b)
     out_d = gpu.empty(out.shape)
-    gpu.conv.rows_to_channels(rows_d, b_d, code, param, out_d)
+    gpu.conv.channels_to_samples(product_d, b_d, code, param, out_d)
     assert_allclose(gpu.to_host(out_d), out, **TOL)
 
     grad = rng.normal(size=out.shape).astype(F32)
-    delta = np.empty_like(rows)
-    cpu_conv.channels_to_rows(grad, out, code, param, delta)
+    delta = np.empty_like(product)
+    cpu_conv.samples_to_channels(grad, out, code, param, delta)
     grad_d, a_d = on(gpu, grad, out)
-    delta_d = gpu.empty(rows.shape)
-    gpu.conv.channels_to_rows(grad_d, a_d, code, param, delta_d)
+    delta_d = gpu.empty(product.shape)
+    gpu.conv.samples_to_channels(grad_d, a_d, code, param, delta_d)
     assert_allclose(gpu.to_host(delta_d), delta, **TOL)
 
 

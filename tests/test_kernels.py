@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skneuro.kernels._jit import _OPTIONS
-from skneuro.kernels.cpu import activations, dense, dropout, losses, optim
+from skneuro.kernels.cpu import activations, conv, dense, dropout, losses, optim, pool
 from skneuro.kernels.cpu.perceptron import perceptron_epoch
 
 from . import naive
@@ -66,6 +66,9 @@ def test_column_sum_and_take_rows(variant, shape, seed):
     out = np.empty(shape[1])
     _variant(dense.column_sum, variant)(x, out)
     assert_allclose(out, x.sum(axis=0), rtol=1e-12, atol=1e-12)
+    sums = np.empty(shape[0])
+    _variant(dense.row_sum, variant)(x, sums)
+    assert_allclose(sums, x.sum(axis=1), rtol=1e-12, atol=1e-12)
     idx = rng.integers(0, shape[0], size=7).astype(np.intp)
     rows = np.empty((7, shape[1]))
     _variant(dense.take_rows, variant)(rows, x, idx)
@@ -79,6 +82,77 @@ def test_column_sum_is_the_same_in_both_variants(rng):
     dense.column_sum.serial(x, a)
     dense.column_sum.parallel(x, b)
     assert np.array_equal(a, b)
+
+
+CONV_GEOMETRIES = [  # kh, kw, sh, sw, ph, pw
+    (3, 3, 1, 1, 1, 1), (2, 3, 2, 1, 0, 1), (3, 2, 1, 3, 2, 0), (1, 5, 1, 2, 0, 3),
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("geometry", CONV_GEOMETRIES)
+@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(1, 7), w=st.integers(1, 7),
+       seed=st.integers(0, 2**16))
+def test_im2col_and_its_adjoint(variant, geometry, n, c, h, w, seed):
+    kh, kw, sh, sw, ph, pw = geometry
+    oh = conv.output_size(h, kh, sh, ph)
+    ow = conv.output_size(w, kw, sw, pw)
+    if oh < 1 or ow < 1:
+        return  # the window does not fit: the layer refuses this geometry at build
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, c, h, w))
+    cols = np.empty((c * kh * kw, n * oh * ow))
+    _variant(conv.im2col, variant)(x, kh, kw, sh, sw, ph, pw, cols)
+    assert_array_equal(cols, naive.im2col(x, kh, kw, sh, sw, ph, pw))
+    # col2im is the transpose of im2col: <col2im(d), x> == <d, im2col(x)>.
+    d = rng.normal(size=cols.shape)
+    dx = np.full_like(x, np.nan)
+    _variant(conv.col2im, variant)(d, kh, kw, sh, sw, ph, pw, dx)
+    assert_allclose(np.vdot(dx, x), np.vdot(d, cols), rtol=1e-12)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_conv_layout_kernels(variant, name, rng):
+    n, f, p = 3, 4, 5
+    slope = SLOPES.get(name, 0.0)
+    product = rng.normal(size=(f, n * p))
+    b = rng.normal(size=f)
+    out = np.empty((n, f, p))
+    _variant(conv.channels_to_samples, variant)(product, b, activations.CODES[name], slope, out)
+    h = product.reshape(f, n, p).transpose(1, 0, 2) + b[None, :, None]
+    assert_allclose(out, naive.activation(h, name, slope), rtol=1e-12, atol=1e-12)
+    grad = rng.normal(size=out.shape)
+    delta = np.empty_like(product)
+    _variant(conv.samples_to_channels, variant)(grad, out, activations.CODES[name], slope,
+                                                delta)
+    expected = (grad * naive.activation_derivative(h, name, slope)).transpose(1, 0, 2)
+    assert_allclose(delta, expected.reshape(f, n * p), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("geometry", [(2, 2, 2, 2), (3, 3, 2, 2), (2, 3, 3, 1), (1, 2, 1, 2)])
+def test_pool_kernels(variant, geometry, rng):
+    kh, kw, sh, sw = geometry
+    x = rng.normal(size=(2, 3, 5, 7))
+    oh, ow = pool.pooled_size(5, kh, sh), pool.pooled_size(7, kw, sw)
+    out = np.empty((2, 3, oh, ow))
+    argmax = np.empty((2, 3, oh, ow), np.int64)
+    _variant(pool.max_pool_forward, variant)(x, kh, kw, sh, sw, out, argmax)
+    assert_array_equal(out, naive.pool(x, kh, kw, sh, sw, oh, ow, np.max))
+    flat = x.reshape(2, 3, -1)
+    assert_array_equal(np.take_along_axis(flat, argmax.reshape(2, 3, -1), axis=2),
+                       out.reshape(2, 3, -1))
+    _variant(pool.avg_pool_forward, variant)(x, kh, kw, sh, sw, out)
+    assert_allclose(out, naive.pool(x, kh, kw, sh, sw, oh, ow, np.mean), rtol=1e-12)
+    # Both backward passes are the transposes of their forward maps at x.
+    g = rng.normal(size=out.shape)
+    dx = np.full_like(x, np.nan)
+    _variant(pool.avg_pool_backward, variant)(g, kh, kw, sh, sw, dx)
+    assert_allclose(np.vdot(dx, x), np.vdot(g, out), rtol=1e-12)
+    _variant(pool.max_pool_forward, variant)(x, kh, kw, sh, sw, out, argmax)
+    _variant(pool.max_pool_backward, variant)(g, argmax, dx)
+    assert_allclose(np.vdot(dx, x), np.vdot(g, out), rtol=1e-12)
 
 
 @given(shape=st.tuples(st.integers(1, 40), st.integers(1, 30), st.integers(1, 20)),

@@ -3,7 +3,8 @@
 Per-sample shapes are ``(C, L)`` for 1-D and ``(C, H, W)`` for 2-D inputs. A
 1-D layer runs the 2-D kernels with a height of 1, so both share one code
 path. Weights are stored as a dense layer's, ``(C*KH*KW, F)``: the
-convolution is the product of the unfolded input with them.
+convolution is their product with the unfolded input (see
+:mod:`skneuro.kernels.cpu.conv` for the layouts).
 """
 
 from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
@@ -104,14 +105,14 @@ class Conv(Layer):
         ops = self.backend
         n = x.shape[0]
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
-        x4 = x.reshape(n, c, h, w)
-        cols = self._buffer("cols", (n * oh * ow, c * kh * kw))
-        ops.conv.im2col(x4, kh, kw, sh, sw, ph, pw, cols)
-        rows = self._buffer("rows", (n * oh * ow, self.filters))
-        ops.dense.matmul(cols, self.params["W"], rows)
+        cols = self._buffer("cols", (c * kh * kw, n * oh * ow))
+        ops.conv.im2col(x.reshape(n, c, h, w), kh, kw, sh, sw, ph, pw, cols)
+        product = self._buffer("product", (self.filters, n * oh * ow))
+        ops.dense.matmul_tn(self.params["W"], cols, product)
         out = self._buffer("out", (n,) + tuple(self.output_shape))
-        ops.conv.rows_to_channels(rows, self.params["b"], ACTIVATION_CODES[self.activation],
-                                  ops.scalar(self.slope), out.reshape(n, self.filters, -1))
+        ops.conv.channels_to_samples(product, self.params["b"],
+                                     ACTIVATION_CODES[self.activation], ops.scalar(self.slope),
+                                     out.reshape(n, self.filters, -1))
         self._cache_input = x
         self._cache_cols = cols
         self._cache_output = out
@@ -121,17 +122,17 @@ class Conv(Layer):
         ops = self.backend
         n = grad.shape[0]
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
-        delta = self._buffer("delta", (n * oh * ow, self.filters))
-        ops.conv.channels_to_rows(grad.reshape(n, self.filters, -1),
-                                  self._cache_output.reshape(n, self.filters, -1),
-                                  ACTIVATION_CODES[self.activation], ops.scalar(self.slope),
-                                  delta)
-        ops.dense.matmul_tn(self._cache_cols, delta, self.grads["W"])
-        ops.dense.column_sum(delta, self.grads["b"])
+        delta = self._buffer("delta", (self.filters, n * oh * ow))
+        ops.conv.samples_to_channels(grad.reshape(n, self.filters, -1),
+                                     self._cache_output.reshape(n, self.filters, -1),
+                                     ACTIVATION_CODES[self.activation], ops.scalar(self.slope),
+                                     delta)
+        ops.dense.matmul_nt(self._cache_cols, delta, self.grads["W"])
+        ops.dense.row_sum(delta, self.grads["b"])
         if not self.need_input_grad:
             return [None]
         dcols = self._buffer("dcols", self._cache_cols.shape)
-        ops.dense.matmul_nt(delta, self.params["W"], dcols)
+        ops.dense.matmul(self.params["W"], delta, dcols)
         dx = self._buffer("dx", self._cache_input.shape)
         ops.conv.col2im(dcols, kh, kw, sh, sw, ph, pw, dx.reshape(n, c, h, w))
         return [dx]

@@ -9,6 +9,7 @@ The backward pass is written in terms of the activation's *output* ``a``
 pass never needs to keep its pre-activation.
 """
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -67,67 +68,80 @@ def bias_activation_forward(z, b, code, param):
                 row[j] = h if h > zero else param * h
 
 
+def _activate_row(src, bias, code, param, dst):
+    """``dst[j] = g(src[j] + bias)`` over one contiguous row, for a scalar ``bias``."""
+    m = src.shape[0]
+    one = dst.dtype.type(1.0)
+    zero = dst.dtype.type(0.0)
+    tiny = dst.dtype.type(FLT_MIN)
+    if code == IDENTITY:
+        for j in range(m):
+            dst[j] = src[j] + bias
+    elif code == STEP:
+        for j in range(m):
+            dst[j] = one if src[j] + bias > zero else zero
+    elif code == SIGMOID:
+        for j in range(m):
+            s = one / (one + np.exp(-param * (src[j] + bias)))
+            dst[j] = s if s >= tiny else zero
+    elif code == TANH:
+        for j in range(m):
+            dst[j] = np.tanh(src[j] + bias)
+    elif code == RELU:
+        for j in range(m):
+            dst[j] = max(src[j] + bias, zero)
+    else:
+        for j in range(m):
+            h = src[j] + bias
+            dst[j] = h if h > zero else param * h
+
+
+def _derivative_times_row(g, a, code, param, dst):
+    """``dst[j] = g[j] * g'(h[j])`` over one row, written with ``a = g(h)``."""
+    m = g.shape[0]
+    one = dst.dtype.type(1.0)
+    zero = dst.dtype.type(0.0)
+    tiny = dst.dtype.type(FLT_MIN)
+    if code == IDENTITY:
+        for j in range(m):
+            dst[j] = g[j]
+    elif code == STEP:
+        for j in range(m):
+            dst[j] = zero
+    elif code == SIGMOID:
+        for j in range(m):
+            d = g[j] * param * a[j] * (one - a[j])
+            dst[j] = d if abs(d) >= tiny else zero
+    elif code == TANH:
+        for j in range(m):
+            dst[j] = g[j] * (one - a[j] * a[j])
+    elif code == RELU:
+        for j in range(m):
+            dst[j] = g[j] if a[j] > zero else zero
+    else:
+        for j in range(m):
+            dst[j] = g[j] if a[j] > zero else param * g[j]
+
+
+#: Row helpers inlined into the kernels that call them (here and in the
+#: convolution kernels), so each keeps its code branch outside the loop.
+activate_row = numba.njit(inline="always")(_activate_row)
+derivative_times_row = numba.njit(inline="always")(_derivative_times_row)
+
+
 @kernel
 def activation_backward(grad, a, code, param, out):
     """``out = grad * g'(h)``, with ``g'`` written in terms of ``a = g(h)``.
 
     ``out`` may be ``grad`` itself.
     """
-    n, m = grad.shape
-    one = grad.dtype.type(1.0)
-    zero = grad.dtype.type(0.0)
-    tiny = grad.dtype.type(FLT_MIN)
-    for i in prange(n):
-        g = grad[i]
-        ar = a[i]
-        o = out[i]
-        if code == IDENTITY:
-            for j in range(m):
-                o[j] = g[j]
-        elif code == STEP:
-            for j in range(m):
-                o[j] = zero
-        elif code == SIGMOID:
-            for j in range(m):
-                d = g[j] * param * ar[j] * (one - ar[j])
-                o[j] = d if abs(d) >= tiny else zero
-        elif code == TANH:
-            for j in range(m):
-                o[j] = g[j] * (one - ar[j] * ar[j])
-        elif code == RELU:
-            for j in range(m):
-                o[j] = g[j] if ar[j] > zero else zero
-        else:
-            for j in range(m):
-                o[j] = g[j] if ar[j] > zero else param * g[j]
+    for i in prange(grad.shape[0]):
+        derivative_times_row(grad[i], a[i], code, param, out[i])
 
 
 @kernel
 def activation_forward(x, code, param, out):
     """``out = g(x)`` (an activation on its own, without a bias)."""
-    n, m = x.shape
-    one = x.dtype.type(1.0)
     zero = x.dtype.type(0.0)
-    tiny = x.dtype.type(FLT_MIN)
-    for i in prange(n):
-        xr = x[i]
-        o = out[i]
-        if code == IDENTITY:
-            for j in range(m):
-                o[j] = xr[j]
-        elif code == STEP:
-            for j in range(m):
-                o[j] = one if xr[j] > zero else zero
-        elif code == SIGMOID:
-            for j in range(m):
-                s = one / (one + np.exp(-param * xr[j]))
-                o[j] = s if s >= tiny else zero
-        elif code == TANH:
-            for j in range(m):
-                o[j] = np.tanh(xr[j])
-        elif code == RELU:
-            for j in range(m):
-                o[j] = max(xr[j], zero)
-        else:
-            for j in range(m):
-                o[j] = xr[j] if xr[j] > zero else param * xr[j]
+    for i in prange(x.shape[0]):
+        activate_row(x[i], zero, code, param, out[i])

@@ -73,6 +73,18 @@ def column_sum(x, out):
 
 
 @kernel
+def row_sum(x, out):
+    """``out[i] = sum_j x[i, j]`` (the bias gradient of a channel-major convolution)."""
+    n, m = x.shape
+    for i in prange(n):
+        row = x[i]
+        total = x.dtype.type(0.0)
+        for j in range(m):
+            total += row[j]
+        out[i] = total
+
+
+@kernel
 def take_rows(out, x, idx):
     """``out[k] = x[idx[k]]``: gather a batch into a preallocated buffer."""
     m = x.shape[1]

@@ -1,4 +1,5 @@
-"""CUDA siblings of :mod:`skneuro.kernels.cpu.conv`."""
+"""CUDA siblings of :mod:`skneuro.kernels.cpu.conv` (same layouts: ``cols`` is
+(C*KH*KW, N*OH*OW), the product channel-major (F, N*OH*OW))."""
 
 from numba import cuda
 
@@ -11,22 +12,22 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, cols):
     n, c, h, w = x.shape
     oh = (h + 2 * ph - kh) // sh + 1
     ow = (w + 2 * pw - kw) // sw + 1
-    rows, width = cols.shape
+    taps, width = cols.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
-    for k in range(start, rows * width, stride):
-        row, col = k // width, k % width
-        s = row // (oh * ow)
-        i = (row // ow) % oh
-        j = row % ow
-        ch = col // (kh * kw)
-        di = (col // kw) % kh
-        dj = col % kw
+    for k in range(start, taps * width, stride):
+        tap, pos = k // width, k % width
+        s = pos // (oh * ow)
+        i = (pos // ow) % oh
+        j = pos % ow
+        ch = tap // (kh * kw)
+        di = (tap // kw) % kh
+        dj = tap % kw
         y = i * sh - ph + di
         xx = j * sw - pw + dj
         if 0 <= y < h and 0 <= xx < w:
-            cols[row, col] = x[s, ch, y, xx]
+            cols[tap, pos] = x[s, ch, y, xx]
         else:
-            cols[row, col] = 0.0
+            cols[tap, pos] = 0.0
 
 
 @cuda.jit
@@ -57,52 +58,51 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, dx):
                 j = left // sw
                 if j >= ow:
                     continue
-                total += cols[(s * oh + i) * ow + j, (ch * kh + di) * kw + dj]
+                total += cols[(ch * kh + di) * kw + dj, (s * oh + i) * ow + j]
         dx[s, ch, y, xx] = total
 
 
 @cuda.jit
-def _rows_to_channels(y, b, code, param, out):
+def _channels_to_samples(y, b, code, param, out):
     n, f, p = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, n * f * p, stride):
         s = k // (f * p)
-        q = (k // f) % p
-        ch = k % f
-        out[s, ch, q] = _apply(y[s * p + q, ch] + b[ch], code, param)
+        ch = (k // p) % f
+        q = k % p
+        out[s, ch, q] = _apply(y[ch, s * p + q] + b[ch], code, param)
 
 
 @cuda.jit
-def _channels_to_rows(grad, a, code, param, delta):
+def _samples_to_channels(grad, a, code, param, delta):
     n, f, p = grad.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, n * f * p, stride):
         s = k // (f * p)
-        q = (k // f) % p
-        ch = k % f
-        delta[s * p + q, ch] = _derivative_times(grad[s, ch, q], a[s, ch, q], code, param)
+        ch = (k // p) % f
+        q = k % p
+        delta[ch, s * p + q] = _derivative_times(grad[s, ch, q], a[s, ch, q], code, param)
 
 
 def im2col(x, kh, kw, sh, sw, ph, pw, cols):
-    """Unfold (N, C, H, W) into (N*OH*OW, C*KH*KW)."""
+    """Unfold (N, C, H, W) into (C*KH*KW, N*OH*OW)."""
     check_device(x, cols)
     _im2col[grid(cols.size)](x, kh, kw, sh, sw, ph, pw, cols)
 
 
 def col2im(cols, kh, kw, sh, sw, ph, pw, dx):
-    """Fold (N*OH*OW, C*KH*KW) back into (N, C, H, W), adding overlapping windows."""
+    """Fold (C*KH*KW, N*OH*OW) back into (N, C, H, W), adding overlapping windows."""
     check_device(cols, dx)
     _col2im[grid(dx.size)](cols, kh, kw, sh, sw, ph, pw, dx)
 
 
-def rows_to_channels(y, b, code, param, out):
-    """``out[n, f, p] = g(y[n*P + p, f] + b[f])``."""
+def channels_to_samples(y, b, code, param, out):
+    """``out[n, f, p] = g(y[f, n*P + p] + b[f])``."""
     check_device(y, b, out)
-    _rows_to_channels[grid(out.size)](y, b, code, param, out)
+    _channels_to_samples[grid(out.size)](y, b, code, param, out)
 
 
-def channels_to_rows(grad, a, code, param, delta):
-    """``delta[n*P + p, f] = grad[n, f, p] * g'(h)``."""
+def samples_to_channels(grad, a, code, param, delta):
+    """``delta[f, n*P + p] = grad[n, f, p] * g'(h)``."""
     check_device(grad, a, delta)
-    _channels_to_rows[grid(grad.size)](grad, a, code, param, delta)
-
+    _samples_to_channels[grid(grad.size)](grad, a, code, param, delta)

@@ -9,7 +9,7 @@ row's result does not depend on how many rows the product has.
 import numpy as np
 from numba import cuda, float32, float64
 
-from skneuro._config import CUDA_THREADS, CUDA_TILE
+from skneuro._config import CUDA_MAX_BLOCKS, CUDA_THREADS, CUDA_TILE
 from skneuro.kernels.cuda._launch import check_device, grid
 
 TILE = CUDA_TILE
@@ -99,6 +99,33 @@ def column_sum(x, out):
     """``out[j] = sum_i x[i, j]``, rows added in index order."""
     check_device(x, out)
     _column_sum[grid(x.shape[1])](x, out)
+
+
+@cuda.jit
+def _row_sum(x, out):
+    # One block per row (grid-stride over rows): each thread sums a strided
+    # share, then thread 0 adds the shares in thread order (deterministic).
+    partial = cuda.shared.array(CUDA_THREADS, float64)
+    t = cuda.threadIdx.x
+    for i in range(cuda.blockIdx.x, x.shape[0], cuda.gridDim.x):
+        total = 0.0
+        for j in range(t, x.shape[1], CUDA_THREADS):
+            total += x[i, j]
+        partial[t] = total
+        cuda.syncthreads()
+        if t == 0:
+            s = 0.0
+            for k in range(CUDA_THREADS):
+                s += partial[k]
+            out[i] = s
+        cuda.syncthreads()
+
+
+def row_sum(x, out):
+    """``out[i] = sum_j x[i, j]``."""
+    check_device(x, out)
+    blocks = max(1, min(CUDA_MAX_BLOCKS, x.shape[0]))
+    _row_sum[blocks, CUDA_THREADS](x, out)
 
 
 @cuda.jit
