@@ -14,6 +14,13 @@ FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 #: (a fused pass over a 64x256 batch takes about a microsecond serially).
 PARALLEL_THRESHOLD = 65536
 
+#: A stride-1 convolution with at most this many input x output channels
+#: runs the direct kernels instead of unfold + matrix product: with few
+#: channels the product is too narrow for BLAS, and the unfold multiplies
+#: the memory traffic by the window size (measured on the course's MNIST
+#: network, 2 cores: 1x6 and 6x16 channels are faster direct, 16x48 not).
+DIRECT_CONV_MAX_CHANNELS = 128
+
 #: Rows per chunk in chunked reductions. Fixed, so that the order in which
 #: partial sums are combined never depends on the number of threads.
 REDUCTION_CHUNK = 64

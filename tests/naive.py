@@ -148,3 +148,42 @@ def pool(x, kh, kw, sh, sw, oh, ow, reduce):
             window = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
             out[:, :, i, j] = reduce(window.reshape(n, c, -1), axis=2)
     return out
+
+
+def upsample_nearest(x, sh, sw):
+    """(N, C, H, W) -> (N, C, H*sh, W*sw), every pixel copied over its block."""
+    n, c, h, w = x.shape
+    out = np.empty((n, c, h * sh, w * sw), dtype=x.dtype)
+    for i in range(h * sh):
+        for j in range(w * sw):
+            out[:, :, i, j] = x[:, :, i // sh, j // sw]
+    return out
+
+
+def upsample_nearest_grad(grad, sh, sw):
+    """The sum of ``grad`` over each pixel's block."""
+    n, c, oh, ow = grad.shape
+    return grad.reshape(n, c, oh // sh, sh, ow // sw, sw).sum(axis=(3, 5))
+
+
+def conv_transpose(x, W, kh, kw, sh, sw, ph, pw, oh, ow):
+    """Transposed convolution by scattering: every input pixel, times the kernel, is
+    added into the output window it came from in the matching convolution.
+
+    ``W`` is (F*KH*KW, C), rows ordered (filter, kernel row, kernel column).
+    """
+    n, c, h, w = x.shape
+    f = W.shape[0] // (kh * kw)
+    kernel = W.reshape(f, kh, kw, c)
+    out = np.zeros((n, f, oh, ow), dtype=x.dtype)
+    for i in range(h):
+        for j in range(w):
+            for di in range(kh):
+                y = i * sh - ph + di
+                if not 0 <= y < oh:
+                    continue
+                for dj in range(kw):
+                    xx = j * sw - pw + dj
+                    if 0 <= xx < ow:
+                        out[:, :, y, xx] += x[:, :, i, j] @ kernel[:, di, dj, :].T
+    return out

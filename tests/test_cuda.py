@@ -370,11 +370,11 @@ def test_conv_kernels(gpu, rng, geometry):
     gpu.conv.col2im(cols_d, kh, kw, sh, sw, ph, pw, dx_d)
     assert_allclose(gpu.to_host(dx_d), dx, **TOL)
 
-    f = 3
-    product = rng.normal(size=(f, 2 * oh * ow)).astype(F32)
+    f, rw = 3, ow + 2  # two garbage positions per row, as in the wide unfold
+    product = rng.normal(size=(f, 2, oh, rw)).astype(F32)
     b = rng.normal(size=f).astype(F32)
     code, param = cpu_act.CODES["leaky_relu"], F32(0.1)
-    out = np.empty((2, f, oh * ow), F32)
+    out = np.empty((2, f, oh, ow), F32)
     cpu_conv.channels_to_samples(product, b, code, param, out)
     product_d, b_d = on(gpu, product, b)
     out_d = gpu.empty(out.shape)
@@ -388,6 +388,75 @@ def test_conv_kernels(gpu, rng, geometry):
     delta_d = gpu.empty(product.shape)
     gpu.conv.samples_to_channels(grad_d, a_d, code, param, delta_d)
     assert_allclose(gpu.to_host(delta_d), delta, **TOL)
+
+
+@pytest.mark.parametrize("geometry", [(3, 3, 1, 1), (2, 3, 0, 2), (1, 1, 0, 0)])
+def test_wide_conv_kernels(gpu, rng, geometry):
+    kh, kw, ph, pw = geometry
+    n, c, h, w = 2, 2, 4, 5
+    hp, wp = h + 2 * ph, w + 2 * pw
+    oh = hp - kh + 1
+    x = rng.normal(size=(n, c, h, w)).astype(F32)
+    padded = np.empty(n * c * hp * wp + kw - 1, F32)
+    cpu_conv.pad(x, ph, pw, padded)
+    (x_d,) = on(gpu, x)
+    padded_d = gpu.empty(padded.shape)
+    gpu.conv.pad(x_d, ph, pw, padded_d)
+    assert_array_equal(gpu.to_host(padded_d), padded)
+
+    cols = np.empty((c * kh * kw, n * oh * wp), F32)
+    cpu_conv.im2col_wide(padded, n, c, hp, wp, kh, kw, cols)
+    cols_d = gpu.empty(cols.shape)
+    gpu.conv.im2col_wide(padded_d, n, c, hp, wp, kh, kw, cols_d)
+    assert_array_equal(gpu.to_host(cols_d), cols)
+
+    d = rng.normal(size=cols.shape).astype(F32)
+    d.reshape(-1, n, oh, wp)[..., wp - kw + 1:] = 0.0  # garbage positions hold zeros
+    dpadded = np.empty_like(padded)
+    cpu_conv.col2im_wide(d, n, c, hp, wp, kh, kw, dpadded)
+    (d_d,) = on(gpu, d)
+    dpadded_d = gpu.empty(padded.shape)
+    gpu.conv.col2im_wide(d_d, n, c, hp, wp, kh, kw, dpadded_d)
+    assert_allclose(gpu.to_host(dpadded_d), dpadded, **TOL)
+
+    dx = np.empty_like(x)
+    cpu_conv.unpad(dpadded, ph, pw, dx)
+    dx_d = gpu.empty(x.shape)
+    gpu.conv.unpad(dpadded_d, ph, pw, dx_d)
+    assert_allclose(gpu.to_host(dx_d), dx, **TOL)
+
+
+@pytest.mark.parametrize("kernel_size", [(3, 5), (1, 3), (2, 2)])
+def test_direct_conv_kernels(gpu, rng, kernel_size):
+    kh, kw = kernel_size
+    n, c, f, h, w = 2, 2, 3, 4, 6
+    ph, pw = (kh - 1) // 2, (kw - 1) // 2
+    hp, wp = h + 2 * ph, w + 2 * pw
+    oh, ow = hp - kh + 1, wp - kw + 1
+    x = rng.normal(size=(n, c, h, w)).astype(F32)
+    padded = np.empty(n * c * hp * wp + kw - 1, F32)
+    cpu_conv.pad(x, ph, pw, padded)
+    W = rng.normal(size=(c * kh * kw, f)).astype(F32)
+    product = np.empty((f, n * oh * wp), F32)
+    cpu_conv.conv_direct(padded, W, n, c, hp, wp, kh, kw, product)
+    padded_d, W_d = on(gpu, padded, W)
+    product_d = gpu.empty(product.shape)
+    gpu.conv.conv_direct(padded_d, W_d, n, c, hp, wp, kh, kw, product_d)
+    assert_allclose(gpu.to_host(product_d), product, **TOL)
+
+    delta = rng.normal(size=product.shape).astype(F32)
+    delta.reshape(f, n, oh, wp)[..., ow:] = 0.0  # garbage positions hold zeros
+    (delta_d,) = on(gpu, delta)
+    dW = np.empty_like(W)
+    cpu_conv.conv_direct_weight_grad(padded, delta, n, c, hp, wp, kh, kw, dW)
+    dW_d = gpu.empty(W.shape)
+    gpu.conv.conv_direct_weight_grad(padded_d, delta_d, n, c, hp, wp, kh, kw, dW_d)
+    assert_allclose(gpu.to_host(dW_d), dW, **TOL)
+    dpadded = np.empty_like(padded)
+    cpu_conv.conv_direct_input_grad(delta, W, n, c, hp, wp, kh, kw, dpadded)
+    dpadded_d = gpu.empty(padded.shape)
+    gpu.conv.conv_direct_input_grad(delta_d, W_d, n, c, hp, wp, kh, kw, dpadded_d)
+    assert_allclose(gpu.to_host(dpadded_d), dpadded, **TOL)
 
 
 @pytest.mark.parametrize("geometry", [(2, 2, 2, 2), (3, 2, 2, 1)])
@@ -466,3 +535,76 @@ def test_augment_kernel(gpu, rng):
         out_d = gpu.empty(x.shape)
         gpu.augment.augment(x_d, 11, 2, 1, True, F32(noise), F32(0.2), out_d)
         assert_allclose(gpu.to_host(out_d), out, rtol=1e-5, atol=1e-5)
+
+
+# -- decoder kernels: nearest upsampling and the transposed convolution's bias ------
+from skneuro.kernels.cpu import resample as cpu_resample  # noqa: E402
+
+
+@pytest.mark.parametrize("factors", [(2, 2), (3, 1)])
+def test_upsample_kernels(gpu, rng, factors):
+    sh, sw = factors
+    x = rng.normal(size=(2, 2, 3, 2)).astype(F32)
+    out = np.empty((2, 2, 3 * sh, 2 * sw), F32)
+    cpu_resample.upsample_nearest_forward(x, sh, sw, out)
+    (x_d,) = on(gpu, x)
+    out_d = gpu.empty(out.shape)
+    gpu.resample.upsample_nearest_forward(x_d, sh, sw, out_d)
+    assert_array_equal(gpu.to_host(out_d), out)
+
+    grad = rng.normal(size=out.shape).astype(F32)
+    dx = np.empty_like(x)
+    cpu_resample.upsample_nearest_backward(grad, sh, sw, dx)
+    (grad_d,) = on(gpu, grad)
+    dx_d = gpu.empty(x.shape)
+    gpu.resample.upsample_nearest_backward(grad_d, sh, sw, dx_d)
+    assert_allclose(gpu.to_host(dx_d), dx, **TOL)
+
+
+@pytest.mark.parametrize("name", ["identity", "sigmoid", "leaky_relu"])
+def test_channel_bias_activation_kernel(gpu, rng, name):
+    code, param = cpu_act.CODES[name], F32(0.1 if name == "leaky_relu" else 1.7)
+    x = rng.normal(size=(2, 3, 5)).astype(F32)
+    b = rng.normal(size=3).astype(F32)
+    out = np.empty_like(x)
+    cpu_conv.channel_bias_activation(x, b, code, param, out)
+    x_d, b_d = on(gpu, x, b)
+    out_d = gpu.empty(x.shape)
+    gpu.conv.channel_bias_activation(x_d, b_d, code, param, out_d)
+    assert_allclose(gpu.to_host(out_d), out, **TOL)
+    gpu.conv.channel_bias_activation(x_d, b_d, code, param, x_d)  # in place
+    assert_allclose(gpu.to_host(x_d), out, **TOL)
+
+
+def test_decoder_network_on_cuda_matches_cpu(rng):
+    from skneuro.nn import (
+        ConvTranspose,
+        Dense,
+        Flatten,
+        MaxPool,
+        Network,
+        Reshape,
+        SoftmaxCrossEntropy,
+        Upsample,
+    )
+
+    x = rng.normal(size=(3, 1, 2, 2)).astype(F32)
+    y = np.array([0, 1, 0], dtype=np.intp)
+    w = np.full(3, 1 / 3, F32)
+    results = []
+    for device in ("cpu", "cuda"):
+        backend = get_backend(device, np.float32)
+        net = Network.sequential((1, 2, 2), [
+            ConvTranspose(2, 3, stride=2, activation="tanh"), MaxPool(2), Upsample(2),
+            Flatten(), Dense(4), Reshape((1, 2, 2)),
+            ConvTranspose(1, 3, stride=2, padding=1, output_padding=1), Flatten(), Dense(2)])
+        net.build(backend, np.random.default_rng(0))
+        loss = SoftmaxCrossEntropy().bind(backend)
+        out = net.forward(backend.asarray(x), training=True)
+        loss(out, backend.asarray(y, dtype=np.intp), backend.asarray(w))
+        net.backward(loss.grad)
+        results.append([np.asarray(backend.to_host(out))]
+                       + [np.asarray(backend.to_host(layer.grads[name]))
+                          for layer, name in net.parameters()])
+    for a, b in zip(*results):
+        assert_allclose(b, a, rtol=1e-4, atol=1e-5)

@@ -1,6 +1,8 @@
 """Finite-difference checks of every layer, activation and loss (float64),
 and float32-vs-float64 agreement of the same computations."""
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -208,26 +210,34 @@ from skneuro.nn import AvgPool, Conv, Flatten, MaxPool  # noqa: E402
     dict(shape=(2, 9), kernel_size=3, stride=1, padding="same"),  # 1-D
     dict(shape=(3, 8), kernel_size=2, stride=2, padding="valid"),  # 1-D, strided
 ])
+@pytest.mark.parametrize("direct_max", [0, 10**6], ids=["unfold", "direct"])
 @given(n=st.integers(1, 3), filters=st.integers(1, 3), seed=st.integers(0, 2**16))
-def test_conv_gradients(activation, geometry, n, filters, seed):
+def test_conv_gradients(activation, geometry, direct_max, n, filters, seed):
+    # Both stride-1 methods (direct kernels, unfold + product), chosen at
+    # forward time by the channel threshold.
     layer = Conv(filters, geometry["kernel_size"], stride=geometry["stride"],
                  padding=geometry["padding"], activation=activation)
-    check_layer_gradients(layer, [geometry["shape"]], n, seed)
+    with mock.patch("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", direct_max):
+        check_layer_gradients(layer, [geometry["shape"]], n, seed)
 
 
-def test_conv_matches_a_direct_convolution(rng):
-    """The im2col product against a naive loop (cross-correlation, as in CNNs)."""
+@pytest.mark.parametrize("stride", [(1, 2), (1, 1)])
+@pytest.mark.parametrize("direct_max", [0, 10**6], ids=["unfold", "direct"])
+def test_conv_matches_a_naive_convolution(rng, stride, direct_max):
+    """Every method against a naive loop (cross-correlation, as in CNNs)."""
     x = rng.normal(size=(2, 3, 6, 5))
-    layer = Conv(4, (3, 2), stride=(1, 2), padding=(1, 0))
+    layer = Conv(4, (3, 2), stride=stride, padding=(1, 0))
     layer.build([(3, 6, 5)], B64, rng)
-    out = layer.forward([x]).copy()
+    with mock.patch("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", direct_max):
+        out = layer.forward([x]).copy()
     W = layer.params["W"].reshape(3, 3, 2, 4)  # (C, KH, KW, F)
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)))
     oh, ow = out.shape[2], out.shape[3]
+    sw = stride[1]
     expected = np.zeros_like(out)
     for i in range(oh):
         for j in range(ow):
-            window = padded[:, :, i:i + 3, 2 * j:2 * j + 2]
+            window = padded[:, :, i:i + 3, sw * j:sw * j + 2]
             expected[:, :, i, j] = np.einsum("nchw,chwf->nf", window, W)
     expected = np.maximum(expected + layer.params["b"][None, :, None, None], 0)
     assert_allclose(out, expected, rtol=1e-12, atol=1e-12)

@@ -112,22 +112,103 @@ def test_im2col_and_its_adjoint(variant, geometry, n, c, h, w, seed):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(1, 7), w=st.integers(1, 7),
+       kh=st.integers(1, 3), kw=st.integers(1, 3), ph=st.integers(0, 2), pw=st.integers(0, 2),
+       seed=st.integers(0, 2**16))
+def test_wide_unfold_and_its_adjoint(variant, n, c, h, w, kh, kw, ph, pw, seed):
+    hp, wp = h + 2 * ph, w + 2 * pw
+    oh, ow = hp - kh + 1, wp - kw + 1
+    if oh < 1 or ow < 1:
+        return  # the window does not fit: the layer refuses this geometry at build
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, c, h, w))
+    padded = np.full(n * c * hp * wp + kw - 1, np.nan)
+    _variant(conv.pad, variant)(x, ph, pw, padded)
+    cols = np.full((c * kh * kw, n * oh * wp), np.nan)
+    _variant(conv.im2col_wide, variant)(padded, n, c, hp, wp, kh, kw, cols)
+    assert np.isfinite(cols).all()
+    inside = cols.reshape(-1, n, oh, wp)[..., :ow].reshape(c * kh * kw, -1)
+    assert_array_equal(inside, naive.im2col(x, kh, kw, 1, 1, ph, pw))
+    # With zeros at the garbage positions, col2im_wide + unpad is the transpose.
+    d = rng.normal(size=cols.shape)
+    d.reshape(-1, n, oh, wp)[..., ow:] = 0.0
+    dpadded = np.full_like(padded, np.nan)
+    _variant(conv.col2im_wide, variant)(d, n, c, hp, wp, kh, kw, dpadded)
+    dx = np.full_like(x, np.nan)
+    _variant(conv.unpad, variant)(dpadded, ph, pw, dx)
+    assert_allclose(np.vdot(dx, x), np.vdot(d, cols), rtol=1e-12)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@given(n=st.integers(1, 3), c=st.integers(1, 3), f=st.integers(1, 3), h=st.integers(1, 6),
+       w=st.integers(1, 8), kh=st.integers(1, 3), kw=st.sampled_from([1, 2, 3, 4, 5]),
+       seed=st.integers(0, 2**16))
+def test_direct_convolution_matches_unfold_and_product(variant, n, c, f, h, w, kh, kw, seed):
+    ph, pw = (kh - 1) // 2, (kw - 1) // 2
+    hp, wp = h + 2 * ph, w + 2 * pw
+    oh, ow = hp - kh + 1, wp - kw + 1
+    if oh < 1 or ow < 1:
+        return  # the window does not fit: the layer refuses this geometry at build
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, c, h, w))
+    W = rng.normal(size=(c * kh * kw, f))
+    padded = np.empty(n * c * hp * wp + kw - 1)
+    conv.pad(x, ph, pw, padded)
+    cols = np.empty((c * kh * kw, n * oh * wp))
+    conv.im2col_wide(padded, n, c, hp, wp, kh, kw, cols)
+    product = np.full((f, n * oh * wp), np.nan)
+    _variant(conv.conv_direct, variant)(padded, W, n, c, hp, wp, kh, kw, product)
+    assert_allclose(product, W.T @ cols, rtol=1e-10, atol=1e-10)
+
+    delta = rng.normal(size=product.shape)
+    delta.reshape(f, n, oh, wp)[..., ow:] = 0.0  # garbage positions hold zeros
+    dW = np.full_like(W, np.nan)
+    _variant(conv.conv_direct_weight_grad, variant)(padded, delta, n, c, hp, wp, kh, kw, dW)
+    assert_allclose(dW, cols @ delta.T, rtol=1e-10, atol=1e-10)
+    expected = np.empty_like(padded)
+    conv.col2im_wide(W @ delta, n, c, hp, wp, kh, kw, expected)
+    dpadded = np.full_like(padded, np.nan)
+    _variant(conv.conv_direct_input_grad, variant)(delta, W, n, c, hp, wp, kh, kw, dpadded)
+    assert_allclose(dpadded, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_direct_convolution_is_the_same_in_both_variants(rng):
+    n, c, f, hp, wp, k = 8, 3, 6, 16, 16, 5
+    xp = rng.normal(size=n * c * hp * wp + k - 1).astype(np.float32)
+    W = rng.normal(size=(c * k * k, f)).astype(np.float32)
+    span = (hp - k + 1) * wp
+    results = []
+    for variant in VARIANTS:
+        product = np.empty((f, n * span), np.float32)
+        _variant(conv.conv_direct, variant)(xp, W, n, c, hp, wp, k, k, product)
+        dW = np.empty_like(W)
+        _variant(conv.conv_direct_weight_grad, variant)(xp, product, n, c, hp, wp, k, k, dW)
+        dxp = np.empty_like(xp)
+        _variant(conv.conv_direct_input_grad, variant)(product, W, n, c, hp, wp, k, k, dxp)
+        results.append((product, dW, dxp))
+    for a, b in zip(*results, strict=True):
+        assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("name", ACTIVATIONS)
-def test_conv_layout_kernels(variant, name, rng):
-    n, f, p = 3, 4, 5
+@pytest.mark.parametrize("row_width", [5, 7])  # compact, and wide rows with garbage
+def test_conv_layout_kernels(variant, name, row_width, rng):
+    n, f, oh, ow = 3, 4, 2, 5
     slope = SLOPES.get(name, 0.0)
-    product = rng.normal(size=(f, n * p))
+    product = rng.normal(size=(f, n, oh, row_width))
     b = rng.normal(size=f)
-    out = np.empty((n, f, p))
+    out = np.empty((n, f, oh, ow))
     _variant(conv.channels_to_samples, variant)(product, b, activations.CODES[name], slope, out)
-    h = product.reshape(f, n, p).transpose(1, 0, 2) + b[None, :, None]
+    h = product[..., :ow].transpose(1, 0, 2, 3) + b[None, :, None, None]
     assert_allclose(out, naive.activation(h, name, slope), rtol=1e-12, atol=1e-12)
     grad = rng.normal(size=out.shape)
-    delta = np.empty_like(product)
+    delta = np.full_like(product, np.nan)
     _variant(conv.samples_to_channels, variant)(grad, out, activations.CODES[name], slope,
                                                 delta)
-    expected = (grad * naive.activation_derivative(h, name, slope)).transpose(1, 0, 2)
-    assert_allclose(delta, expected.reshape(f, n * p), rtol=1e-10, atol=1e-12)
+    expected = (grad * naive.activation_derivative(h, name, slope)).transpose(1, 0, 2, 3)
+    assert_allclose(delta[..., :ow], expected, rtol=1e-10, atol=1e-12)
+    assert_array_equal(delta[..., ow:], 0.0)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -385,3 +466,74 @@ def test_kernels_never_leave_subnormal_numbers(rng):
     activations.bias_activation_forward(s, np.zeros(2, np.float32), activations.SIGMOID,
                                         f32(1.0))
     assert not ((s != 0) & (np.abs(s) < tiny)).any()
+
+
+# -- decoder kernels: nearest upsampling and the transposed convolution ------------
+from skneuro.kernels.cpu import resample  # noqa: E402
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("factors", [(1, 1), (2, 2), (3, 1), (1, 4)])
+@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(1, 5), w=st.integers(1, 5),
+       seed=st.integers(0, 2**16))
+def test_upsample_nearest_kernels(variant, factors, n, c, h, w, seed):
+    sh, sw = factors
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, c, h, w))
+    out = np.full((n, c, h * sh, w * sw), np.nan)
+    _variant(resample.upsample_nearest_forward, variant)(x, sh, sw, out)
+    assert_array_equal(out, naive.upsample_nearest(x, sh, sw))
+    g = rng.normal(size=out.shape)
+    dx = np.full_like(x, np.nan)
+    _variant(resample.upsample_nearest_backward, variant)(g, sh, sw, dx)
+    assert_allclose(dx, naive.upsample_nearest_grad(g, sh, sw), rtol=1e-12, atol=1e-12)
+    assert_allclose(np.vdot(dx, x), np.vdot(g, out), rtol=1e-12)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_channel_bias_activation(variant, name, rng):
+    slope = SLOPES.get(name, 1.0)
+    x = rng.normal(scale=3, size=(3, 4, 5))
+    b = rng.normal(size=4)
+    out = np.full_like(x, np.nan)
+    _variant(conv.channel_bias_activation, variant)(x, b, activations.CODES[name], slope, out)
+    expected = naive.activation(x + b[None, :, None], name, slope)
+    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    inplace = x.copy()
+    _variant(conv.channel_bias_activation, variant)(inplace, b, activations.CODES[name], slope,
+                                                    inplace)
+    assert_array_equal(inplace, out)
+
+
+CONV_TRANSPOSE_GEOMETRIES = [  # kh, kw, sh, sw, ph, pw, oph, opw
+    (3, 3, 1, 1, 1, 1, 0, 0), (3, 3, 2, 2, 1, 1, 1, 1), (2, 3, 2, 1, 0, 1, 1, 0),
+    (1, 5, 3, 2, 0, 3, 2, 1), (4, 2, 2, 3, 1, 0, 0, 2),
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("geometry", CONV_TRANSPOSE_GEOMETRIES)
+@given(n=st.integers(1, 3), c=st.integers(1, 3), f=st.integers(1, 3), h=st.integers(1, 5),
+       w=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_transposed_convolution_kernels(variant, geometry, n, c, f, h, w, seed):
+    """The layer's kernel sequence (reorder, product, col2im, bias and activation)
+    against the direct scatter."""
+    kh, kw, sh, sw, ph, pw, oph, opw = geometry
+    oh = (h - 1) * sh - 2 * ph + kh + oph
+    ow = (w - 1) * sw - 2 * pw + kw + opw
+    if oh < 1 or ow < 1:
+        return  # no output: the layer refuses this geometry at build
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, c, h, w))
+    W = rng.normal(size=(f * kh * kw, c))
+    b = rng.normal(size=f)
+    xcm = np.full((c, n, h, w), np.nan)
+    _variant(conv.samples_to_channels, variant)(x, x, activations.IDENTITY, 1.0, xcm)
+    cols = W @ xcm.reshape(c, -1)
+    out = np.full((n, f, oh, ow), np.nan)
+    _variant(conv.col2im, variant)(cols, kh, kw, sh, sw, ph, pw, out)
+    flat = out.reshape(n, f, -1)
+    _variant(conv.channel_bias_activation, variant)(flat, b, activations.TANH, 1.0, flat)
+    expected = naive.conv_transpose(x, W, kh, kw, sh, sw, ph, pw, oh, ow)
+    assert_allclose(out, np.tanh(expected + b[None, :, None, None]), rtol=1e-12, atol=1e-12)

@@ -7,6 +7,7 @@ from skneuro.nn.augment import Augment
 from skneuro.nn.backend import CPUBackend, CUDABackend, get_backend
 from skneuro.nn.callbacks import Callback, ProgressPrinter
 from skneuro.nn.conv import AvgPool, Conv, Flatten, MaxPool
+from skneuro.nn.conv_transpose import ConvTranspose
 from skneuro.nn.layers import Activation, Add, Concatenate, Dense, Dropout, Layer
 from skneuro.nn.losses import (
     PoissonDeviance,
@@ -16,6 +17,7 @@ from skneuro.nn.losses import (
 )
 from skneuro.nn.network import Network
 from skneuro.nn.optimizers import SGD, Adagrad, Adam, RMSprop, make_optimizer
+from skneuro.nn.resample import Reshape, Upsample
 from skneuro.nn.schedules import make_schedule
 from skneuro.nn.trainer import DivergenceError, Trainer
 
@@ -23,7 +25,8 @@ __all__ = [
     "CPUBackend", "CUDABackend", "get_backend",
     "Callback", "ProgressPrinter",
     "Activation", "Add", "Concatenate", "Dense", "Dropout", "Layer",
-    "Augment", "AvgPool", "Conv", "Flatten", "MaxPool",
+    "Augment", "AvgPool", "Conv", "ConvTranspose", "Flatten", "MaxPool", "Reshape",
+    "Upsample",
     "PoissonDeviance", "SigmoidBinaryCrossEntropy", "SoftmaxCrossEntropy", "SquaredError",
     "Network", "SGD", "Adagrad", "Adam", "RMSprop", "make_optimizer", "make_schedule",
     "DivergenceError", "Trainer",

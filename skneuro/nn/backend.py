@@ -31,12 +31,14 @@ class CPUBackend:
             optim,
             perceptron,
             pool,
+            resample,
         )
 
         self.dtype = np.dtype(dtype)
         self.perceptron = perceptron
         self.conv = conv
         self.pool = pool
+        self.resample = resample
         self.augment = augment
         self.activations = activations
         self.dense = dense
@@ -93,12 +95,14 @@ class CUDABackend:
             optim,
             perceptron,
             pool,
+            resample,
         )
 
         self._cuda = cuda
         self.perceptron = perceptron
         self.conv = conv
         self.pool = pool
+        self.resample = resample
         self.augment = augment
         self.dtype = np.dtype(dtype)
         self.activations = activations

@@ -7,6 +7,7 @@ convolution is their product with the unfolded input (see
 :mod:`skneuro.kernels.cpu.conv` for the layouts).
 """
 
+from skneuro._config import DIRECT_CONV_MAX_CHANNELS
 from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
 from skneuro.kernels.cpu.pool import pooled_size
 from skneuro.nn.layers import Layer, _default_slope
@@ -100,21 +101,46 @@ class Conv(Layer):
         self.params = {"W": self.backend.asarray(W), "b": self.backend.zeros((self.filters,))}
         return (self.filters, ow) if ndim == 1 else (self.filters, oh, ow)
 
+    def _method(self):
+        """"direct", "wide" (unfold + product, stride 1) or "strided" (unfold + product)."""
+        c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
+        if (sh, sw) != (1, 1):
+            return "strided"
+        return "direct" if c * self.filters <= DIRECT_CONV_MAX_CHANNELS else "wide"
+
     def forward(self, inputs, training=False):
         x = inputs[0]
         ops = self.backend
         n = x.shape[0]
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
-        cols = self._buffer("cols", (c * kh * kw, n * oh * ow))
-        ops.conv.im2col(x.reshape(n, c, h, w), kh, kw, sh, sw, ph, pw, cols)
-        product = self._buffer("product", (self.filters, n * oh * ow))
-        ops.dense.matmul_tn(self.params["W"], cols, product)
+        x4 = x.reshape(n, c, h, w)
+        method = self._method()
+        # Stride 1 works on padded planes, with WP positions per output row
+        # (KW - 1 of them garbage, skipped by the layout kernels): every tap
+        # of a sample is then one contiguous run of memory.
+        rw = w + 2 * pw if method != "strided" else ow
+        product = self._buffer("product", (self.filters, n * oh * rw))
+        if method == "strided":
+            unfolded = self._buffer("cols", (c * kh * kw, n * oh * ow))
+            ops.conv.im2col(x4, kh, kw, sh, sw, ph, pw, unfolded)
+            ops.dense.matmul_tn(self.params["W"], unfolded, product)
+        else:
+            hp, wp = h + 2 * ph, w + 2 * pw
+            padded = self._buffer("padded", (n * c * hp * wp + kw - 1,))
+            ops.conv.pad(x4, ph, pw, padded)
+            if method == "direct":
+                ops.conv.conv_direct(padded, self.params["W"], n, c, hp, wp, kh, kw, product)
+                unfolded = padded
+            else:
+                unfolded = self._buffer("cols", (c * kh * kw, n * oh * wp))
+                ops.conv.im2col_wide(padded, n, c, hp, wp, kh, kw, unfolded)
+                ops.dense.matmul_tn(self.params["W"], unfolded, product)
         out = self._buffer("out", (n,) + tuple(self.output_shape))
-        ops.conv.channels_to_samples(product, self.params["b"],
+        ops.conv.channels_to_samples(product.reshape(self.filters, n, oh, rw), self.params["b"],
                                      ACTIVATION_CODES[self.activation], ops.scalar(self.slope),
-                                     out.reshape(n, self.filters, -1))
+                                     out.reshape(n, self.filters, oh, ow))
         self._cache_input = x
-        self._cache_cols = cols
+        self._cache_unfolded = unfolded
         self._cache_output = out
         return out
 
@@ -122,19 +148,39 @@ class Conv(Layer):
         ops = self.backend
         n = grad.shape[0]
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
-        delta = self._buffer("delta", (self.filters, n * oh * ow))
-        ops.conv.samples_to_channels(grad.reshape(n, self.filters, -1),
-                                     self._cache_output.reshape(n, self.filters, -1),
+        method = self._method()
+        hp, wp = h + 2 * ph, w + 2 * pw
+        rw = wp if method != "strided" else ow
+        delta = self._buffer("delta", (self.filters, n * oh * rw))
+        ops.conv.samples_to_channels(grad.reshape(n, self.filters, oh, ow),
+                                     self._cache_output.reshape(n, self.filters, oh, ow),
                                      ACTIVATION_CODES[self.activation], ops.scalar(self.slope),
-                                     delta)
-        ops.dense.matmul_nt(self._cache_cols, delta, self.grads["W"])
+                                     delta.reshape(self.filters, n, oh, rw))
+        unfolded = self._cache_unfolded
+        W = self.params["W"]
+        if method == "direct":
+            ops.conv.conv_direct_weight_grad(unfolded, delta, n, c, hp, wp, kh, kw,
+                                             self.grads["W"])
+        else:
+            ops.dense.matmul_nt(unfolded, delta, self.grads["W"])
         ops.dense.row_sum(delta, self.grads["b"])
         if not self.need_input_grad:
             return [None]
-        dcols = self._buffer("dcols", self._cache_cols.shape)
-        ops.dense.matmul(self.params["W"], delta, dcols)
         dx = self._buffer("dx", self._cache_input.shape)
-        ops.conv.col2im(dcols, kh, kw, sh, sw, ph, pw, dx.reshape(n, c, h, w))
+        dx4 = dx.reshape(n, c, h, w)
+        if method == "strided":
+            dcols = self._buffer("dcols", unfolded.shape)
+            ops.dense.matmul(W, delta, dcols)
+            ops.conv.col2im(dcols, kh, kw, sh, sw, ph, pw, dx4)
+            return [dx]
+        dpadded = self._buffer("dpadded", (n * c * hp * wp + kw - 1,))
+        if method == "direct":
+            ops.conv.conv_direct_input_grad(delta, W, n, c, hp, wp, kh, kw, dpadded)
+        else:
+            dcols = self._buffer("dcols", unfolded.shape)
+            ops.dense.matmul(W, delta, dcols)
+            ops.conv.col2im_wide(dcols, n, c, hp, wp, kh, kw, dpadded)
+        ops.conv.unpad(dpadded, ph, pw, dx4)
         return [dx]
 
 

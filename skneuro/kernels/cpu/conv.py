@@ -69,9 +69,10 @@ def im2col(x, kh, kw, sh, sw, ph, pw, cols):
                 src = x[s, ch, y]
                 for j in range(lo):
                     dest[base + j] = zero
-                if sw == 1:
-                    for j in range(lo, hi):
-                        dest[base + j] = src[j + shift]
+                if sw == 1:  # as base + k: a possibly negative index would not vectorize
+                    first = lo + shift
+                    for k in range(hi - lo):
+                        dest[base + lo + k] = src[first + k]
                 else:
                     for j in range(lo, hi):
                         dest[base + j] = src[j * sw + shift]
@@ -106,26 +107,304 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, dx):
                 base = (s * oh + i) * ow
                 dest = sample[ch, y]
                 if sw == 1:
-                    for j in range(lo, hi):
-                        dest[j + shift] += src[base + j]
+                    first = lo + shift
+                    for k in range(hi - lo):
+                        dest[first + k] += src[base + lo + k]
                 else:
                     for j in range(lo, hi):
                         dest[j * sw + shift] += src[base + j]
 
 
 @kernel
+def pad(x, ph, pw, xp):
+    """Copy (N, C, H, W) into the flat zero-padded ``xp``: planes of (H+2ph) x (W+2pw).
+
+    ``xp`` may be longer than the planes; its tail is zeroed (the wide unfold
+    reads up to KW-1 elements past the last plane, into garbage positions).
+    """
+    n, c, h, w = x.shape
+    hp, wp = h + 2 * ph, w + 2 * pw
+    plane = hp * wp
+    zero = xp.dtype.type(0.0)
+    for s in prange(n):
+        for ch in range(c):
+            base = (s * c + ch) * plane
+            for k in range(plane):
+                xp[base + k] = zero
+            for y in range(h):
+                row = base + (y + ph) * wp + pw
+                src = x[s, ch, y]
+                for j in range(w):
+                    xp[row + j] = src[j]
+    for k in range(n * c * plane, xp.shape[0]):
+        xp[k] = zero
+
+
+@kernel
+def unpad(xp, ph, pw, x):
+    """The inverse of :func:`pad`: copy the inside of each padded plane into (N, C, H, W)."""
+    n, c, h, w = x.shape
+    hp, wp = h + 2 * ph, w + 2 * pw
+    for s in prange(n):
+        for ch in range(c):
+            base = (s * c + ch) * hp * wp
+            for y in range(h):
+                row = base + (y + ph) * wp + pw
+                dest = x[s, ch, y]
+                for j in range(w):
+                    dest[j] = xp[row + j]
+
+
+@kernel
+def im2col_wide(xp, n, c, hp, wp, kh, kw, cols):
+    """Unfold padded planes for a stride-1 convolution, ``wp`` positions per output row.
+
+    ``cols[(ch, di, dj), (s, i, j)] = xp[s, ch, i + di, j + dj]`` for ``j < wp``:
+    each output row also gets ``kw - 1`` positions past its end (garbage that
+    the layout kernels skip), so that one tap of one sample is a single
+    contiguous copy of ``oh * wp`` elements.
+    """
+    oh = hp - kh + 1
+    span = oh * wp
+    for tap in prange(c * kh * kw):
+        ch = tap // (kh * kw)
+        di = (tap // kw) % kh
+        dj = tap % kw
+        dest = cols[tap]
+        for s in range(n):
+            src = (s * c + ch) * hp * wp + di * wp + dj
+            base = s * span
+            for k in range(span):
+                dest[base + k] = xp[src + k]
+
+
+@kernel
+def col2im_wide(cols, n, c, hp, wp, kh, kw, dxp):
+    """The transpose of :func:`im2col_wide`: add every tap back into the padded planes.
+
+    Garbage positions must hold zeros in ``cols`` (they do when ``cols`` is a
+    product with a gradient whose garbage positions are zero).
+    """
+    oh = hp - kh + 1
+    span = oh * wp
+    plane = hp * wp
+    zero = dxp.dtype.type(0.0)
+    for s in prange(n):
+        for k in range(s * c * plane, (s + 1) * c * plane):
+            dxp[k] = zero
+        if s == n - 1:
+            for k in range(n * c * plane, dxp.shape[0]):
+                dxp[k] = zero
+        for tap in range(c * kh * kw):
+            ch = tap // (kh * kw)
+            di = (tap // kw) % kh
+            dj = tap % kw
+            src = cols[tap]
+            dest = (s * c + ch) * plane + di * wp + dj
+            base = s * span
+            # The last row's garbage positions run up to kw - 1 elements past
+            # the sample's planes; they add zeros, and stopping at the
+            # sample's end keeps each thread inside its own memory.
+            stop = min(span, (s + 1) * c * plane - dest)
+            for k in range(stop):
+                dxp[dest + k] += src[base + k]
+
+
+@kernel
 def channels_to_samples(y, b, code, param, out):
-    """``out[n, f, p] = g(y[f, n*P + p] + b[f])``: bias, activation and layout in one pass."""
-    n, f, p = out.shape
+    """``out[n, f, i, j] = g(y[f, n, i, j] + b[f])``: bias, activation and layout in one pass.
+
+    ``y`` is the channel-major product, (F, N, OH, RW) with ``RW >= OW``
+    positions per output row (``RW > OW`` for the wide unfold).
+    """
+    n, f, oh, ow = out.shape
     for s in prange(n):
         for k in range(f):
-            activate_row(y[k, s * p:(s + 1) * p], b[k], code, param, out[s, k])
+            for i in range(oh):
+                activate_row(y[k, s, i, :ow], b[k], code, param, out[s, k, i])
 
 
 @kernel
 def samples_to_channels(grad, a, code, param, delta):
-    """``delta[f, n*P + p] = grad[n, f, p] * g'(h)``, written with ``a = g(h)``."""
-    n, f, p = grad.shape
+    """``delta[f, n, i, j] = grad[n, f, i, j] * g'(h)`` with ``a = g(h)``; zeros for ``j >= OW``."""
+    n, f, oh, ow = grad.shape
+    rw = delta.shape[3]
+    zero = delta.dtype.type(0.0)
     for k in prange(f):
         for s in range(n):
-            derivative_times_row(grad[s, k], a[s, k], code, param, delta[k, s * p:(s + 1) * p])
+            for i in range(oh):
+                row = delta[k, s, i]
+                derivative_times_row(grad[s, k, i], a[s, k, i], code, param, row[:ow])
+                for j in range(ow, rw):
+                    row[j] = zero
+
+
+@kernel
+def channel_bias_activation(x, b, code, param, out):
+    """``out[n, f, p] = g(x[n, f, p] + b[f])`` over sample-major (N, F, P); ``out`` may be ``x``.
+
+    The bias and activation of a transposed convolution, whose ``col2im``
+    output is already in the samples' layout.
+    """
+    n, f, p = x.shape
+    for s in prange(n):
+        for k in range(f):
+            activate_row(x[s, k], b[k], code, param, out[s, k])
+
+
+# -- direct convolution, for few channels ----------------------------------------
+# The unfold above multiplies the data by KH*KW before a product that, with
+# few channels, is too narrow for BLAS to run fast. The kernels below read
+# the padded planes in place (the same wide positions as im2col_wide) and
+# keep the KW taps of a window row in registers: for KW = 3 and 5 the
+# inner loop is written out, because LLVM vectorizes the loop over positions
+# only when the loop over taps inside it is unrolled.
+
+
+@kernel
+def conv_direct(xp, W, n, c, hp, wp, kh, kw, product):
+    """``product[f, (s, q)] = sum_tap W[tap, f] * xp[s, ch, di*wp + dj + q]`` (stride 1).
+
+    ``xp`` holds padded planes as written by :func:`pad`; ``product`` is the
+    channel-major wide product that :func:`im2col_wide` + a matrix product
+    would give, (F, N*OH*WP).
+    """
+    n_filters = W.shape[1]
+    span = (hp - kh + 1) * wp
+    plane = hp * wp
+    zero = product.dtype.type(0.0)
+    for s in prange(n):
+        for f in range(n_filters):
+            o = product[f, s * span:(s + 1) * span]
+            for q in range(span):
+                o[q] = zero
+            for ch in range(c):
+                for di in range(kh):
+                    start = (s * c + ch) * plane + di * wp
+                    x = xp[start:start + span + kw - 1]
+                    t = (ch * kh + di) * kw
+                    if kw == 5:
+                        w0, w1, w2, w3, w4 = W[t, f], W[t + 1, f], W[t + 2, f], \
+                            W[t + 3, f], W[t + 4, f]
+                        for q in range(span):
+                            o[q] += (w0 * x[q] + w1 * x[q + 1] + w2 * x[q + 2]
+                                     + w3 * x[q + 3] + w4 * x[q + 4])
+                    elif kw == 3:
+                        w0, w1, w2 = W[t, f], W[t + 1, f], W[t + 2, f]
+                        for q in range(span):
+                            o[q] += w0 * x[q] + w1 * x[q + 1] + w2 * x[q + 2]
+                    else:
+                        for dj in range(kw):
+                            wv = W[t + dj, f]
+                            for q in range(span):
+                                o[q] += wv * x[q + dj]
+
+
+@kernel
+def conv_direct_weight_grad(xp, delta, n, c, hp, wp, kh, kw, dW):
+    """``dW[tap, f] = sum_(s, q) xp[s, ch, di*wp + dj + q] * delta[f, (s, q)]``.
+
+    ``delta`` is the wide channel-major gradient, zero at garbage positions.
+    Each weight's sum runs over samples in order (a fixed order at any number
+    of threads: the parallel loop is over filters).
+    """
+    n_filters = dW.shape[1]
+    span = (hp - kh + 1) * wp
+    plane = hp * wp
+    zero = dW.dtype.type(0.0)
+    for f in prange(n_filters):
+        for ch in range(c):
+            for di in range(kh):
+                t = (ch * kh + di) * kw
+                if kw == 5:
+                    a0 = a1 = a2 = a3 = a4 = zero
+                    for s in range(n):
+                        start = (s * c + ch) * plane + di * wp
+                        x = xp[start:start + span + 4]
+                        d = delta[f, s * span:(s + 1) * span]
+                        for q in range(span):
+                            g = d[q]
+                            a0 += x[q] * g
+                            a1 += x[q + 1] * g
+                            a2 += x[q + 2] * g
+                            a3 += x[q + 3] * g
+                            a4 += x[q + 4] * g
+                    dW[t, f], dW[t + 1, f], dW[t + 2, f], dW[t + 3, f], dW[t + 4, f] = \
+                        a0, a1, a2, a3, a4
+                elif kw == 3:
+                    a0 = a1 = a2 = zero
+                    for s in range(n):
+                        start = (s * c + ch) * plane + di * wp
+                        x = xp[start:start + span + 2]
+                        d = delta[f, s * span:(s + 1) * span]
+                        for q in range(span):
+                            g = d[q]
+                            a0 += x[q] * g
+                            a1 += x[q + 1] * g
+                            a2 += x[q + 2] * g
+                    dW[t, f], dW[t + 1, f], dW[t + 2, f] = a0, a1, a2
+                else:
+                    for dj in range(kw):
+                        acc = zero
+                        for s in range(n):
+                            start = (s * c + ch) * plane + di * wp + dj
+                            x = xp[start:start + span]
+                            d = delta[f, s * span:(s + 1) * span]
+                            for q in range(span):
+                                acc += x[q] * d[q]
+                        dW[t + dj, f] = acc
+
+
+@kernel
+def conv_direct_input_grad(delta, W, n, c, hp, wp, kh, kw, dxp):
+    """The transpose of :func:`conv_direct`: gradient into the padded planes ``dxp``.
+
+    ``dxp[s, ch, u] = sum_(f, di, dj) W[tap, f] * delta[f, (s, u - di*wp - dj)]``;
+    contributions past a sample's last plane come from garbage positions
+    (zeros) and are skipped, so each thread writes only its own sample.
+    """
+    n_filters = W.shape[1]
+    span = (hp - kh + 1) * wp
+    plane = hp * wp
+    zero = dxp.dtype.type(0.0)
+    for s in prange(n):
+        for ch in range(c):
+            p0 = (s * c + ch) * plane
+            for u in range(plane):
+                dxp[p0 + u] = zero
+            for f in range(n_filters):
+                d = delta[f, s * span:(s + 1) * span]
+                for di in range(kh):
+                    t = (ch * kh + di) * kw
+                    out = dxp[p0 + di * wp:p0 + plane]
+                    limit = min(out.shape[0], span + kw - 1)
+                    if (kw == 5 or kw == 3) and span >= kw:
+                        # Edges (u < kw - 1, u >= span) with bounds; the
+                        # middle, where every tap is inside, written out.
+                        for u in range(kw - 1):
+                            for dj in range(u + 1):
+                                out[u] += W[t + dj, f] * d[u - dj]
+                        for u in range(span, limit):
+                            for dj in range(u - span + 1, kw):
+                                out[u] += W[t + dj, f] * d[u - dj]
+                        # Indices written as base + q, never q - k: Numba
+                        # wraps negative indices, and that test per element
+                        # stops the loop from vectorizing (9x slower).
+                        body = out[kw - 1:]
+                        if kw == 5:
+                            w0, w1, w2, w3, w4 = W[t, f], W[t + 1, f], W[t + 2, f], \
+                                W[t + 3, f], W[t + 4, f]
+                            for q in range(span - 4):
+                                body[q] += (w4 * d[q] + w3 * d[q + 1] + w2 * d[q + 2]
+                                            + w1 * d[q + 3] + w0 * d[q + 4])
+                        else:
+                            w0, w1, w2 = W[t, f], W[t + 1, f], W[t + 2, f]
+                            for q in range(span - 2):
+                                body[q] += w2 * d[q] + w1 * d[q + 1] + w0 * d[q + 2]
+                    else:
+                        for dj in range(kw):
+                            wv = W[t + dj, f]
+                            for q in range(min(span, limit - dj)):
+                                out[dj + q] += wv * d[q]
+    for k in range(n * c * plane, dxp.shape[0]):
+        dxp[k] = zero
