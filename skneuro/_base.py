@@ -6,10 +6,12 @@ warm start, partial fit) into a network and a training run, and exposes the
 fitted attributes. The maths lives in :mod:`skneuro.nn`.
 """
 
+import contextlib
 import copy
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -20,6 +22,7 @@ from skneuro._warnings import warn
 from skneuro.nn import Trainer, get_backend, make_optimizer, make_schedule
 from skneuro.nn.backend import cuda_unavailable_reason
 from skneuro.nn.callbacks import Callback
+from skneuro.nn.shards import shards_for, single_threaded_blas
 from skneuro.nn.trainer import fit_lbfgs
 
 #: Rows per forward pass at prediction time: large enough for BLAS to run at
@@ -203,6 +206,7 @@ class BaseNetworkEstimator(BaseEstimator):
                         setattr(trainer, attr, getattr(self._trainer, attr))
                 self._trainer = trainer
             trainer.network = self.network_
+            trainer.n_shards = self._shard_count(backend)
             trainer.optimizer.bind(backend)
             if incremental:
                 trainer.validation = trainer.score = None
@@ -279,6 +283,14 @@ class BaseNetworkEstimator(BaseEstimator):
     #: per-sample buffers (convolutions) lower it to bound memory.
     _predict_chunk = PREDICT_CHUNK
 
+    #: Shards per batch on the CPU (see :mod:`skneuro.nn.shards`). Dense
+    #: networks spend their time in BLAS, which has its own threads; networks
+    #: with convolutions set 2, so their other kernels use both cores too.
+    _n_shards = 1
+
+    def _shard_count(self, backend):
+        return self._n_shards if backend.name == "cpu" else 1
+
     def _forward(self, X, activate=True):
         """Network outputs for validated ``X``, in chunks, as a new host array."""
         backend = self._predict_backend()
@@ -287,15 +299,27 @@ class BaseNetworkEstimator(BaseEstimator):
         n = X.shape[0]
         out = np.empty((n,) + tuple(self.network_.output_shape), dtype=self._compute_dtype)
         chunk = self._predict_chunk
-        with limit_threads(self.n_jobs):
+        n_shards = self._shard_count(backend) if not sparse.issparse(X) else 1
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(limit_threads(self.n_jobs))
+            # Non-finite outputs get the clear error below, not numpy's warnings.
+            stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
+            if n_shards > 1:
+                stack.enter_context(single_threaded_blas())
             for start in range(0, n, chunk):
                 stop = min(start + chunk, n)
                 rows = X[start:stop]
-                result = self.network_.forward(
-                    rows if hasattr(rows, "tocsr") else backend.asarray(rows))
-                if activate:  # in place, in the last layer's buffer
+                if n_shards > 1:  # CPU: the shards write into ``out`` directly
+                    result = out[start:stop]
+                    shards_for(self.network_, None, n_shards).forward(backend.asarray(rows),
+                                                                      result)
+                else:
+                    result = self.network_.forward(
+                        rows if hasattr(rows, "tocsr") else backend.asarray(rows))
+                if activate:  # in place
                     self._loss.activate(result)
-                out[start:stop] = backend.to_host(result)
+                if n_shards == 1:
+                    out[start:stop] = backend.to_host(result)
         if not np.isfinite(out).all():
             raise FloatingPointError(
                 "The network produced non-finite outputs; the input holds values far "

@@ -52,6 +52,7 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
     # samples of the course's MNIST network keep ~100 MB of buffers, 16384
     # would keep gigabytes.
     _predict_chunk = 256
+    _n_shards = 2
 
     def __init__(self, layers=None, input_shape=None, activation="relu", *, solver="adam",
                  alpha=1e-4, batch_size="auto", learning_rate="constant",

@@ -37,14 +37,23 @@ def reference(x, seed, step, max_shift, flip, brightness):
 def test_augment_kernel_matches_reference(shape, flip):
     x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
     out = np.empty_like(x)
-    augment(x, 77, 3, 2, flip, np.float32(0.0), np.float32(0.2), out)
+    augment(x, 77, 3, 0, 2, flip, np.float32(0.0), np.float32(0.2), out)
     assert_allclose(out, reference(x, 77, 3, 2, flip, 0.2), rtol=1e-6, atol=1e-7)
+
+
+def test_a_shard_draws_what_the_whole_batch_draws():
+    x = np.random.default_rng(1).normal(size=(6, 2, 5, 5)).astype(np.float32)
+    whole = np.empty_like(x)
+    augment(x, 9, 4, 0, 1, True, np.float32(0.3), np.float32(0.2), whole)
+    shard = np.empty_like(x[4:])
+    augment(x[4:].copy(), 9, 4, 4, 1, True, np.float32(0.3), np.float32(0.2), shard)
+    assert_array_equal(shard, whole[4:])
 
 
 def test_augment_noise_statistics():
     x = np.zeros((20, 1, 30, 30), np.float32)
     out = np.empty_like(x)
-    augment(x, 5, 0, 0, False, np.float32(0.5), np.float32(0.0), out)
+    augment(x, 5, 0, 0, 0, False, np.float32(0.5), np.float32(0.0), out)
     assert abs(out.mean()) < 0.02
     assert abs(out.std() - 0.5) < 0.02
 

@@ -208,10 +208,10 @@ def test_optimizer_kernels(gpu, rng):
 def test_dropout_masks_are_the_same_on_both_devices(gpu, rng):
     x = rng.normal(size=(6, 9)).astype(F32)
     out, mask = np.empty_like(x), np.empty_like(x)
-    cpu_dropout.dropout_forward(x, 1234, 5, F32(0.4), out, mask)
+    cpu_dropout.dropout_forward(x, 1234, 5, 3, F32(0.4), out, mask)
     (x_d,) = on(gpu, x)
     out_d, mask_d = gpu.empty(x.shape), gpu.empty(x.shape)
-    gpu.dropout.dropout_forward(x_d, 1234, 5, F32(0.4), out_d, mask_d)
+    gpu.dropout.dropout_forward(x_d, 1234, 5, 3, F32(0.4), out_d, mask_d)
     assert_array_equal(gpu.to_host(mask_d), mask)
     assert_allclose(gpu.to_host(out_d), out, **TOL)
     g_d = gpu.empty(x.shape)
@@ -530,10 +530,10 @@ def test_augment_kernel(gpu, rng):
     x = rng.normal(size=(3, 2, 4, 5)).astype(F32)
     for noise in (0.0, 0.3):
         out = np.empty_like(x)
-        cpu_augment(x, 11, 2, 1, True, F32(noise), F32(0.2), out)
+        cpu_augment(x, 11, 2, 3, 1, True, F32(noise), F32(0.2), out)
         (x_d,) = on(gpu, x)
         out_d = gpu.empty(x.shape)
-        gpu.augment.augment(x_d, 11, 2, 1, True, F32(noise), F32(0.2), out_d)
+        gpu.augment.augment(x_d, 11, 2, 3, 1, True, F32(noise), F32(0.2), out_d)
         assert_allclose(gpu.to_host(out_d), out, rtol=1e-5, atol=1e-5)
 
 

@@ -419,7 +419,7 @@ def test_dropout_kernels(variant, rng):
     x = rng.normal(size=(50, 40))
     mask = np.empty_like(x)
     out = np.empty_like(x)
-    _variant(dropout.dropout_forward, variant)(x, 99, 3, 0.3, out, mask)
+    _variant(dropout.dropout_forward, variant)(x, 99, 3, 0, 0.3, out, mask)
     u = np.array([naive.hash_uniform(99, 3, i) for i in range(x.size)]).reshape(x.shape)
     expected_mask = (u >= 0.3) / 0.7
     assert_allclose(mask, expected_mask)
@@ -428,6 +428,10 @@ def test_dropout_kernels(variant, rng):
     g2 = np.empty_like(g)
     _variant(dropout.dropout_backward, variant)(g, mask, g2)
     assert_allclose(g2, g * expected_mask)
+    # A shard of the batch, starting at row 20, draws the whole batch's masks.
+    shard_mask = np.empty_like(x[20:])
+    _variant(dropout.dropout_forward, variant)(x[20:].copy(), 99, 3, 20, 0.3, out[20:], shard_mask)
+    assert_array_equal(shard_mask, mask[20:])
 
 
 @given(seed=st.integers(0, 2**16), n_neurons=st.integers(1, 4))

@@ -29,6 +29,9 @@ class Augment(Layer):
         Multiply each sample by a factor drawn in [1 - brightness, 1 + brightness].
     """
 
+    #: Row of the batch where this layer's rows start (see :meth:`start_shard`).
+    first_row = 0
+
     def __init__(self, shift=0, flip=False, noise=0.0, brightness=0.0):
         super().__init__()
         if int(shift) < 0 or noise < 0 or not 0 <= brightness < 1:
@@ -41,6 +44,7 @@ class Augment(Layer):
         self.brightness = float(brightness)
         self.seed = 0
         self.step = 0
+        self.first_row = 0
 
     def _describe(self):
         return (f"shift={self.shift}, flip={self.flip}, noise={self.noise}, "
@@ -63,11 +67,16 @@ class Augment(Layer):
         n = x.shape[0]
         out = self._buffer("out", x.shape)
         ops = self.backend
-        ops.augment.augment(x.reshape((n,) + self._shape4), self.seed, self.step, self.shift,
+        ops.augment.augment(x.reshape((n,) + self._shape4), self.seed, self.step,
+                            self.first_row, self.shift,
                             self.flip, ops.scalar(self.noise), ops.scalar(self.brightness),
                             out.reshape((n,) + self._shape4))
         self.step += 1
         return out
+
+    def start_shard(self, original, first_row):
+        self.step = original.step
+        self.first_row = first_row
 
     def backward(self, grad):
         if self.need_input_grad:

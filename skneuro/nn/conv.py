@@ -170,7 +170,7 @@ class Conv(Layer):
         dx4 = dx.reshape(n, c, h, w)
         if method == "strided":
             dcols = self._buffer("dcols", unfolded.shape)
-            ops.dense.matmul(W, delta, dcols)
+            ops.dense.matmul(W, delta, dcols, exact_rows=False)
             ops.conv.col2im(dcols, kh, kw, sh, sw, ph, pw, dx4)
             return [dx]
         dpadded = self._buffer("dpadded", (n * c * hp * wp + kw - 1,))
@@ -178,7 +178,7 @@ class Conv(Layer):
             ops.conv.conv_direct_input_grad(delta, W, n, c, hp, wp, kh, kw, dpadded)
         else:
             dcols = self._buffer("dcols", unfolded.shape)
-            ops.dense.matmul(W, delta, dcols)
+            ops.dense.matmul(W, delta, dcols, exact_rows=False)
             ops.conv.col2im_wide(dcols, n, c, hp, wp, kh, kw, dpadded)
         ops.conv.unpad(dpadded, ph, pw, dx4)
         return [dx]

@@ -19,6 +19,14 @@ import numpy as np
 from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
 
 
+def _shallow_copy(obj):
+    """A new object sharing ``obj``'s attribute values. Not ``copy.copy``: that goes
+    through ``__getstate__``, which moves parameters to the host for pickling."""
+    clone = object.__new__(type(obj))
+    clone.__dict__.update(obj.__dict__)
+    return clone
+
+
 def _is_sparse(x):
     return hasattr(x, "tocsr")
 
@@ -77,6 +85,29 @@ class Layer:
                 cache.clear()
             buf = cache[shape] = self.backend.empty(shape, dtype)
         return buf
+
+    def replicate(self):
+        """A copy sharing this layer's parameters, with its own gradients and buffers.
+
+        Replicas run shards of a batch side by side (see
+        :mod:`skneuro.nn.shards`). The ``params`` dict itself is shared, so an
+        update or a replaced array is seen by every replica.
+        """
+        clone = _shallow_copy(self)
+        clone.grads = {k: self.backend.zeros(v.shape) for k, v in self.params.items()}
+        clone._buffers = {}
+        for key in list(vars(clone)):
+            if key.startswith("_cache_"):
+                setattr(clone, key, None)
+        return clone
+
+    def start_shard(self, original, first_row):
+        """Prepare a replica to run rows from ``first_row`` of the batch ``original`` runs.
+
+        Layers that draw random numbers take the original's stream position
+        and draw for their rows, so a sharded batch sees the same numbers as
+        the whole batch. Other layers need nothing.
+        """
 
     # -- computation --------------------------------------------------------
     def forward(self, inputs, training=False):
@@ -156,7 +187,7 @@ class Dense(Layer):
         if _is_sparse(x):
             out[...] = x @ self.params["W"]
         else:
-            ops.dense.matmul(x, self.params["W"], out)
+            ops.dense.matmul(x, self.params["W"], out, exact_rows=not training)
         ops.activations.bias_activation_forward(
             out, self.params["b"], ACTIVATION_CODES[self.activation], ops.scalar(self.slope)
         )
@@ -248,6 +279,9 @@ class Dropout(Layer):
     the same on every device.
     """
 
+    #: Row of the batch where this layer's rows start (see :meth:`start_shard`).
+    first_row = 0
+
     def __init__(self, rate):
         super().__init__()
         if not 0.0 <= rate < 1.0:
@@ -255,6 +289,7 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.seed = 0
         self.step = 0
+        self.first_row = 0
 
     def _describe(self):
         return repr(self.rate)
@@ -275,10 +310,15 @@ class Dropout(Layer):
         out = self._buffer("out", x.shape)
         mask = self._buffer("mask", flat_shape)
         ops.dropout.dropout_forward(x.reshape(flat_shape), self.seed, self.step,
-                                    ops.scalar(self.rate), out.reshape(flat_shape), mask)
+                                    self.first_row, ops.scalar(self.rate),
+                                    out.reshape(flat_shape), mask)
         self.step += 1
         self._cache_mask = mask
         return out
+
+    def start_shard(self, original, first_row):
+        self.step = original.step
+        self.first_row = first_row
 
     def backward(self, grad):
         if not self._cache_training:

@@ -65,6 +65,13 @@ class Loss:
     def activate(self, output):
         """Apply the output activation in place (for predictions)."""
 
+    def replicate(self):
+        """A copy with its own buffers, for one shard of a batch."""
+        clone = object.__new__(type(self))  # not copy.copy: __getstate__ drops the backend
+        clone.__dict__.update(self.__dict__)
+        clone._buffers = {}
+        return clone
+
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items()
                 if k not in ("backend", "_buffers", "_row_loss", "grad")}

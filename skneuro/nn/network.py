@@ -9,6 +9,8 @@ the one before; skip and residual connections are nodes with several inputs
 
 import numpy as np
 
+from skneuro.nn.layers import _shallow_copy
+
 INPUT = "input"
 
 
@@ -104,7 +106,16 @@ class Network:
             layer.bind(backend)
         self.backend = backend
         self._grad_buffers = {}
+        self.__dict__.pop("_shards", None)  # replicas hold the old backend's arrays
         return self
+
+    def replicate(self):
+        """The same graph over replicas of its layers (shared parameters, own buffers)."""
+        clone = _shallow_copy(self)
+        clone.nodes = [Node(n.name, n.layer.replicate(), n.inputs) for n in self.nodes]
+        clone._grad_buffers = {}
+        clone.__dict__.pop("_shards", None)
+        return clone
 
     def forward(self, x, training=False):
         """Run the graph on a batch; returns the output node's array (owned by its layer)."""
@@ -168,6 +179,7 @@ class Network:
         state = self.__dict__.copy()
         state["backend"] = None
         state["_grad_buffers"] = {}
+        state.pop("_shards", None)  # replicas and threads: rebuilt when needed
         return state
 
     def __repr__(self):

@@ -11,12 +11,14 @@ buffers reused from batch to batch, and every layer writes into its own
 buffers.
 """
 
+import contextlib
 import math
 
 import numpy as np
 
 from skneuro._warnings import warn
 from skneuro.nn.callbacks import ProgressPrinter
+from skneuro.nn.shards import shards_for, single_threaded_blas
 
 
 class DivergenceError(FloatingPointError):
@@ -59,12 +61,18 @@ class Trainer:
     verbose : bool
     learning_rate_name : str
         Parameter named in the error raised when training diverges.
+    n_shards : int, default=1
+        Split each batch into this many shards run side by side by replicas
+        of the network (CPU only; see :mod:`skneuro.nn.shards`).
     """
+
+    #: Class default, for trainers pickled before sharding existed.
+    n_shards = 1
 
     def __init__(self, network, loss, optimizer, schedule, *, batch_size, max_iter, rng,
                  shuffle=True, alpha=0.0, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation=None, score=None, callbacks=(),
-                 verbose=False, learning_rate_name="learning_rate_init"):
+                 verbose=False, learning_rate_name="learning_rate_init", n_shards=1):
         self.network = network
         self.loss = loss
         self.optimizer = optimizer
@@ -83,6 +91,7 @@ class Trainer:
         if verbose:
             self.callbacks.append(ProgressPrinter())
         self.learning_rate_name = learning_rate_name
+        self.n_shards = int(n_shards)
         self.epoch = 0
         self.samples_seen = 0
         self.loss_curve = []
@@ -109,6 +118,14 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_begin(self)
         converged = False
+        # Sharded steps run BLAS in each shard's thread, one thread each.
+        stack = contextlib.ExitStack()
+        # Non-finite values are detected once per epoch and reported as a
+        # DivergenceError; numpy's own warnings from inside the products
+        # would only repeat it less clearly.
+        stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
+        if self.n_shards > 1:
+            stack.enter_context(single_threaded_blas())
         try:
             for _ in range(n_epochs):
                 logs = self.run_epoch(data)
@@ -127,6 +144,7 @@ class Trainer:
             self.interrupted = True
             converged = True
         finally:
+            stack.close()
             if self.early_stopping and self.best_weights is not None:
                 self.network.set_weights(self.best_weights)
             for cb in self.callbacks:
@@ -176,7 +194,7 @@ class Trainer:
                 continue  # a batch of zero-weight rows carries no information
             xb, yb, wb = self._gather(data, order, order_device, start, stop, w_sum)
             self.train_step(xb, yb, wb, lr, self.alpha / w_sum)
-            self.loss.accumulate(wb, w_sum, loss_sum)
+            self._step_loss.accumulate(wb, w_sum, loss_sum)
             total_weight += w_sum
             n_batches += 1
             self.samples_seen += stop - start
@@ -203,9 +221,15 @@ class Trainer:
 
     def train_step(self, xb, yb, wb, lr, l2):
         """Forward, loss, backward and update on one batch."""
-        out = self.network.forward(xb, training=True)
-        grad = self.loss(out, yb, wb)
-        self.network.backward(grad)
+        if self.n_shards > 1:
+            shards = shards_for(self.network, self.loss, self.n_shards)
+            shards.train_step(xb, yb, wb)
+            self._step_loss = shards
+        else:
+            out = self.network.forward(xb, training=True)
+            grad = self.loss(out, yb, wb)
+            self.network.backward(grad)
+            self._step_loss = self.loss
         self.optimizer.step(self.network, lr, l2)
 
     # -- helpers ------------------------------------------------------------
@@ -262,7 +286,11 @@ class Trainer:
         acc = backend.zeros((1,), dtype=np.float64)
         for start in range(0, X.shape[0], chunk):
             stop = min(start + chunk, X.shape[0])
-            out = self.network.forward(X[start:stop], training=False)
+            if self.n_shards > 1:
+                out = backend.empty((stop - start,) + tuple(self.network.output_shape))
+                shards_for(self.network, self.loss, self.n_shards).forward(X[start:stop], out)
+            else:
+                out = self.network.forward(X[start:stop], training=False)
             self.loss(out, y[start:stop], weight[start:stop])
             self.loss.accumulate(weight[start:stop], 1.0, acc)
         return float(backend.to_host(acc)[0])
@@ -332,6 +360,7 @@ class Trainer:
         state.pop("_batch_buffers", None)
         state.pop("_snapshot", None)
         state.pop("_norm_acc", None)
+        state.pop("_step_loss", None)
         state["validation"] = None
         state["score"] = None
         return state

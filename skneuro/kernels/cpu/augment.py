@@ -20,24 +20,25 @@ _uniform = numba.njit(inline="always")(hash_uniform)
 
 
 @kernel
-def augment(x, seed, step, max_shift, flip, noise, brightness, out):
-    """Write an augmented copy of ``x`` into ``out``."""
+def augment(x, seed, step, first_row, max_shift, flip, noise, brightness, out):
+    """Write an augmented copy of ``x`` into ``out``; sample ``s`` draws as ``first_row + s``."""
     n, c, h, w = x.shape
     zero = x.dtype.type(0.0)
     one = x.dtype.type(1.0)
     two_pi = x.dtype.type(2.0 * np.pi)
     for s in prange(n):
+        r = first_row + s
         shift_y = 0
         if h > 1:
-            shift_y = min(int(_uniform(seed, step, 4 * s) * (2 * max_shift + 1)),
+            shift_y = min(int(_uniform(seed, step, 4 * r) * (2 * max_shift + 1)),
                           2 * max_shift) - max_shift
         shift_x = 0
         if w > 1:
-            shift_x = min(int(_uniform(seed, step, 4 * s + 1) * (2 * max_shift + 1)),
+            shift_x = min(int(_uniform(seed, step, 4 * r + 1) * (2 * max_shift + 1)),
                           2 * max_shift) - max_shift
-        mirrored = flip and _uniform(seed, step, 4 * s + 2) < 0.5
+        mirrored = flip and _uniform(seed, step, 4 * r + 2) < 0.5
         factor = one + x.dtype.type(brightness) * (
-            x.dtype.type(2.0) * _uniform(seed, step, 4 * s + 3) - one)
+            x.dtype.type(2.0) * _uniform(seed, step, 4 * r + 3) - one)
         for ch in range(c):
             for i in range(h):
                 src_i = i - shift_y
@@ -49,7 +50,7 @@ def augment(x, seed, step, max_shift, flip, noise, brightness, out):
                     else:
                         v = zero
                     if noise > 0:
-                        k = ((s * c + ch) * h + i) * w + j
+                        k = ((r * c + ch) * h + i) * w + j
                         u1 = max(_uniform(seed + 1, step, 2 * k), np.float32(1e-7))
                         u2 = _uniform(seed + 1, step, 2 * k + 1)
                         gauss = np.sqrt(-2.0 * np.log(u1)) * np.cos(two_pi * u2)

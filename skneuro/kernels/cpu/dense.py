@@ -23,9 +23,14 @@ _COLUMN_BLOCK = 16
 SMALL_ROWS = 32
 
 
-def matmul(a, b, out):
-    """``out = a @ b``."""
-    if a.shape[0] <= SMALL_ROWS:
+def matmul(a, b, out, exact_rows=True):
+    """``out = a @ b``.
+
+    ``exact_rows=False`` sends small products to BLAS too: for training,
+    where no prediction has to match another request's, and a shard of a
+    batch can have as few rows as :data:`SMALL_ROWS`.
+    """
+    if exact_rows and a.shape[0] <= SMALL_ROWS:
         matmul_rows(a, b, out)
     else:
         np.dot(a, b, out=out)

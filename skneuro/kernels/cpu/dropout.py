@@ -16,14 +16,18 @@ _uniform = numba.njit(inline="always")(hash_uniform)
 
 
 @kernel
-def dropout_forward(x, seed, step, rate, out, mask):
-    """``out = x * mask`` with ``mask = (u >= rate) / (1 - rate)``, kept for backward."""
+def dropout_forward(x, seed, step, first_row, rate, out, mask):
+    """``out = x * mask`` with ``mask = (u >= rate) / (1 - rate)``, kept for backward.
+
+    Row ``i`` of ``x`` draws as row ``first_row + i`` of its batch, so a batch
+    split into shards gets the masks it would get whole.
+    """
     n, m = x.shape
     zero = x.dtype.type(0.0)
     scale = x.dtype.type(1.0) / (x.dtype.type(1.0) - rate)
     for i in prange(n):
         for j in range(m):
-            keep = scale if _uniform(seed, step, i * m + j) >= rate else zero
+            keep = scale if _uniform(seed, step, (first_row + i) * m + j) >= rate else zero
             mask[i, j] = keep
             out[i, j] = x[i, j] * keep
 

@@ -20,13 +20,13 @@ else:
 
 
 @cuda.jit
-def _forward(x, seed, step, rate, out, mask):
+def _forward(x, seed, step, first_row, rate, out, mask):
     n, m = x.shape
     scale = 1.0 / (1.0 - rate)
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, n * m, stride):
         i, j = k // m, k % m
-        keep = scale if _uniform(seed, step, k) >= rate else 0.0
+        keep = scale if _uniform(seed, step, first_row * m + k) >= rate else 0.0
         mask[i, j] = keep
         out[i, j] = x[i, j] * keep
 
@@ -40,10 +40,10 @@ def _backward(grad, mask, out):
         out[i, j] = grad[i, j] * mask[i, j]
 
 
-def dropout_forward(x, seed, step, rate, out, mask):
-    """``out = x * mask`` with ``mask = (u >= rate) / (1 - rate)``."""
+def dropout_forward(x, seed, step, first_row, rate, out, mask):
+    """``out = x * mask`` with ``mask = (u >= rate) / (1 - rate)``; rows from ``first_row``."""
     check_device(x, out, mask)
-    _forward[grid(x.size)](x, seed, step, rate, out, mask)
+    _forward[grid(x.size)](x, seed, step, first_row, rate, out, mask)
 
 
 def dropout_backward(grad, mask, out):

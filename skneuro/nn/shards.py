@@ -1,0 +1,179 @@
+"""Data parallelism on the CPU: each batch split into fixed shards, run by replicas.
+
+Why: the matrix products run in BLAS, with BLAS's threads, but every other
+kernel runs serially, because a parallel Numba region started between two
+BLAS calls fights BLAS's still-spinning threads for the cores. In a
+convolutional network those other kernels (unfolding, direct convolutions,
+pooling, activations) take about half of the time. Splitting each batch into
+shards, each run forward and backward by a replica of the network in its own
+Python thread (the kernels and numpy's products release the GIL) with BLAS
+limited to one thread, puts all of them on every core.
+
+Reproducibility: the shards are fixed by the batch size, not by the number
+of threads. With one thread they run one after another in the calling
+thread; the shards' gradients are added in shard order; layers that draw
+random numbers draw for their rows of the whole batch (see
+:meth:`~skneuro.nn.layers.Layer.start_shard`). The model is therefore the
+same for any number of threads, and the masks are those of the unsharded
+batch.
+"""
+
+import concurrent.futures
+import os
+import threading
+
+import numba
+import numpy as np
+
+#: Fewest rows worth a shard of their own: below, the shards' overhead
+#: (a thread hand-off, the gradient sums) outweighs the parallel kernels.
+MIN_SHARD_ROWS = 8
+
+_BLAS_CONTROLLER = None
+_BLAS_LOCK = threading.Lock()
+
+
+def single_threaded_blas():
+    """A context limiting BLAS to one thread (the controller is built once: it scans
+    the loaded libraries, which takes milliseconds)."""
+    global _BLAS_CONTROLLER
+    with _BLAS_LOCK:
+        if _BLAS_CONTROLLER is None:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def shard_bounds(n_rows, n_shards):
+    """Row ranges ``[(start, stop), ...]`` of the shards of an ``n_rows`` batch.
+
+    At most ``n_shards``, each of at least ``MIN_SHARD_ROWS`` rows (one shard
+    for small batches), as equal as possible; fixed by ``n_rows`` alone.
+    """
+    count = max(1, min(n_shards, n_rows // MIN_SHARD_ROWS))
+    return [(k * n_rows // count, (k + 1) * n_rows // count) for k in range(count)]
+
+
+class Shards:
+    """Replicas of a network (and its loss) that run the shards of a batch.
+
+    Parameters
+    ----------
+    network : Network
+        The original: shard 0 runs on it, and the shards' gradients are
+        summed into its ``grads``.
+    loss : Loss or None
+        Needed for training steps only.
+    n_shards : int
+        Shards per batch (fewer for small batches, see :func:`shard_bounds`).
+    """
+
+    def __init__(self, network, loss, n_shards):
+        self.network = network
+        self.loss = loss
+        self.n_shards = int(n_shards)
+        self.replicas = [network] + [network.replicate() for _ in range(self.n_shards - 1)]
+        self.losses = ([loss] + [loss.replicate() for _ in range(self.n_shards - 1)]
+                       if loss is not None else None)
+        self._pool = None
+        self._pool_pid = None
+        self._bounds = []
+
+    def is_current(self, network, loss):
+        """Whether the replicas still share ``network``'s parameters (same arrays)."""
+        if self.network is not network or (loss is not None and self.loss is not loss):
+            return False
+        originals = network.layers
+        return all(a.params is b.params for replica in self.replicas[1:]
+                   for a, b in zip(replica.layers, originals))
+
+    def _run(self, tasks):
+        """Run callables, the first in this thread; in parallel if Numba allows threads."""
+        n_threads = min(len(tasks), numba.get_num_threads())
+        if n_threads <= 1:
+            for task in tasks:
+                task()
+            return
+        if self._pool is None or self._pool_pid != os.getpid():
+            # A forked child inherits the pool object but not its threads.
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self.n_shards - 1, thread_name_prefix="skneuro-shard")
+            self._pool_pid = os.getpid()
+        settings = np.geterr()  # numpy's error state is per thread: carry the caller's
+
+        def in_caller_state(task):
+            def run():
+                with np.errstate(**settings):
+                    task()
+            return run
+
+        futures = [self._pool.submit(in_caller_state(task)) for task in tasks[1:]]
+        try:
+            tasks[0]()
+        finally:
+            for future in futures:
+                future.result()
+
+    def _start(self, n_rows):
+        self._bounds = shard_bounds(n_rows, self.n_shards)
+        originals = self.network.layers
+        for replica, (start, _) in zip(self.replicas[1:], self._bounds[1:]):
+            for layer, original in zip(replica.layers, originals):
+                layer.start_shard(original, start)
+        return self._bounds
+
+    def train_step(self, x, y, weight):
+        """Forward, loss and backward over the shards; gradients summed into the original's.
+
+        ``weight`` is normalized over the whole batch, so the summed gradient
+        is the whole batch's.
+        """
+        bounds = self._start(x.shape[0])
+
+        def task(k, start, stop):
+            def run():
+                out = self.replicas[k].forward(x[start:stop], training=True)
+                grad = self.losses[k](out, y[start:stop], weight[start:stop])
+                self.replicas[k].backward(grad)
+            return run
+
+        self._run([task(k, a, b) for k, (a, b) in enumerate(bounds)])
+        add_into = self.network.backend.dense.add_into
+        for replica in self.replicas[1:len(bounds)]:
+            for (layer, name), (copy, _) in zip(self.network.parameters(),
+                                                replica.parameters()):
+                add_into(layer.grads[name], copy.grads[name])
+
+    def accumulate(self, weight, scale, acc):
+        """``acc[0] += scale * sum(weight * row_loss)`` over the last step's shards, in order."""
+        for loss, (start, stop) in zip(self.losses, self._bounds):
+            loss.accumulate(weight[start:stop], scale, acc)
+
+    def forward(self, x, out):
+        """Write the network's output for ``x`` into ``out`` (prediction, no dropout)."""
+        bounds = self._start(x.shape[0])
+
+        def task(k, start, stop):
+            def run():
+                out[start:stop] = self.replicas[k].forward(x[start:stop], training=False)
+            return run
+
+        self._run([task(k, a, b) for k, (a, b) in enumerate(bounds)])
+        return out
+
+    def close(self):
+        """Stop the worker threads."""
+        if self._pool is not None and self._pool_pid == os.getpid():
+            self._pool.shutdown(wait=True)
+        self._pool = None
+
+
+def shards_for(network, loss, n_shards):
+    """The :class:`Shards` kept on ``network`` (built, or rebuilt if stale)."""
+    shards = network.__dict__.get("_shards")
+    if shards is None or shards.n_shards != n_shards or not shards.is_current(network, loss):
+        if shards is not None:
+            shards.close()
+        shards = network.__dict__["_shards"] = Shards(network, loss, n_shards)
+    return shards

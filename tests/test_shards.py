@@ -1,0 +1,137 @@
+"""Sharded batches: the same model for any number of threads, the masks of the
+whole batch, predictions equal to an unsharded forward pass."""
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+from skneuro import CNNClassifier
+from skneuro.nn import (
+    Conv,
+    CPUBackend,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPool,
+    Network,
+    SoftmaxCrossEntropy,
+    Trainer,
+    make_optimizer,
+    make_schedule,
+)
+from skneuro.nn.augment import Augment
+from skneuro.nn.shards import MIN_SHARD_ROWS, Shards, shard_bounds
+
+from .test_runtime import run_python
+
+
+@pytest.mark.parametrize("n_rows", [1, 7, 8, 15, 16, 17, 64, 65, 1000])
+@pytest.mark.parametrize("n_shards", [1, 2, 3])
+def test_shard_bounds_cover_the_batch_in_order(n_rows, n_shards):
+    bounds = shard_bounds(n_rows, n_shards)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n_rows
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    assert len(bounds) == max(1, min(n_shards, n_rows // MIN_SHARD_ROWS))
+    sizes = [stop - start for start, stop in bounds]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def _network(rng, dropout=0.3, augment=True):
+    layers = ([Augment(shift=1, noise=0.05)] if augment else []) + [
+        Conv(4, 3, activation="leaky_relu"), MaxPool(2), Flatten(), Dense(16, "relu"),
+        Dropout(dropout), Dense(3)]
+    return Network.sequential((1, 6, 6), layers).build(CPUBackend(np.float64), rng)
+
+
+def _trainer(network, n_shards, rng):
+    return Trainer(network, SoftmaxCrossEntropy().bind(network.backend),
+                   make_optimizer("sgd", 0.9, True, 0.9, 0.999, 1e-8),
+                   make_schedule("constant", 0.05, 0.5, 10, None),
+                   batch_size=40, max_iter=3, rng=rng, n_shards=n_shards, tol=-np.inf)
+
+
+def test_sharded_training_follows_the_unsharded_one(rng):
+    """Float64: the shards' summed gradient is the batch's, with the batch's
+    dropout and augmentation draws, so the weights agree to rounding."""
+    X = rng.normal(size=(100, 1, 6, 6))
+    y = rng.integers(0, 3, size=100).astype(np.intp)
+    w = np.ones(100)
+    weights = []
+    for n_shards in (1, 2, 3):
+        network = _network(np.random.default_rng(0))
+        _trainer(network, n_shards, np.random.default_rng(1)).run(X, y, w)
+        weights.append(network.get_weights())
+    for other in weights[1:]:
+        for a, b in zip(weights[0], other):
+            assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_sharded_forward_equals_the_network(rng):
+    network = _network(np.random.default_rng(0))
+    x = rng.normal(size=(50, 1, 6, 6))
+    expected = network.forward(x).copy()
+    out = np.full_like(expected, np.nan)
+    Shards(network, None, 2).forward(x, out)
+    assert_allclose(out, expected, rtol=1e-13, atol=1e-14)
+
+
+def test_cnn_is_bit_identical_for_one_and_two_threads():
+    """The shards are fixed by the batch and run single-threaded BLAS, so the
+    number of threads cannot change the model (GridSearchCV(n_jobs=2) fits
+    the same models as a serial search)."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16, y[:300]
+    params = dict(layers="C-4.3, P-2, D-16_d0.2", input_shape=(1, 8, 8), max_iter=3,
+                  random_state=0, batch_size=64, augment_shift=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = CNNClassifier(**params, n_jobs=1).fit(X, y)
+        two = CNNClassifier(**params, n_jobs=2).fit(X, y)
+    for a, b in zip(one.network_.get_weights(), two.network_.get_weights()):
+        assert_array_equal(a, b)
+    assert_array_equal(one.predict_proba(X), two.predict_proba(X))
+
+
+def test_replicas_follow_replaced_parameters(rng):
+    """Replicas share the parameter dicts: set_weights and a rebound network are seen."""
+    network = _network(np.random.default_rng(0), augment=False)
+    shards = Shards(network, None, 2)
+    x = rng.normal(size=(40, 1, 6, 6))
+    network.set_weights([np.zeros_like(a) for a in network.get_weights()])
+    out = np.empty((40, 3))
+    shards.forward(x, out)
+    assert_array_equal(out, 0.0)
+    assert shards.is_current(network, None)
+    network.bind(CPUBackend(np.float32))
+    assert not shards.is_current(network, None)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_fork_after_a_sharded_fit_does_not_hang():
+    code = """
+    import os, warnings
+    import numpy as np
+    from skneuro import CNNClassifier
+    warnings.simplefilter("ignore")
+    X = np.random.default_rng(0).normal(size=(200, 36))
+    y = (X[:, 0] > 0).astype(int)
+
+    def job():
+        clf = CNNClassifier("C-4.3, D-8", input_shape=(1, 6, 6), max_iter=2, random_state=0)
+        return clf.fit(X, y).predict(X)
+
+    first = job()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if np.array_equal(job(), first) else 1)
+    _, status = os.waitpid(pid, 0)
+    print(os.waitstatus_to_exitcode(status))
+    """
+    proc = run_python(code, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "0"
