@@ -213,10 +213,12 @@ def test_conv_layout_kernels(variant, name, row_width, rng):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("geometry", [(2, 2, 2, 2), (3, 3, 2, 2), (2, 3, 3, 1), (1, 2, 1, 2)])
-def test_pool_kernels(variant, geometry, rng):
+@pytest.mark.parametrize("size", [(5, 7), (6, 8)])  # (6, 8): the 2x2 fast path
+def test_pool_kernels(variant, geometry, size, rng):
     kh, kw, sh, sw = geometry
-    x = rng.normal(size=(2, 3, 5, 7))
-    oh, ow = pool.pooled_size(5, kh, sh), pool.pooled_size(7, kw, sw)
+    x = rng.normal(size=(2, 3) + size)
+    x[0, 0, 0, :2] = x[0, 0, 1, :2] = 3.0  # ties: the first in window order wins
+    oh, ow = pool.pooled_size(size[0], kh, sh), pool.pooled_size(size[1], kw, sw)
     out = np.empty((2, 3, oh, ow))
     argmax = np.empty((2, 3, oh, ow), np.int64)
     _variant(pool.max_pool_forward, variant)(x, kh, kw, sh, sw, out, argmax)
@@ -224,6 +226,8 @@ def test_pool_kernels(variant, geometry, rng):
     flat = x.reshape(2, 3, -1)
     assert_array_equal(np.take_along_axis(flat, argmax.reshape(2, 3, -1), axis=2),
                        out.reshape(2, 3, -1))
+    if (kh, kw) == (2, 2):
+        assert argmax[0, 0, 0, 0] == 0
     _variant(pool.avg_pool_forward, variant)(x, kh, kw, sh, sw, out)
     assert_allclose(out, naive.pool(x, kh, kw, sh, sw, oh, ow, np.mean), rtol=1e-12)
     # Both backward passes are the transposes of their forward maps at x.

@@ -28,6 +28,30 @@ def max_pool_forward(x, kh, kw, sh, sw, out, argmax):
     """``out`` = window maxima; ``argmax`` = their flat index ``y * W + x`` in the input."""
     n, c, h, w = x.shape
     oh, ow = out.shape[2], out.shape[3]
+    if kh == 2 and kw == 2 and sh == 2 and sw == 2 and h % 2 == 0 and w % 2 == 0:
+        # The common 2x2 case without clipped windows: four values, no
+        # inner loops (twice as fast). Ties go to the first in window order,
+        # as in the general loop below.
+        for s in prange(n):
+            for ch in range(c):
+                for i in range(oh):
+                    top = x[s, ch, 2 * i]
+                    bottom = x[s, ch, 2 * i + 1]
+                    for j in range(ow):
+                        best = top[2 * j]
+                        where = 2 * i * w + 2 * j
+                        if top[2 * j + 1] > best:
+                            best = top[2 * j + 1]
+                            where = 2 * i * w + 2 * j + 1
+                        if bottom[2 * j] > best:
+                            best = bottom[2 * j]
+                            where = (2 * i + 1) * w + 2 * j
+                        if bottom[2 * j + 1] > best:
+                            best = bottom[2 * j + 1]
+                            where = (2 * i + 1) * w + 2 * j + 1
+                        out[s, ch, i, j] = best
+                        argmax[s, ch, i, j] = where
+        return
     for s in prange(n):
         for ch in range(c):
             for i in range(oh):
