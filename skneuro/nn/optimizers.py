@@ -34,14 +34,33 @@ class Optimizer:
 
     def step(self, network, learning_rate, l2):
         """Apply one update to every parameter of ``network``."""
+        self.begin_step(network)
+        self.update_part(network, learning_rate, l2, 0, 1)
+
+    def begin_step(self, network):
+        """Count a step (and allocate the state on the first); then :meth:`update_part`."""
         self._ensure_state(network)
         self.t += 1
+
+    def update_part(self, network, learning_rate, l2, part, n_parts):
+        """Update part ``part`` of ``n_parts`` fixed element ranges of every parameter.
+
+        The updates are elementwise, so the parts can run in parallel threads
+        (see :mod:`skneuro.nn.shards`) and give the result of one call.
+        """
         backend = network.backend
         zero = backend.scalar(0.0)
         l2 = backend.scalar(l2)
         for (layer, name), slots in zip(network.parameters(), self.state):
-            self._update(backend, layer.params[name], layer.grads[name], slots,
-                         learning_rate, l2 if name in layer.decay else zero)
+            param = layer.params[name]
+            lo, hi = part * param.size // n_parts, (part + 1) * param.size // n_parts
+            if n_parts > 1:
+                param, grad = param.reshape(-1)[lo:hi], layer.grads[name].reshape(-1)[lo:hi]
+                slots = [s.reshape(-1)[lo:hi] for s in slots]
+            else:
+                grad = layer.grads[name]
+            self._update(backend, param, grad, slots, learning_rate,
+                         l2 if name in layer.decay else zero)
 
     def bind(self, backend):
         """Move the state arrays to ``backend``."""
@@ -98,16 +117,12 @@ class Adam(Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
 
-    def step(self, network, learning_rate, l2):
-        # The bias correction depends on the step count only: fold it into
-        # the learning rate once per step rather than once per element.
-        t = self.t + 1
-        self._lr_t = learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
-        super().step(network, learning_rate, l2)
-
     def _update(self, backend, param, grad, slots, lr, l2):
+        # The bias correction depends on the step count only: folded into the
+        # learning rate once per array rather than once per element.
+        lr_t = lr * math.sqrt(1 - self.beta_2**self.t) / (1 - self.beta_1**self.t)
         s = backend.scalar
-        backend.optim.adam_update(param, grad, slots[0], slots[1], s(self._lr_t),
+        backend.optim.adam_update(param, grad, slots[0], slots[1], s(lr_t),
                                   s(self.beta_1), s(self.beta_2), s(self.epsilon), l2)
 
 

@@ -124,7 +124,7 @@ class Shards:
         return self._bounds
 
     def train_step(self, x, y, weight):
-        """Forward, loss and backward over the shards; gradients summed into the original's.
+        """Forward, loss and backward over the shards (then :meth:`update`).
 
         ``weight`` is normalized over the whole batch, so the summed gradient
         is the whole batch's.
@@ -139,11 +139,31 @@ class Shards:
             return run
 
         self._run([task(k, a, b) for k, (a, b) in enumerate(bounds)])
+
+    def update(self, optimizer, learning_rate, l2):
+        """Sum the shards' gradients into the original's and take the optimizer's step.
+
+        Both are elementwise: each thread does a fixed part of every array, so
+        the result does not depend on the number of threads.
+        """
+        optimizer.begin_step(self.network)
+        n_parts = self.n_shards
+        replicas = self.replicas[1:len(self._bounds)]
         add_into = self.network.backend.dense.add_into
-        for replica in self.replicas[1:len(bounds)]:
-            for (layer, name), (copy, _) in zip(self.network.parameters(),
-                                                replica.parameters()):
-                add_into(layer.grads[name], copy.grads[name])
+
+        def task(part):
+            def run():
+                for replica in replicas:
+                    for (layer, name), (copy, _) in zip(self.network.parameters(),
+                                                        replica.parameters()):
+                        mine = layer.grads[name].reshape(-1)
+                        lo = part * mine.size // n_parts
+                        hi = (part + 1) * mine.size // n_parts
+                        add_into(mine[lo:hi], copy.grads[name].reshape(-1)[lo:hi])
+                optimizer.update_part(self.network, learning_rate, l2, part, n_parts)
+            return run
+
+        self._run([task(k) for k in range(n_parts)])
 
     def accumulate(self, weight, scale, acc):
         """``acc[0] += scale * sum(weight * row_loss)`` over the last step's shards, in order."""

@@ -224,13 +224,14 @@ class Trainer:
         if self.n_shards > 1:
             shards = shards_for(self.network, self.loss, self.n_shards)
             shards.train_step(xb, yb, wb)
+            shards.update(self.optimizer, lr, l2)
             self._step_loss = shards
         else:
             out = self.network.forward(xb, training=True)
             grad = self.loss(out, yb, wb)
             self.network.backward(grad)
+            self.optimizer.step(self.network, lr, l2)
             self._step_loss = self.loss
-        self.optimizer.step(self.network, lr, l2)
 
     # -- helpers ------------------------------------------------------------
     def _gather(self, data, order, order_device, start, stop, w_sum):
