@@ -37,7 +37,7 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
         "layers": [None, str, list],
         "input_shape": [None, tuple, list],
         "activation": [StrOptions({"identity", "logistic", "sigmoid", "tanh", "relu",
-                                   "leaky_relu"})],
+                                   "leaky_relu", "silu", "gelu"})],
         "sigmoid_slope": [Interval(Real, 0, None, closed="neither")],
         "leaky_relu_slope": [Interval(Real, 0, 1, closed="left")],
         "init": [StrOptions({"auto", "glorot_uniform", "he_uniform", "small"})],

@@ -26,7 +26,7 @@ class BaseMultilayerPerceptron(SupervisedNetworkMixin, BaseNetworkEstimator):
         **BaseNetworkEstimator._parameter_constraints,
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"identity", "logistic", "sigmoid", "tanh", "relu",
-                                   "leaky_relu"})],
+                                   "leaky_relu", "silu", "gelu"})],
         "sigmoid_slope": [Interval(Real, 0, None, closed="neither")],
         "leaky_relu_slope": [Interval(Real, 0, 1, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
@@ -164,10 +164,11 @@ class MLPClassifier(NetworkClassifierMixin, ClassifierMixin, BaseMultilayerPerce
     ----------
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         Number of neurons of each hidden layer.
-    activation : {"identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu"}, \
-default="relu"
+    activation : {"identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu", \
+"silu", "gelu"}, default="relu"
         Activation of the hidden layers; "logistic" and "sigmoid" are the same
-        function, whose slope is ``sigmoid_slope``.
+        function, whose slope is ``sigmoid_slope``; "gelu" is its tanh
+        approximation.
     solver : {"adam", "sgd", "rmsprop", "adagrad", "lbfgs"}, default="adam"
         Optimizer. "lbfgs" uses scipy's full-batch L-BFGS-B.
     alpha : float, default=1e-4

@@ -16,6 +16,10 @@ def activation(h, name, slope):
         return np.maximum(h, 0)
     if name == "leaky_relu":
         return np.where(h > 0, h, slope * h)
+    if name == "silu":
+        return h / (1.0 + np.exp(-h))
+    if name == "gelu":  # the tanh approximation
+        return 0.5 * h * (1.0 + np.tanh(np.sqrt(2 / np.pi) * (h + 0.044715 * h**3)))
     raise ValueError(name)
 
 
@@ -34,6 +38,13 @@ def activation_derivative(h, name, slope):
         return (h > 0).astype(h.dtype)
     if name == "leaky_relu":
         return np.where(h > 0, 1.0, slope).astype(h.dtype)
+    if name == "silu":
+        s = 1.0 / (1.0 + np.exp(-h))
+        return s + h * s * (1 - s)
+    if name == "gelu":
+        c = np.sqrt(2 / np.pi)
+        t = np.tanh(c * (h + 0.044715 * h**3))
+        return 0.5 * (1 + t) + 0.5 * h * (1 - t**2) * c * (1 + 3 * 0.044715 * h**2)
     raise ValueError(name)
 
 

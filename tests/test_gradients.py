@@ -26,7 +26,7 @@ from skneuro.nn import (
 B64 = CPUBackend(np.float64)
 B32 = CPUBackend(np.float32)
 EPS = 1e-6
-DIFFERENTIABLE = ["identity", "sigmoid", "tanh", "relu", "leaky_relu"]
+DIFFERENTIABLE = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "silu", "gelu"]
 
 
 def numeric_gradient(f, x):
@@ -202,7 +202,7 @@ def test_float32_matches_float64(activation, rng):
 from skneuro.nn import AvgPool, Conv, Flatten, MaxPool  # noqa: E402
 
 
-@pytest.mark.parametrize("activation", ["identity", "tanh", "leaky_relu"])
+@pytest.mark.parametrize("activation", ["identity", "tanh", "leaky_relu", "silu"])
 @pytest.mark.parametrize("geometry", [
     dict(shape=(2, 5, 6), kernel_size=3, stride=1, padding="same"),
     dict(shape=(3, 6, 5), kernel_size=(2, 3), stride=(2, 1), padding="valid"),

@@ -13,7 +13,9 @@ from skneuro.kernels.cpu.perceptron import perceptron_epoch
 
 from . import naive
 
-ACTIVATIONS = ["identity", "step", "sigmoid", "tanh", "relu", "leaky_relu"]
+ACTIVATIONS = ["identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "silu", "gelu"]
+#: Their backward kernels take the pre-activation instead of the output.
+INPUT_DERIVATIVE = {"silu", "gelu"}
 SLOPES = {"sigmoid": 2.5, "leaky_relu": 0.1}
 VARIANTS = ["serial", "parallel"]
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
@@ -49,7 +51,7 @@ def test_activation_backward(name, dtype, variant, shape, seed):
     h = rng.normal(scale=3, size=shape)
     h[np.abs(h) < 1e-3] = 0.5  # keep away from the kink of ReLU-like functions
     slope = SLOPES.get(name, 1.0)
-    a = naive.activation(h, name, slope).astype(dtype)
+    a = (h if name in INPUT_DERIVATIVE else naive.activation(h, name, slope)).astype(dtype)
     g = rng.normal(size=shape).astype(dtype)
     out = np.empty_like(g)
     _variant(activations.activation_backward, variant)(
@@ -204,7 +206,8 @@ def test_conv_layout_kernels(variant, name, row_width, rng):
     assert_allclose(out, naive.activation(h, name, slope), rtol=1e-12, atol=1e-12)
     grad = rng.normal(size=out.shape)
     delta = np.full_like(product, np.nan)
-    _variant(conv.samples_to_channels, variant)(grad, out, activations.CODES[name], slope,
+    a = np.ascontiguousarray(h) if name in INPUT_DERIVATIVE else out
+    _variant(conv.samples_to_channels, variant)(grad, a, activations.CODES[name], slope,
                                                 delta)
     expected = (grad * naive.activation_derivative(h, name, slope)).transpose(1, 0, 2, 3)
     assert_allclose(delta[..., :ow], expected, rtol=1e-10, atol=1e-12)

@@ -55,11 +55,31 @@ _STATE = threading.local()
 
 _OPTIONS = dict(fastmath=set(FASTMATH), nogil=True, error_model="numpy")
 
+
+def _source_digest():
+    """A digest of the CPU kernels' sources (and of what they import from us).
+
+    Numba's cache checks the file that defines a function, not the files of
+    the functions it inlines (the activation rows, the random hash): editing
+    one of those would leave other kernels' cached machine code stale.
+    """
+    root = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha1()
+    for folder in (root, os.path.join(root, "cpu"), os.path.dirname(root)):
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".py") and (folder != os.path.dirname(root)
+                                         or name == "_config.py"):
+                with open(os.path.join(folder, name), "rb") as f:
+                    digest.update(name.encode() + f.read())
+    return digest.hexdigest()
+
+
 # Numba's cache is keyed by a function's name and bytecode, not by its compile
-# options: a tag of the options in every compiled name makes a change of
-# options recompile instead of loading stale machine code.
-_TAG = hashlib.sha1(repr(sorted((k, sorted(v) if isinstance(v, set) else v)
-                                for k, v in _OPTIONS.items())).encode()).hexdigest()[:8]
+# options nor by the sources of what it inlines: a tag of both in every
+# compiled name makes a change recompile instead of loading stale machine code.
+_TAG = hashlib.sha1((repr(sorted((k, sorted(v) if isinstance(v, set) else v)
+                                 for k, v in _OPTIONS.items())) + _source_digest()).encode()
+                    ).hexdigest()[:8]
 
 #: Smallest normal float32. Kernels flush values below it to zero where they
 #: would otherwise produce subnormal numbers (slow on every x86 CPU).

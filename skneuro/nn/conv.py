@@ -136,12 +136,14 @@ class Conv(Layer):
                 ops.conv.im2col_wide(padded, n, c, hp, wp, kh, kw, unfolded)
                 ops.dense.matmul_tn(self.params["W"], unfolded, product)
         out = self._buffer("out", (n,) + tuple(self.output_shape))
+        code = ACTIVATION_CODES[self.activation]
+        slope = ops.scalar(self.slope)
         ops.conv.channels_to_samples(product.reshape(self.filters, n, oh, rw), self.params["b"],
-                                     ACTIVATION_CODES[self.activation], ops.scalar(self.slope),
+                                     self._fused_code(code), slope,
                                      out.reshape(n, self.filters, oh, ow))
         self._cache_input = x
         self._cache_unfolded = unfolded
-        self._cache_output = out
+        self._cache_derivative_arg = self._finish_activation(out, code, slope)
         return out
 
     def backward(self, grad):
@@ -153,7 +155,7 @@ class Conv(Layer):
         rw = wp if method != "strided" else ow
         delta = self._buffer("delta", (self.filters, n * oh * rw))
         ops.conv.samples_to_channels(grad.reshape(n, self.filters, oh, ow),
-                                     self._cache_output.reshape(n, self.filters, oh, ow),
+                                     self._cache_derivative_arg.reshape(n, self.filters, oh, ow),
                                      ACTIVATION_CODES[self.activation], ops.scalar(self.slope),
                                      delta.reshape(self.filters, n, oh, rw))
         unfolded = self._cache_unfolded

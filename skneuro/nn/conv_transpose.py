@@ -161,12 +161,13 @@ class ConvTranspose(Layer):
         out = self._buffer("out", (n,) + tuple(self.output_shape))
         out3 = out.reshape(n, self.filters, oh * ow)
         ops.conv.col2im(cols, kh, kw, sh, sw, ph, pw, out.reshape(n, self.filters, oh, ow))
-        ops.conv.channel_bias_activation(out3, self.params["b"],
-                                         ACTIVATION_CODES[self.activation],
-                                         ops.scalar(self.slope), out3)
+        code = ACTIVATION_CODES[self.activation]
+        slope = ops.scalar(self.slope)
+        ops.conv.channel_bias_activation(out3, self.params["b"], self._fused_code(code), slope,
+                                         out3)
         self._cache_input_shape = x.shape
         self._cache_xcm = xcm
-        self._cache_output = out
+        self._cache_derivative_arg = self._finish_activation(out, code, slope)
         return out
 
     def backward(self, grad):
@@ -180,7 +181,7 @@ class ConvTranspose(Layer):
         else:
             delta = self._buffer("delta", grad.shape)
             ops.activations.activation_backward(grad.reshape(n, -1),
-                                                self._cache_output.reshape(n, -1), code,
+                                                self._cache_derivative_arg.reshape(n, -1), code,
                                                 ops.scalar(self.slope), delta.reshape(n, -1))
         # Bias gradient: over samples, then over positions, each in a fixed order.
         per_position = self._buffer("per_position", (f * oh * ow,))

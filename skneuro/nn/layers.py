@@ -17,6 +17,7 @@ Contract, for every layer:
 import numpy as np
 
 from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
+from skneuro.kernels.cpu.activations import IDENTITY, INPUT_DERIVATIVE
 
 
 def _shallow_copy(obj):
@@ -109,6 +110,29 @@ class Layer:
         the whole batch. Other layers need nothing.
         """
 
+    # -- activations fused into a layer's output pass ------------------------
+    @staticmethod
+    def _fused_code(code):
+        """The code to fuse into the output pass: the identity for activations
+        whose derivative needs the pre-activation (SiLU, GELU), applied after."""
+        return IDENTITY if code in INPUT_DERIVATIVE else code
+
+    def _finish_activation(self, out, code, slope):
+        """Apply a SiLU/GELU to ``out`` (holding the pre-activation) in place.
+
+        Returns what the backward pass gives ``activation_backward``: the
+        output for the other activations, a kept copy of the pre-activation
+        for these.
+        """
+        if code not in INPUT_DERIVATIVE:
+            return out
+        ops = self.backend
+        pre = self._buffer("pre", out.shape)
+        ops.dense.copy(pre, out)
+        n = out.shape[0]
+        ops.activations.activation_forward(pre.reshape(n, -1), code, slope, out.reshape(n, -1))
+        return pre
+
     # -- computation --------------------------------------------------------
     def forward(self, inputs, training=False):
         raise NotImplementedError
@@ -145,7 +169,8 @@ class Dense(Layer):
         Number of neurons.
     activation : str, default="identity"
         One of "identity", "step", "sigmoid" (alias "logistic"), "tanh",
-        "relu", "leaky_relu".
+        "relu", "leaky_relu", "silu" (alias "swish"), "gelu" (tanh
+        approximation).
     slope : float, default=1.0
         For "sigmoid", the slope beta of ``1 / (1 + exp(-beta * h))``
         (default 1); for "leaky_relu", the slope on negative inputs
@@ -188,11 +213,12 @@ class Dense(Layer):
             out[...] = x @ self.params["W"]
         else:
             ops.dense.matmul(x, self.params["W"], out, exact_rows=not training)
-        ops.activations.bias_activation_forward(
-            out, self.params["b"], ACTIVATION_CODES[self.activation], ops.scalar(self.slope)
-        )
+        code = ACTIVATION_CODES[self.activation]
+        slope = ops.scalar(self.slope)
+        ops.activations.bias_activation_forward(out, self.params["b"], self._fused_code(code),
+                                                slope)
         self._cache_input = x
-        self._cache_output = out
+        self._cache_derivative_arg = self._finish_activation(out, code, slope)
         return out
 
     def backward(self, grad):
@@ -203,7 +229,7 @@ class Dense(Layer):
         else:
             delta = self._buffer("delta", grad.shape)
             ops.activations.activation_backward(
-                grad, self._cache_output, code, ops.scalar(self.slope), delta
+                grad, self._cache_derivative_arg, code, ops.scalar(self.slope), delta
             )
         x = self._cache_input
         if _is_sparse(x):
@@ -245,11 +271,12 @@ class Activation(Layer):
         ops = self.backend
         n = x.shape[0]
         out = self._buffer("out", x.shape)
+        code = ACTIVATION_CODES[self.activation]
         ops.activations.activation_forward(
-            x.reshape(n, -1), ACTIVATION_CODES[self.activation], ops.scalar(self.slope),
-            out.reshape(n, -1),
+            x.reshape(n, -1), code, ops.scalar(self.slope), out.reshape(n, -1),
         )
-        self._cache_output = out
+        # The derivative is written with the output, or the input for SiLU/GELU.
+        self._cache_derivative_arg = x if code in INPUT_DERIVATIVE else out
         return out
 
     def backward(self, grad):
@@ -257,7 +284,7 @@ class Activation(Layer):
         dx = self._buffer("dx", grad.shape)
         n = grad.shape[0]
         ops.activations.activation_backward(
-            grad.reshape(n, -1), self._cache_output.reshape(n, -1),
+            grad.reshape(n, -1), self._cache_derivative_arg.reshape(n, -1),
             ACTIVATION_CODES[self.activation], ops.scalar(self.slope), dx.reshape(n, -1),
         )
         return [dx]

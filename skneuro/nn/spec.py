@@ -20,7 +20,7 @@ its main number after a dash; options follow, each after an underscore:
 
 Every layer but the input takes ``_dR`` (dropout of rate R after it) and an
 activation option: ``_relu``, ``_lrelu`` (or ``_lreluS`` with slope S),
-``_tanh``, ``_sig`` (or ``_sigB`` with slope B), ``_lin``. Without one, the
+``_tanh``, ``_sig`` (or ``_sigB`` with slope B), ``_silu``, ``_gelu``, ``_lin``. Without one, the
 estimator's ``activation`` applies. A flattening layer is inserted before the
 first dense layer (the input, and what convolutions and pooling make, have
 spatial axes). An option may appear once per token.
@@ -32,7 +32,7 @@ from skneuro.nn.conv import AvgPool, Conv, Flatten, MaxPool
 from skneuro.nn.layers import Dense, Dropout
 
 _ACTIVATIONS = {"relu": "relu", "lrelu": "leaky_relu", "tanh": "tanh", "sig": "sigmoid",
-                "lin": "identity"}
+                "silu": "silu", "gelu": "gelu", "lin": "identity"}
 _NUMBER = r"\d+(?:\.\d+)*"
 
 

@@ -6,11 +6,15 @@ from numba import cuda
 
 from skneuro.kernels._jit import FLT_MIN
 from skneuro.kernels.cpu.activations import (  # noqa: F401  (the same codes)
+    _GELU_A,
+    _GELU_C,
     CODES,
+    GELU,
     IDENTITY,
     LEAKY_RELU,
     RELU,
     SIGMOID,
+    SILU,
     STEP,
     TANH,
 )
@@ -30,11 +34,16 @@ def _apply(h, code, param):
         return math.tanh(h)
     if code == RELU:
         return h if h > 0 else 0.0
+    if code == SILU:
+        return h / (1.0 + math.exp(-h))
+    if code == GELU:
+        return 0.5 * h * (1.0 + math.tanh(_GELU_C * (h + _GELU_A * h * h * h)))
     return h if h > 0 else param * h
 
 
 @cuda.jit(device=True)
 def _derivative_times(g, a, code, param):
+    # ``a`` is the output g(h), or h itself for SILU and GELU (as on the CPU).
     if code == IDENTITY:
         return g
     if code == STEP:
@@ -46,6 +55,13 @@ def _derivative_times(g, a, code, param):
         return g * (1.0 - a * a)
     if code == RELU:
         return g if a > 0 else 0.0
+    if code == SILU:
+        s = 1.0 / (1.0 + math.exp(-a))
+        return g * s * (1.0 + a * (1.0 - s))
+    if code == GELU:
+        t = math.tanh(_GELU_C * (a + _GELU_A * a * a * a))
+        slope = _GELU_C + 3.0 * _GELU_A * _GELU_C * a * a
+        return g * 0.5 * (1.0 + t + a * (1.0 - t * t) * slope)
     return g if a > 0 else param * g
 
 
