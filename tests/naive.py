@@ -198,3 +198,13 @@ def conv_transpose(x, W, kh, kw, sh, sw, ph, pw, oh, ow):
                     if 0 <= xx < ow:
                         out[:, :, y, xx] += x[:, :, i, j] @ kernel[:, di, dj, :].T
     return out
+
+
+def group_norm(x, groups, gamma, beta, eps):
+    """(N, C, P) normalized per sample over groups of C/G channels, then scaled and shifted."""
+    n, c, p = x.shape
+    grouped = x.reshape(n, groups, -1)
+    mean = grouped.mean(axis=2, keepdims=True)
+    var = grouped.var(axis=2, keepdims=True)
+    xhat = ((grouped - mean) / np.sqrt(var + eps)).reshape(n, c, p)
+    return gamma[None, :, None] * xhat + beta[None, :, None]

@@ -282,3 +282,40 @@ def test_cnn_graph_gradients(rng):
     net.build(B64, rng)
     check_network_gradients(net, rng.normal(size=(4, 2, 6, 6)),
                             rng.integers(0, 3, size=4).astype(np.intp))
+
+
+from skneuro.nn import GroupNorm, LayerNorm  # noqa: E402
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (GroupNorm(2), (4, 3, 2)), (GroupNorm(3), (3, 5)), (LayerNorm(), (6,)),
+    (GroupNorm(1, eps=1e-3), (2, 4)),
+])
+@given(n=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_normalization_gradients(layer, shape, n, seed):
+    # A random scale and shift: at gamma = 1, beta = 0 a bug in their
+    # gradients could hide.
+    check_layer_gradients(_RandomAffine(layer), [shape], n, seed)
+
+
+class _RandomAffine:
+    """Builds the wrapped layer, then draws gamma and beta at random."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def __getattr__(self, name):
+        return getattr(self.layer, name)
+
+    def build(self, input_shapes, backend, rng):
+        shape = self.layer.build(input_shapes, backend, rng)
+        self.layer.params["gamma"][...] = rng.normal(size=self.layer.params["gamma"].shape)
+        self.layer.params["beta"][...] = rng.normal(size=self.layer.params["beta"].shape)
+        return shape
+
+
+def test_group_norm_refuses_channels_it_cannot_group(rng):
+    with pytest.raises(ValueError, match="divisible by 4"):
+        GroupNorm(4).build([(6, 3)], B64, rng)
+    with pytest.raises(ValueError, match="groups"):
+        GroupNorm(0)

@@ -16,6 +16,7 @@ from skneuro.nn.losses import (
     SquaredError,
 )
 from skneuro.nn.network import Network
+from skneuro.nn.norm import GroupNorm, LayerNorm
 from skneuro.nn.optimizers import SGD, Adagrad, Adam, RMSprop, make_optimizer
 from skneuro.nn.resample import Reshape, Upsample
 from skneuro.nn.schedules import make_schedule
@@ -30,4 +31,5 @@ __all__ = [
     "PoissonDeviance", "SigmoidBinaryCrossEntropy", "SoftmaxCrossEntropy", "SquaredError",
     "Network", "SGD", "Adagrad", "Adam", "RMSprop", "make_optimizer", "make_schedule",
     "DivergenceError", "Trainer",
+    "GroupNorm", "LayerNorm",
 ]

@@ -28,6 +28,7 @@ class CPUBackend:
             dense,
             dropout,
             losses,
+            norm,
             optim,
             perceptron,
             pool,
@@ -39,6 +40,7 @@ class CPUBackend:
         self.conv = conv
         self.pool = pool
         self.resample = resample
+        self.norm = norm
         self.augment = augment
         self.activations = activations
         self.dense = dense
@@ -92,6 +94,7 @@ class CUDABackend:
             dense,
             dropout,
             losses,
+            norm,
             optim,
             perceptron,
             pool,
@@ -105,6 +108,7 @@ class CUDABackend:
         self.resample = resample
         self.augment = augment
         self.dtype = np.dtype(dtype)
+        self.norm = norm
         self.activations = activations
         self.dense = dense
         self.dropout = dropout

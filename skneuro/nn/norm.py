@@ -1,0 +1,91 @@
+"""Normalization layers: group and layer normalization (per sample)."""
+
+from skneuro.nn.layers import Layer
+
+
+class GroupNorm(Layer):
+    """Group normalization (Wu & He 2018), with a learned scale and shift per channel.
+
+    Each sample's channels are split into ``groups`` groups; each group is
+    normalized over its channels and positions to zero mean and unit
+    variance, then channel ``c`` is scaled by ``gamma[c]`` and shifted by
+    ``beta[c]``. Statistics are per sample: training and prediction compute
+    the same thing, and no batch statistics are kept.
+
+    Parameters
+    ----------
+    groups : int, default=8
+        Number of groups; must divide the number of channels (the first
+        axis of the per-sample shape; a flat ``(F,)`` input has F channels of
+        one position).
+    eps : float, default=1e-5
+        Added to the variance.
+    """
+
+    def __init__(self, groups=8, eps=1e-5):
+        super().__init__()
+        if int(groups) < 1:
+            raise ValueError(f"groups must be >= 1, got {groups!r}.")
+        if not eps > 0:
+            raise ValueError(f"eps must be > 0, got {eps!r}.")
+        self.groups = int(groups)
+        self.eps = float(eps)
+
+    def _describe(self):
+        return f"{self.groups}, eps={self.eps!r}"
+
+    def _build(self, input_shapes, rng):
+        import numpy as np
+
+        shape = tuple(input_shapes[0])
+        channels = int(shape[0])
+        if channels % self.groups:
+            raise ValueError(f"{type(self).__name__} with {self.groups} groups needs a "
+                             f"channel count divisible by {self.groups}, got {channels} "
+                             f"channels (input shape {shape}).")
+        self._channels = channels
+        self.params = {"gamma": self.backend.asarray(np.ones(channels)),
+                       "beta": self.backend.zeros((channels,))}
+        return shape
+
+    def forward(self, inputs, training=False):
+        x = inputs[0]
+        ops = self.backend
+        n = x.shape[0]
+        x3 = x.reshape(n, self._channels, -1)
+        out = self._buffer("out", x.shape)
+        xhat = self._buffer("xhat", x3.shape)
+        inv_std = self._buffer("inv_std", (n, self.groups), dtype="float64")
+        ops.norm.group_norm_forward(x3, self.groups, self.params["gamma"], self.params["beta"],
+                                    self.eps, out.reshape(x3.shape), xhat, inv_std)
+        self._cache_xhat = xhat
+        self._cache_inv_std = inv_std
+        return out
+
+    def backward(self, grad):
+        n = grad.shape[0]
+        g3 = grad.reshape(n, self._channels, -1)
+        dx = self._buffer("dx", grad.shape)
+        self.backend.norm.group_norm_backward(g3, self._cache_xhat, self._cache_inv_std,
+                                              self.params["gamma"], self.groups,
+                                              dx.reshape(g3.shape), self.grads["gamma"],
+                                              self.grads["beta"])
+        return [dx]
+
+
+class LayerNorm(GroupNorm):
+    """Layer normalization (Ba et al. 2016): each sample over all its features.
+
+    :class:`GroupNorm` with one group, with a scale and shift per channel
+    (per feature for flat inputs).
+
+    Parameters
+    ----------
+    eps : float, default=1e-5
+    """
+
+    def __init__(self, eps=1e-5):
+        super().__init__(groups=1, eps=eps)
+
+    def _describe(self):
+        return f"eps={self.eps!r}"
