@@ -208,3 +208,14 @@ def group_norm(x, groups, gamma, beta, eps):
     var = grouped.var(axis=2, keepdims=True)
     xhat = ((grouped - mean) / np.sqrt(var + eps)).reshape(n, c, p)
     return gamma[None, :, None] * xhat + beta[None, :, None]
+
+
+def sinusoidal_embedding(t, dim, max_period):
+    """Sines then cosines of ``t`` at ``dim // 2`` geometric frequencies."""
+    half = dim // 2
+    freqs = max_period ** (-np.arange(half) / half)
+    angles = np.asarray(t, dtype=np.float64)[:, None] * freqs[None, :]
+    out = np.zeros((len(t), dim))
+    out[:, :half] = np.sin(angles)
+    out[:, half:2 * half] = np.cos(angles)
+    return out

@@ -636,3 +636,27 @@ def test_group_norm_kernels(gpu, rng, groups):
     assert_allclose(gpu.to_host(dx_d), dx, **TOL)
     assert_allclose(gpu.to_host(dgamma_d), dgamma, **TOL)
     assert_allclose(gpu.to_host(dbeta_d), dbeta, **TOL)
+
+
+def test_embedding_kernels(gpu, rng):
+    from skneuro.kernels.cpu import embedding as cpu_embedding
+
+    t = np.array([0.0, 2.0, 77.0], F32)
+    out = np.empty((3, 9), F32)
+    cpu_embedding.sinusoidal_embedding(t, 10000.0, out)
+    out_d = gpu.empty(out.shape)
+    gpu.embedding.sinusoidal_embedding(on(gpu, t)[0], 10000.0, out_d)
+    assert_allclose(gpu.to_host(out_d), out, **TOL)
+    x = rng.normal(size=(2, 3, 4)).astype(F32)
+    e = rng.normal(size=(2, 3)).astype(F32)
+    added = np.empty_like(x)
+    cpu_embedding.add_channel_vector(x, e, added)
+    x_d, e_d = on(gpu, x, e)
+    added_d = gpu.empty(x.shape)
+    gpu.embedding.add_channel_vector(x_d, e_d, added_d)
+    assert_allclose(gpu.to_host(added_d), added, **TOL)
+    sums = np.empty((2, 3), F32)
+    cpu_embedding.channel_sums(x, sums)
+    sums_d = gpu.empty((2, 3))
+    gpu.embedding.channel_sums(x_d, sums_d)
+    assert_allclose(gpu.to_host(sums_d), sums, **TOL)

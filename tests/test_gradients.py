@@ -319,3 +319,52 @@ def test_group_norm_refuses_channels_it_cannot_group(rng):
         GroupNorm(4).build([(6, 3)], B64, rng)
     with pytest.raises(ValueError, match="groups"):
         GroupNorm(0)
+
+
+from skneuro.nn import ChannelAdd, SinusoidalEmbedding, Slice  # noqa: E402
+
+from . import naive  # noqa: E402
+
+
+@given(n=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_slice_and_channel_add_gradients(n, seed):
+    check_layer_gradients(Slice(2, 8, shape=(2, 3)), [(10,)], n, seed)
+    check_layer_gradients(ChannelAdd(), [(3, 2, 2), (3,)], n, seed)
+
+
+def test_time_conditioned_residual_block_gradients(rng):
+    """The diffusion U-Net's block: the input is an image followed by its step;
+    the step's embedding, projected per channel, is added to the feature maps
+    between normalized convolutions, and a residual joins the block's input."""
+    net = Network((2 * 4 * 4 + 1,))
+    image = net.add(Slice(0, 32, shape=(2, 4, 4)), "input")
+    step = net.add(Slice(32, 33), "input")
+    emb = net.add(SinusoidalEmbedding(8), step)
+    proj = net.add(Dense(2, "silu"), emb)
+    h = net.add(Conv(2, 3, activation="identity"), image)
+    h = net.add(GroupNorm(2), h)
+    h = net.add(ChannelAdd(), [h, proj])
+    h = net.add(Activation("silu"), h)
+    h = net.add(Conv(2, 3, activation="gelu"), h)
+    h = net.add(Add(), [h, image])
+    h = net.add(Flatten(), h)
+    net.add(Dense(3), h)
+    net.build(B64, np.random.default_rng(0))
+    x = rng.normal(size=(5, 33))
+    x[:, 32] = rng.integers(0, 100, size=5)
+    check_network_gradients(net, x, rng.integers(0, 3, size=5).astype(np.intp))
+
+
+def test_embedding_layer_matches_its_reference(rng):
+    layer = SinusoidalEmbedding(6, max_period=100.0)
+    layer.build([(1,)], B64, rng)
+    t = np.array([[0.0], [3.0], [50.0]])
+    assert_allclose(layer.forward([t]), naive.sinusoidal_embedding(t[:, 0], 6, 100.0),
+                    rtol=1e-12, atol=1e-12)
+    assert layer.backward(np.ones((3, 6))) == [None]
+    with pytest.raises(ValueError, match="one number per sample"):
+        SinusoidalEmbedding(4).build([(2,)], B64, rng)
+    with pytest.raises(ValueError, match="one value per channel"):
+        ChannelAdd().build([(3, 2, 2), (2,)], B64, rng)
+    with pytest.raises(ValueError, match="past"):
+        Slice(0, 11).build([(10,)], B64, rng)

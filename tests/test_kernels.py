@@ -8,7 +8,17 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skneuro.kernels._jit import _OPTIONS
-from skneuro.kernels.cpu import activations, conv, dense, dropout, losses, norm, optim, pool
+from skneuro.kernels.cpu import (
+    activations,
+    conv,
+    dense,
+    dropout,
+    embedding,
+    losses,
+    norm,
+    optim,
+    pool,
+)
 from skneuro.kernels.cpu.perceptron import perceptron_epoch
 
 from . import naive
@@ -580,3 +590,20 @@ def test_group_norm_kernels(variant, groups, rng):
         numeric[i] = np.sum(g * (naive.group_norm(up, groups, gamma, beta, 1e-5)
                                  - naive.group_norm(down, groups, gamma, beta, 1e-5))) / (2 * step)
     assert_allclose(dx, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dim", [2, 7, 16])
+def test_embedding_kernels(variant, dim, rng):
+    t = np.array([0.0, 1.0, 17.0, 999.0])
+    out = np.full((4, dim), np.nan)
+    _variant(embedding.sinusoidal_embedding, variant)(t, 10000.0, out)
+    assert_allclose(out, naive.sinusoidal_embedding(t, dim, 10000.0), rtol=1e-12, atol=1e-12)
+    x = rng.normal(size=(3, 4, 5))
+    e = rng.normal(size=(3, 4))
+    added = np.full_like(x, np.nan)
+    _variant(embedding.add_channel_vector, variant)(x, e, added)
+    assert_allclose(added, x + e[:, :, None], rtol=1e-15)
+    sums = np.full((3, 4), np.nan)
+    _variant(embedding.channel_sums, variant)(x, sums)
+    assert_allclose(sums, x.sum(axis=2), rtol=1e-12)

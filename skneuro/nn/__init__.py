@@ -8,7 +8,8 @@ from skneuro.nn.backend import CPUBackend, CUDABackend, get_backend
 from skneuro.nn.callbacks import Callback, ProgressPrinter
 from skneuro.nn.conv import AvgPool, Conv, Flatten, MaxPool
 from skneuro.nn.conv_transpose import ConvTranspose
-from skneuro.nn.layers import Activation, Add, Concatenate, Dense, Dropout, Layer
+from skneuro.nn.embedding import ChannelAdd, SinusoidalEmbedding
+from skneuro.nn.layers import Activation, Add, Concatenate, Dense, Dropout, Layer, Slice
 from skneuro.nn.losses import (
     PoissonDeviance,
     SigmoidBinaryCrossEntropy,
@@ -25,7 +26,8 @@ from skneuro.nn.trainer import DivergenceError, Trainer
 __all__ = [
     "CPUBackend", "CUDABackend", "get_backend",
     "Callback", "ProgressPrinter",
-    "Activation", "Add", "Concatenate", "Dense", "Dropout", "Layer",
+    "Activation", "Add", "Concatenate", "Dense", "Dropout", "Layer", "Slice",
+    "ChannelAdd", "SinusoidalEmbedding",
     "Augment", "AvgPool", "Conv", "ConvTranspose", "Flatten", "MaxPool", "Reshape",
     "Upsample",
     "PoissonDeviance", "SigmoidBinaryCrossEntropy", "SoftmaxCrossEntropy", "SquaredError",

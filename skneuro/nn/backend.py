@@ -27,6 +27,7 @@ class CPUBackend:
             conv,
             dense,
             dropout,
+            embedding,
             losses,
             norm,
             optim,
@@ -39,6 +40,7 @@ class CPUBackend:
         self.perceptron = perceptron
         self.conv = conv
         self.pool = pool
+        self.embedding = embedding
         self.resample = resample
         self.norm = norm
         self.augment = augment
@@ -93,6 +95,7 @@ class CUDABackend:
             conv,
             dense,
             dropout,
+            embedding,
             losses,
             norm,
             optim,
@@ -105,6 +108,7 @@ class CUDABackend:
         self.perceptron = perceptron
         self.conv = conv
         self.pool = pool
+        self.embedding = embedding
         self.resample = resample
         self.augment = augment
         self.dtype = np.dtype(dtype)

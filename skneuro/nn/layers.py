@@ -423,5 +423,60 @@ class Concatenate(Layer):
         return grads
 
 
+class Slice(Layer):
+    """Features ``start:stop`` of a flat input, optionally reshaped per sample.
+
+    Splits a network's one input into parts (a diffusion model's input is the
+    noisy image followed by its step); the inverse of :class:`Concatenate`.
+
+    Parameters
+    ----------
+    start, stop : int
+        The range of features taken from the flat per-sample input.
+    shape : tuple of int, default=None
+        Per-sample shape of the output (default: ``(stop - start,)``).
+    """
+
+    def __init__(self, start, stop, shape=None):
+        super().__init__()
+        if not 0 <= int(start) < int(stop):
+            raise ValueError(f"Slice needs 0 <= start < stop, got {start!r}, {stop!r}.")
+        self.start = int(start)
+        self.stop = int(stop)
+        self.shape = None if shape is None else tuple(int(s) for s in shape)
+
+    def _describe(self):
+        return f"{self.start}, {self.stop}, shape={self.shape!r}"
+
+    def _build(self, input_shapes, rng):
+        size = int(np.prod(input_shapes[0]))
+        if self.stop > size:
+            raise ValueError(f"Slice({self.start}, {self.stop}) reaches past the "
+                             f"{size} features of its input.")
+        self._input_shape = tuple(input_shapes[0])
+        width = self.stop - self.start
+        shape = self.shape or (width,)
+        if int(np.prod(shape)) != width:
+            raise ValueError(f"Slice of {width} features cannot take the shape {shape}.")
+        return shape
+
+    def forward(self, inputs, training=False):
+        x = inputs[0]
+        n = x.shape[0]
+        out = self._buffer("out", (n,) + tuple(self.output_shape))
+        self.backend.dense.take_columns(out.reshape(n, -1), x.reshape(n, -1), self.start)
+        return out
+
+    def backward(self, grad):
+        if not self.need_input_grad:
+            return [None]
+        n = grad.shape[0]
+        dx = self._buffer("dx", (n,) + self._input_shape)
+        flat = dx.reshape(n, -1)
+        self.backend.dense.fill(flat, 0.0)
+        self.backend.dense.put_columns(flat, grad.reshape(n, -1), self.start)
+        return [dx]
+
+
 def _default_slope(activation):
     return 0.01 if activation == "leaky_relu" else 1.0
