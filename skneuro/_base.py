@@ -201,12 +201,13 @@ class BaseNetworkEstimator(BaseEstimator):
                 # in scikit-learn; a warm start continues the counters and curves.
                 trainer = self._make_trainer(rng, X.shape[0], validation, score)
                 if not reset and self._trainer is not None:
-                    for attr in ("epoch", "samples_seen", "loss_curve",
+                    for attr in ("epoch", "samples_seen", "n_steps", "loss_curve",
                                  "validation_loss_curve", "validation_scores"):
                         setattr(trainer, attr, getattr(self._trainer, attr))
                 self._trainer = trainer
             trainer.network = self.network_
             trainer.n_shards = self._shard_count(backend)
+            trainer.batch_transform = self._batch_transform(backend)
             trainer.optimizer.bind(backend)
             if incremental:
                 trainer.validation = trainer.score = None
@@ -290,6 +291,10 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def _shard_count(self, backend):
         return self._n_shards if backend.name == "cpu" else 1
+
+    def _batch_transform(self, backend):
+        """The trainer's ``batch_transform`` (None: batches are trained as gathered)."""
+        return None
 
     def _forward(self, X, activate=True):
         """Network outputs for validated ``X``, in chunks, as a new host array."""

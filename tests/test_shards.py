@@ -135,3 +135,27 @@ def test_fork_after_a_sharded_fit_does_not_hang():
     proc = run_python(code, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "0"
+
+
+def test_batch_transform_sees_every_batch_once_with_its_step(rng):
+    """The hook a diffusion model draws its noise in: called on each gathered
+    batch, with a step count that continues across calls of run()."""
+    X = rng.normal(size=(50, 1, 6, 6))
+    y = rng.integers(0, 3, size=50).astype(np.intp)
+    seen = []
+
+    def transform(xb, yb, wb, step):
+        seen.append((step, xb.shape[0]))
+        return xb * 0.0, yb, wb  # the network sees only zeros
+
+    network = _network(np.random.default_rng(0), augment=False, dropout=0.0)
+    trainer = _trainer(network, 1, np.random.default_rng(1))
+    trainer.batch_transform = transform
+    trainer.max_iter = 2
+    trainer.run(X, y, np.ones(50), n_epochs=1)
+    trainer.run(X, y, np.ones(50), n_epochs=1)
+    assert seen == [(0, 40), (1, 10), (2, 40), (3, 10)]
+    # Inputs of zeros: the first layer's weights get no gradient, so they stay.
+    first = network.layers[0]
+    again = _network(np.random.default_rng(0), augment=False, dropout=0.0).layers[0]
+    assert_array_equal(first.params["W"], again.params["W"])

@@ -64,15 +64,24 @@ class Trainer:
     n_shards : int, default=1
         Split each batch into this many shards run side by side by replicas
         of the network (CPU only; see :mod:`skneuro.nn.shards`).
+    batch_transform : callable, default=None
+        ``batch_transform(xb, yb, wb, step) -> (xb, yb, wb)``, applied to
+        every training batch after it is gathered, with ``step`` the count of
+        batches trained so far: how a diffusion model draws each batch's
+        noise levels and noise (targets made per batch, reproducibly from
+        the step). Validation data are not transformed.
     """
 
-    #: Class default, for trainers pickled before sharding existed.
+    #: Class defaults, for trainers pickled before these existed.
     n_shards = 1
+    batch_transform = None
+    n_steps = 0
 
     def __init__(self, network, loss, optimizer, schedule, *, batch_size, max_iter, rng,
                  shuffle=True, alpha=0.0, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation=None, score=None, callbacks=(),
-                 verbose=False, learning_rate_name="learning_rate_init", n_shards=1):
+                 verbose=False, learning_rate_name="learning_rate_init", n_shards=1,
+                 batch_transform=None):
         self.network = network
         self.loss = loss
         self.optimizer = optimizer
@@ -92,7 +101,9 @@ class Trainer:
             self.callbacks.append(ProgressPrinter())
         self.learning_rate_name = learning_rate_name
         self.n_shards = int(n_shards)
+        self.batch_transform = batch_transform
         self.epoch = 0
+        self.n_steps = 0
         self.samples_seen = 0
         self.loss_curve = []
         self.validation_loss_curve = []
@@ -193,7 +204,10 @@ class Trainer:
             if w_sum <= 0.0:
                 continue  # a batch of zero-weight rows carries no information
             xb, yb, wb = self._gather(data, order, order_device, start, stop, w_sum)
+            if self.batch_transform is not None:
+                xb, yb, wb = self.batch_transform(xb, yb, wb, self.n_steps)
             self.train_step(xb, yb, wb, lr, self.alpha / w_sum)
+            self.n_steps += 1
             self._step_loss.accumulate(wb, w_sum, loss_sum)
             total_weight += w_sum
             n_batches += 1
@@ -364,6 +378,7 @@ class Trainer:
         state.pop("_step_loss", None)
         state["validation"] = None
         state["score"] = None
+        state["batch_transform"] = None  # the estimator sets it again at each fit
         return state
 
 
