@@ -8,6 +8,9 @@ MLPClassifier, MLPRegressor
     Multi-layer perceptrons with scikit-learn's parameter names.
 CNNClassifier, CNNRegressor
     Convolutional networks over 1-D signals and 2-D images.
+AutoEncoder
+    Dense or convolutional autoencoders (plain, denoising, variational) as
+    transformers.
 
 The engine (layers, network graph, optimizers, training loop) is in
 :mod:`skneuro.nn`; the compiled kernels are in :mod:`skneuro.kernels`.
@@ -15,7 +18,8 @@ The engine (layers, network graph, optimizers, training loop) is in
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["CNNClassifier", "CNNRegressor", "MLPClassifier", "MLPRegressor", "Perceptron"]
+__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "MLPClassifier", "MLPRegressor",
+           "Perceptron"]
 
 
 def __getattr__(name):
@@ -29,6 +33,10 @@ def __getattr__(name):
         from skneuro import cnn
 
         return getattr(cnn, name)
+    if name == "AutoEncoder":
+        from skneuro.autoencoder import AutoEncoder
+
+        return AutoEncoder
     if name == "Perceptron":
         from skneuro.perceptron import Perceptron
 

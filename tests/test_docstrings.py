@@ -6,8 +6,8 @@ import warnings
 
 import pytest
 
-MODULES = ["skneuro.perceptron", "skneuro.mlp", "skneuro.cnn", "skneuro.nn.network",
-           "skneuro.inspection.occlusion"]
+MODULES = ["skneuro.perceptron", "skneuro.mlp", "skneuro.cnn", "skneuro.autoencoder",
+           "skneuro.nn.network", "skneuro.inspection.occlusion"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,12 +9,19 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skneuro import CNNClassifier, CNNRegressor, MLPClassifier, MLPRegressor, Perceptron
+from skneuro import (
+    AutoEncoder,
+    CNNClassifier,
+    CNNRegressor,
+    MLPClassifier,
+    MLPRegressor,
+    Perceptron,
+)
 from skneuro.utils.estimator_checks import expected_failed_checks
 
 
 @parametrize_with_checks([Perceptron(), MLPClassifier(), MLPRegressor(), CNNClassifier(),
-                          CNNRegressor()],
+                          CNNRegressor(), AutoEncoder()],
                          expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
@@ -29,6 +36,7 @@ def test_sklearn_compatible_estimator(estimator, check):
     (MLPRegressor, check_sample_weight_equivalence_on_sparse_data),
     (CNNClassifier, check_sample_weight_equivalence_on_dense_data),
     (CNNRegressor, check_sample_weight_equivalence_on_dense_data),
+    (AutoEncoder, check_sample_weight_equivalence_on_dense_data),
 ])
 def test_sample_weight_equivalence_in_float64(Estimator, check):
     """The check expected to fail in float32 passes when rounding is not in the way."""

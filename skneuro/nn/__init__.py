@@ -9,17 +9,19 @@ from skneuro.nn.callbacks import Callback, ProgressPrinter
 from skneuro.nn.conv import AvgPool, Conv, Flatten, MaxPool
 from skneuro.nn.conv_transpose import ConvTranspose
 from skneuro.nn.embedding import ChannelAdd, SinusoidalEmbedding
+from skneuro.nn.gaussian import GaussianNoise, GaussianSampling
 from skneuro.nn.layers import Activation, Add, Concatenate, Dense, Dropout, Layer, Slice
 from skneuro.nn.losses import (
     PoissonDeviance,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
     SquaredError,
+    VAELoss,
 )
 from skneuro.nn.network import Network
 from skneuro.nn.norm import GroupNorm, LayerNorm
 from skneuro.nn.optimizers import SGD, Adagrad, Adam, RMSprop, make_optimizer
-from skneuro.nn.resample import Reshape, Upsample
+from skneuro.nn.resample import Crop, Reshape, Upsample
 from skneuro.nn.schedules import make_schedule
 from skneuro.nn.trainer import DivergenceError, Trainer
 
@@ -28,10 +30,11 @@ __all__ = [
     "Callback", "ProgressPrinter",
     "Activation", "Add", "Concatenate", "Dense", "Dropout", "Layer", "Slice",
     "ChannelAdd", "SinusoidalEmbedding",
-    "Augment", "AvgPool", "Conv", "ConvTranspose", "Flatten", "MaxPool", "Reshape",
-    "Upsample",
+    "Augment", "AvgPool", "Conv", "ConvTranspose", "Crop", "Flatten", "GaussianNoise",
+    "GaussianSampling", "MaxPool", "Reshape", "Upsample",
     "PoissonDeviance", "SigmoidBinaryCrossEntropy", "SoftmaxCrossEntropy", "SquaredError",
+    "VAELoss",
+    "GroupNorm", "LayerNorm",
     "Network", "SGD", "Adagrad", "Adam", "RMSprop", "make_optimizer", "make_schedule",
     "DivergenceError", "Trainer",
-    "GroupNorm", "LayerNorm",
 ]

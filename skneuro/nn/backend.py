@@ -28,6 +28,7 @@ class CPUBackend:
             dense,
             dropout,
             embedding,
+            gaussian,
             losses,
             norm,
             optim,
@@ -41,12 +42,13 @@ class CPUBackend:
         self.conv = conv
         self.pool = pool
         self.embedding = embedding
-        self.resample = resample
         self.norm = norm
+        self.resample = resample
         self.augment = augment
         self.activations = activations
         self.dense = dense
         self.dropout = dropout
+        self.gaussian = gaussian
         self.losses = losses
         self.optim = optim
 
@@ -96,6 +98,7 @@ class CUDABackend:
             dense,
             dropout,
             embedding,
+            gaussian,
             losses,
             norm,
             optim,
@@ -109,13 +112,14 @@ class CUDABackend:
         self.conv = conv
         self.pool = pool
         self.embedding = embedding
+        self.norm = norm
         self.resample = resample
         self.augment = augment
         self.dtype = np.dtype(dtype)
-        self.norm = norm
         self.activations = activations
         self.dense = dense
         self.dropout = dropout
+        self.gaussian = gaussian
         self.losses = losses
         self.optim = optim
         self.transfers = {"to_device": 0, "to_host": 0}

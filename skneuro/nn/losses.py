@@ -128,3 +128,40 @@ class PoissonDeviance(Loss):
 
     def activate(self, output):
         self.backend.losses.exp(output)
+
+
+class VAELoss(Loss):
+    """A variational autoencoder's loss: squared error plus a weighted KL divergence.
+
+    The network's output rows are ``[reconstruction (m) | mu (k) | logvar
+    (k)]`` and the targets the ``m`` clean inputs. Per row,
+
+    ``1/2 * sum_j (a_j - t_j)**2 + kl_weight * 1/2 * sum_l (mu_l**2 +
+    exp(logvar_l) - 1 - logvar_l)``,
+
+    the course's squared error plus ``kl_weight`` times the KL divergence of
+    the encoder's Gaussian ``N(mu, exp(logvar))`` from the prior N(0, 1).
+    With ``kl_weight=1`` this is the negative evidence lower bound of a
+    decoder with unit noise variance (up to a constant); a decoder noise
+    variance ``s**2`` corresponds to ``kl_weight = s**2`` (a beta-VAE).
+
+    Parameters
+    ----------
+    kl_weight : float, default=1.0
+        Weight of the KL term, >= 0.
+    """
+
+    def __init__(self, kl_weight=1.0):
+        super().__init__()
+        if not kl_weight >= 0:
+            raise ValueError(f"kl_weight must be >= 0, got {kl_weight!r}.")
+        self.kl_weight = float(kl_weight)
+
+    def __call__(self, output, target, weight):
+        grad, row_loss = self._buffers_for(output.shape)
+        self.backend.losses.vae_squared_error(output, target, weight,
+                                              self.backend.scalar(self.kl_weight), grad,
+                                              row_loss)
+        self._row_loss = row_loss
+        self.grad = grad
+        return grad

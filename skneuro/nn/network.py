@@ -124,6 +124,47 @@ class Network:
             values[node.name] = node.layer.forward([values[s] for s in node.inputs], training)
         return values[self.output]
 
+    def forward_between(self, x, source=INPUT, target=None, training=False):
+        """Run the part of the graph from node ``source`` to node ``target``.
+
+        ``x`` stands for ``source``'s output; a node runs once every node it
+        reads has a value, so nodes that need the network's input (or any
+        other node not reached from ``source``) are skipped. This runs an
+        autoencoder's encoder (input to code) or decoder (code to
+        reconstruction) with the network's own layers.
+
+        Parameters
+        ----------
+        x : array
+            A batch of ``source``'s output.
+        source : str, default="input"
+            Name of the node ``x`` stands for.
+        target : str, default=None
+            Name of the node to compute; None is the network's output.
+        training : bool, default=False
+            Passed to every layer (dropout, noise and sampling act only then).
+
+        Returns
+        -------
+        out : array
+            ``target``'s output, owned by its layer.
+        """
+        target = self.output if target is None else target
+        known = {INPUT} | {n.name for n in self.nodes}
+        for name in (source, target):
+            if name not in known:
+                raise ValueError(f"Unknown node {name!r}; known nodes: {sorted(known)}.")
+        if target == source:
+            return x
+        values = {source: x}
+        for node in self.nodes:
+            if node.name != source and all(src in values for src in node.inputs):
+                values[node.name] = node.layer.forward([values[s] for s in node.inputs],
+                                                       training)
+                if node.name == target:
+                    return values[target]
+        raise ValueError(f"Node {target!r} cannot be computed from node {source!r} alone.")
+
     def backward(self, grad_output):
         """Propagate ``grad_output`` back; fills every layer's ``grads``."""
         grads = {self.output: grad_output}

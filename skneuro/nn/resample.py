@@ -102,3 +102,70 @@ class Reshape(Layer):
 
     def backward(self, grad):
         return [grad.reshape((grad.shape[0],) + self._input_shape)]
+
+
+class Crop(Layer):
+    """Keep the first ``size`` positions along each spatial axis.
+
+    The decoder's answer to pooling that rounded a size up: pooling 7
+    values by 2 gives 4 (the last window is clipped), which upsampling turns
+    into 8; cropping to 7 restores the encoder's shape. The gradient is zero
+    on the dropped positions.
+
+    Parameters
+    ----------
+    size : int or tuple of int
+        Length to keep along each spatial axis (one int per axis, or one for
+        all), at most the input's.
+    """
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = size
+
+    def _describe(self):
+        return repr(self.size)
+
+    def _build(self, input_shapes, rng):
+        shape = tuple(input_shapes[0])
+        ndim = len(shape) - 1
+        c, h, w = _as_2d(shape)
+        keep_h, keep_w = _pair(self.size, ndim, "size")
+        if keep_h > h or keep_w > w:
+            raise ValueError(f"Crop cannot keep {self.size!r} positions of an input of "
+                             f"per-sample shape {shape}.")
+        self._geometry = (c, h, w, keep_h, keep_w)
+        return (c, keep_w) if ndim == 1 else (c, keep_h, keep_w)
+
+    # Rows are cut first, as a prefix of each channel's plane, then columns, as a
+    # prefix of each row: both are column ranges of 2-D views, which the dense
+    # kernels (take_columns, put_columns) copy on either device.
+    def forward(self, inputs, training=False):
+        x = inputs[0]
+        n = x.shape[0]
+        c, h, w, kh, kw = self._geometry
+        out = self._buffer("out", (n,) + tuple(self.output_shape))
+        dense = self.backend.dense
+        rows = x.reshape(n * c, h * w)
+        if kh < h:
+            rows = self._buffer("rows", (n * c, kh * w))
+            dense.take_columns(rows, x.reshape(n * c, h * w), 0)
+        dense.take_columns(out.reshape(n * c * kh, kw), rows.reshape(n * c * kh, w), 0)
+        return out
+
+    def backward(self, grad):
+        n = grad.shape[0]
+        c, h, w, kh, kw = self._geometry
+        dense = self.backend.dense
+        drows = self._buffer("drows", (n * c * kh, w))
+        dense.fill(drows, 0.0)
+        dense.put_columns(drows, grad.reshape(n * c * kh, kw), 0)
+        if kh == h:
+            return [drows.reshape((n,) + self._input_shape(c, h, w))]
+        dx = self._buffer("dx", (n * c, h * w))
+        dense.fill(dx, 0.0)
+        dense.put_columns(dx, drows.reshape(n * c, kh * w), 0)
+        return [dx.reshape((n,) + self._input_shape(c, h, w))]
+
+    def _input_shape(self, c, h, w):
+        return (c, w) if len(self.output_shape) == 2 else (c, h, w)

@@ -39,6 +39,6 @@ def expected_failed_checks(estimator):
             "check_sample_weight_equivalence_on_dense_data": _FLOAT32_WEIGHTS,
             "check_sample_weight_equivalence_on_sparse_data": _FLOAT32_WEIGHTS,
         }
-    if name in ("CNNClassifier", "CNNRegressor") and "float32" in dtype:
+    if name in ("CNNClassifier", "CNNRegressor", "AutoEncoder") and "float32" in dtype:
         return {"check_sample_weight_equivalence_on_dense_data": _FLOAT32_WEIGHTS}
     return {}

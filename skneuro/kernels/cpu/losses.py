@@ -109,6 +109,39 @@ def poisson_deviance(logits, target, weight, grad, row_loss):
 
 
 @kernel
+def vae_squared_error(out, target, weight, kl_weight, grad, row_loss):
+    """A variational autoencoder's loss: squared error plus a weighted KL divergence.
+
+    Rows of ``out`` are ``[reconstruction (m) | mu (k) | logvar (k)]``, rows
+    of ``target`` the ``m`` clean inputs. Per row,
+    ``1/2 * sum_j (a_j - t_j)**2 + kl_weight * KL``, with the KL divergence of
+    ``N(mu, exp(logvar))`` from ``N(0, 1)``,
+    ``KL = 1/2 * sum_l (mu_l**2 + exp(logvar_l) - 1 - logvar_l)``;
+    ``grad`` is ``w`` times its derivative with respect to every column.
+    """
+    n, m = target.shape
+    k = (out.shape[1] - m) // 2
+    half = out.dtype.type(0.5)
+    one = out.dtype.type(1.0)
+    for i in prange(n):
+        w = weight[i]
+        acc = out.dtype.type(0.0)
+        for j in range(m):
+            d = out[i, j] - target[i, j]
+            acc += d * d
+            grad[i, j] = w * d
+        kl = out.dtype.type(0.0)
+        for j in range(k):
+            mu = out[i, m + j]
+            logvar = out[i, m + k + j]
+            var = np.exp(logvar)
+            kl += mu * mu + var - one - logvar
+            grad[i, m + j] = w * kl_weight * mu
+            grad[i, m + k + j] = w * kl_weight * half * (var - one)
+        row_loss[i] = half * acc + kl_weight * half * kl
+
+
+@kernel
 def exp(z):
     """In place, element-wise exponential (the Poisson model's mean)."""
     n, m = z.shape

@@ -75,6 +75,29 @@ def _poisson_deviance(logits, target, weight, grad, row_loss):
 
 
 @cuda.jit
+def _vae_squared_error(out, target, weight, kl_weight, grad, row_loss):
+    n, m = target.shape
+    k = (out.shape[1] - m) // 2
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for i in range(start, n, stride):
+        w = weight[i]
+        acc = 0.0
+        for j in range(m):
+            d = out[i, j] - target[i, j]
+            acc += d * d
+            grad[i, j] = w * d
+        kl = 0.0
+        for j in range(k):
+            mu = out[i, m + j]
+            logvar = out[i, m + k + j]
+            var = math.exp(logvar)
+            kl += mu * mu + var - 1.0 - logvar
+            grad[i, m + j] = w * kl_weight * mu
+            grad[i, m + k + j] = w * kl_weight * 0.5 * (var - 1.0)
+        row_loss[i] = 0.5 * acc + kl_weight * 0.5 * kl
+
+
+@cuda.jit
 def _weighted_sum(row_loss, weight, scale, acc):
     if cuda.grid(1) == 0:  # one thread, rows in order: the CPU kernel's sum
         total = 0.0
@@ -134,6 +157,12 @@ def sigmoid_binary_cross_entropy(logits, target, weight, grad, row_loss):
 def poisson_deviance(logits, target, weight, grad, row_loss):
     """Half Poisson deviance of ``exp(logits)``."""
     _loss(_poisson_deviance, logits, target, weight, grad, row_loss)
+
+
+def vae_squared_error(out, target, weight, kl_weight, grad, row_loss):
+    """Squared reconstruction error plus ``kl_weight`` times the KL divergence."""
+    check_device(out, target, weight, grad, row_loss)
+    _vae_squared_error[grid(target.shape[0])](out, target, weight, kl_weight, grad, row_loss)
 
 
 def weighted_sum(row_loss, weight, scale, acc):
