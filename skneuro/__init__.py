@@ -11,6 +11,9 @@ CNNClassifier, CNNRegressor
 AutoEncoder
     Dense or convolutional autoencoders (plain, denoising, variational) as
     transformers.
+DDPM
+    A denoising diffusion probabilistic model with a U-Net, which learns to
+    generate samples.
 
 The engine (layers, network graph, optimizers, training loop) is in
 :mod:`skneuro.nn`; the compiled kernels are in :mod:`skneuro.kernels`.
@@ -18,8 +21,8 @@ The engine (layers, network graph, optimizers, training loop) is in
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "MLPClassifier", "MLPRegressor",
-           "Perceptron"]
+__all__ = ["AutoEncoder", "CNNClassifier", "CNNRegressor", "DDPM", "MLPClassifier",
+           "MLPRegressor", "Perceptron"]
 
 
 def __getattr__(name):
@@ -37,6 +40,10 @@ def __getattr__(name):
         from skneuro.autoencoder import AutoEncoder
 
         return AutoEncoder
+    if name == "DDPM":
+        from skneuro.ddpm import DDPM
+
+        return DDPM
     if name == "Perceptron":
         from skneuro.perceptron import Perceptron
 

@@ -660,3 +660,29 @@ def test_embedding_kernels(gpu, rng):
     sums_d = gpu.empty((2, 3))
     gpu.embedding.channel_sums(x_d, sums_d)
     assert_allclose(gpu.to_host(sums_d), sums, **TOL)
+
+
+def test_diffusion_and_one_hot_kernels(gpu, rng):
+    from skneuro.kernels.cpu import diffusion as cpu_diffusion
+    from skneuro.kernels.cpu import embedding as cpu_embedding
+
+    x0 = rng.uniform(-1, 1, size=(5, 4)).astype(F32)
+    abar = np.cumprod(1 - np.linspace(1e-4, 0.2, 8)).astype(F32)
+    a, b = np.sqrt(abar), np.sqrt(1 - abar)
+    x_in, eps = np.zeros((5, 6), F32), np.zeros((5, 4), F32)
+    cpu_diffusion.diffusion_noise(x0, a, b, 11, 2, 0, x_in, eps)
+    labels = np.array([0, 1, 2, 3, 4], F32)
+    cpu_diffusion.drop_labels(labels, 11, 2, F32(0.5), 9, 5, x_in)
+    x0_d, a_d, b_d, labels_d = on(gpu, x0, a, b, labels)
+    x_in_d, eps_d = on(gpu, np.zeros((5, 6), F32), np.zeros((5, 4), F32))
+    gpu.diffusion.diffusion_noise(x0_d, a_d, b_d, 11, 2, 0, x_in_d, eps_d)
+    gpu.diffusion.drop_labels(labels_d, 11, 2, F32(0.5), 9, 5, x_in_d)
+    assert_allclose(gpu.to_host(eps_d), eps, **TOL)
+    assert_allclose(gpu.to_host(x_in_d), x_in, **TOL)
+
+    onehot = np.empty((5, 6), F32)
+    cpu_embedding.one_hot(labels, onehot)
+    onehot_d = gpu.empty((5, 6))
+    gpu.embedding.one_hot(labels_d, onehot_d)
+    assert_array_equal(gpu.to_host(onehot_d), onehot)
+    assert_array_equal(onehot, np.eye(6, dtype=F32)[:5])

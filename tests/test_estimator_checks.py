@@ -10,6 +10,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skneuro import (
+    DDPM,
     AutoEncoder,
     CNNClassifier,
     CNNRegressor,
@@ -21,7 +22,7 @@ from skneuro.utils.estimator_checks import expected_failed_checks
 
 
 @parametrize_with_checks([Perceptron(), MLPClassifier(), MLPRegressor(), CNNClassifier(),
-                          CNNRegressor(), AutoEncoder()],
+                          CNNRegressor(), AutoEncoder(), DDPM()],
                          expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():

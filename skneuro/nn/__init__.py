@@ -8,7 +8,7 @@ from skneuro.nn.backend import CPUBackend, CUDABackend, get_backend
 from skneuro.nn.callbacks import Callback, ProgressPrinter
 from skneuro.nn.conv import AvgPool, Conv, Flatten, MaxPool
 from skneuro.nn.conv_transpose import ConvTranspose
-from skneuro.nn.embedding import ChannelAdd, SinusoidalEmbedding
+from skneuro.nn.embedding import ChannelAdd, OneHot, SinusoidalEmbedding
 from skneuro.nn.gaussian import GaussianNoise, GaussianSampling
 from skneuro.nn.layers import Activation, Add, Concatenate, Dense, Dropout, Layer, Slice
 from skneuro.nn.losses import (
@@ -29,7 +29,7 @@ __all__ = [
     "CPUBackend", "CUDABackend", "get_backend",
     "Callback", "ProgressPrinter",
     "Activation", "Add", "Concatenate", "Dense", "Dropout", "Layer", "Slice",
-    "ChannelAdd", "SinusoidalEmbedding",
+    "ChannelAdd", "OneHot", "SinusoidalEmbedding",
     "Augment", "AvgPool", "Conv", "ConvTranspose", "Crop", "Flatten", "GaussianNoise",
     "GaussianSampling", "MaxPool", "Reshape", "Upsample",
     "PoissonDeviance", "SigmoidBinaryCrossEntropy", "SoftmaxCrossEntropy", "SquaredError",

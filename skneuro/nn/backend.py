@@ -26,6 +26,7 @@ class CPUBackend:
             augment,
             conv,
             dense,
+            diffusion,
             dropout,
             embedding,
             gaussian,
@@ -42,6 +43,7 @@ class CPUBackend:
         self.conv = conv
         self.pool = pool
         self.embedding = embedding
+        self.diffusion = diffusion
         self.norm = norm
         self.resample = resample
         self.augment = augment
@@ -96,6 +98,7 @@ class CUDABackend:
             augment,
             conv,
             dense,
+            diffusion,
             dropout,
             embedding,
             gaussian,
@@ -112,6 +115,7 @@ class CUDABackend:
         self.conv = conv
         self.pool = pool
         self.embedding = embedding
+        self.diffusion = diffusion
         self.norm = norm
         self.resample = resample
         self.augment = augment

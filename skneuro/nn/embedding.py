@@ -79,3 +79,41 @@ class ChannelAdd(Layer):
         de = self._buffer("de", (n, c))
         self.backend.embedding.channel_sums(grad.reshape(n, c, -1), de)
         return [grad, de]
+
+
+class OneHot(Layer):
+    """One number per sample (a class index, stored as a float) as a one-hot row.
+
+    Followed by a :class:`~skneuro.nn.Dense` layer it is a learned class
+    embedding. Its input is data, so it returns no input gradient.
+
+    Parameters
+    ----------
+    n_values : int
+        Width of the one-hot rows (class indices 0 to ``n_values - 1``).
+    """
+
+    def __init__(self, n_values):
+        super().__init__()
+        if int(n_values) < 1:
+            raise ValueError(f"n_values must be >= 1, got {n_values!r}.")
+        self.n_values = int(n_values)
+
+    def _describe(self):
+        return repr(self.n_values)
+
+    def _build(self, input_shapes, rng):
+        if tuple(input_shapes[0]) != (1,):
+            raise ValueError(f"OneHot takes one number per sample, got per-sample shape "
+                             f"{tuple(input_shapes[0])}.")
+        return (self.n_values,)
+
+    def forward(self, inputs, training=False):
+        labels = inputs[0]
+        n = labels.shape[0]
+        out = self._buffer("out", (n, self.n_values))
+        self.backend.embedding.one_hot(labels.reshape(n), out)
+        return out
+
+    def backward(self, grad):
+        return [None]

@@ -52,3 +52,15 @@ def channel_sums(grad, out):
             for q in range(p):
                 total += row[q]
             out[s, ch] = total
+
+
+@kernel
+def one_hot(labels, out):
+    """``out[n, k] = 1`` where ``k == labels[n]`` (a float holding an int), else 0."""
+    n, k = out.shape
+    one = out.dtype.type(1.0)
+    zero = out.dtype.type(0.0)
+    for i in prange(n):
+        label = int(labels[i])
+        for j in range(k):
+            out[i, j] = one if j == label else zero

@@ -61,3 +61,18 @@ def channel_sums(grad, out):
     """``out[n, c] = sum_p grad[n, c, p]``."""
     check_device(grad, out)
     _channel_sums[grid(out.size)](grad, out)
+
+
+@cuda.jit
+def _one_hot(labels, out):
+    n, k = out.shape
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for q in range(start, n * k, stride):
+        i, j = q // k, q % k
+        out[i, j] = 1.0 if j == int(labels[i]) else 0.0
+
+
+def one_hot(labels, out):
+    """``out[n, k] = 1`` where ``k == labels[n]``, else 0."""
+    check_device(labels, out)
+    _one_hot[grid(out.size)](labels, out)
