@@ -145,6 +145,9 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         error of the predicted noise, ``1/2 * sum_j (eps_hat_j - eps_j)**2``
         per sample. ``early_stopping`` holds out ``validation_fraction`` of
         the data, noised once with fixed draws, and stops on its loss.
+        ``n_iter_no_change`` defaults to 50 rather than 10: the denoising loss
+        of an epoch is noisy by nature (every batch draws its own noise
+        levels), and a short patience stops training far too early.
 
     Attributes
     ----------
@@ -200,7 +203,7 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
                  power_t=0.5, max_iter=100, shuffle=True, random_state=None, tol=1e-4,
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, dtype="float32", n_jobs=None,
+                 epsilon=1e-8, n_iter_no_change=50, dtype="float32", n_jobs=None,
                  callbacks=None, device="cpu"):
         self.input_shape = input_shape
         self.n_steps = n_steps
