@@ -22,6 +22,24 @@ def _pair(value, ndim, name, minimum=1, flat=1):
     return values if ndim == 2 else (flat,) + values
 
 
+def set_window_attributes(layer, filters, kernel_size, stride, padding, activation, slope,
+                          init):
+    """Check and store the arguments a convolution and its transpose share."""
+    if activation not in ACTIVATION_CODES:
+        raise ValueError(f"Unknown activation {activation!r}; "
+                         f"expected one of {sorted(ACTIVATION_CODES)}.")
+    if int(filters) < 1:
+        raise ValueError(f"filters must be >= 1, got {filters!r}.")
+    layer.filters = int(filters)
+    layer.kernel_size = kernel_size
+    layer.stride = stride
+    layer.padding = padding
+    layer.activation = activation
+    layer.slope = _default_slope(activation) if slope is None else float(slope)
+    layer.init = init
+    layer.decay = {"W"}
+
+
 def _as_2d(shape):
     """(C, L) -> (C, 1, L); (C, H, W) unchanged."""
     if len(shape) == 2:
@@ -56,19 +74,8 @@ class Conv(Layer):
     def __init__(self, filters, kernel_size, stride=1, padding="same", activation="relu",
                  slope=None, init="auto"):
         super().__init__()
-        if activation not in ACTIVATION_CODES:
-            raise ValueError(f"Unknown activation {activation!r}; "
-                             f"expected one of {sorted(ACTIVATION_CODES)}.")
-        if int(filters) < 1:
-            raise ValueError(f"filters must be >= 1, got {filters!r}.")
-        self.filters = int(filters)
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.padding = padding
-        self.activation = activation
-        self.slope = _default_slope(activation) if slope is None else float(slope)
-        self.init = init
-        self.decay = {"W"}
+        set_window_attributes(self, filters, kernel_size, stride, padding, activation, slope,
+                              init)
 
     def _describe(self):
         return (f"{self.filters}, kernel_size={self.kernel_size!r}, stride={self.stride!r}, "

@@ -13,8 +13,8 @@ the layout change back to samples.
 
 from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
 from skneuro.kernels.cpu.activations import IDENTITY
-from skneuro.nn.conv import _as_2d, _pair
-from skneuro.nn.layers import Layer, _default_slope
+from skneuro.nn.conv import _as_2d, _pair, set_window_attributes
+from skneuro.nn.layers import Layer
 
 
 def _same_padding(k, s):
@@ -87,20 +87,9 @@ class ConvTranspose(Layer):
     def __init__(self, filters, kernel_size, stride=1, padding="same", output_padding=0,
                  activation="relu", slope=None, init="auto"):
         super().__init__()
-        if activation not in ACTIVATION_CODES:
-            raise ValueError(f"Unknown activation {activation!r}; "
-                             f"expected one of {sorted(ACTIVATION_CODES)}.")
-        if int(filters) < 1:
-            raise ValueError(f"filters must be >= 1, got {filters!r}.")
-        self.filters = int(filters)
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.padding = padding
+        set_window_attributes(self, filters, kernel_size, stride, padding, activation, slope,
+                              init)
         self.output_padding = output_padding
-        self.activation = activation
-        self.slope = _default_slope(activation) if slope is None else float(slope)
-        self.init = init
-        self.decay = {"W"}
 
     def _describe(self):
         return (f"{self.filters}, kernel_size={self.kernel_size!r}, stride={self.stride!r}, "
