@@ -49,13 +49,15 @@ for k, (t, image) in enumerate(zip(steps, noisy)):
     ax.set_title(f"t = {t}", fontsize=9)
     ax.axis("off")
 ax = fig.add_subplot(grid[1])
-tiles = samples.reshape(4, 8, 8, 8)
+# A blank pixel around each digit, so that neighbours do not run together.
+tiles = np.pad(samples.reshape(4, 8, 8, 8), ((0, 0), (0, 0), (1, 1), (1, 1)))
 ax.imshow(np.block([[tiles[i, j] for j in range(8)] for i in range(4)]), cmap="gray_r",
           vmin=0, vmax=16)
 ax.set_title("sample(32): the reverse chain from pure noise", fontsize=10)
 ax.axis("off")
 ax = fig.add_subplot(grid[2])
-ax.imshow(np.hstack([image.reshape(8, 8) for image in chosen]), cmap="gray_r", vmin=0, vmax=16)
+ax.imshow(np.hstack([np.pad(image.reshape(8, 8), 1) for image in chosen]), cmap="gray_r",
+          vmin=0, vmax=16)
 ax.set_title("conditional model: sample(10, y=[0, 1, ..., 9]), guidance 2", fontsize=10)
 ax.axis("off")
 fig.tight_layout()
