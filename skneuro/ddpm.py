@@ -29,7 +29,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skneuro._base import BaseNetworkEstimator, make_generator
-from skneuro._threads import limit_threads
 from skneuro.nn import (
     Activation,
     Add,
@@ -47,7 +46,6 @@ from skneuro.nn import (
     SquaredError,
     Upsample,
 )
-from skneuro.nn.shards import shards_for, single_threaded_blas
 
 #: Seed of the noise draws of :meth:`DDPM.score` and of the validation loss:
 #: fixed, so the score of a model on given data never changes.
@@ -182,7 +180,7 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         "beta_start": [Interval(Real, 0, 1, closed="neither")],
         "beta_end": [Interval(Real, 0, 1, closed="neither")],
         "channels": [Interval(Integral, 1, None, closed="left")],
-        "n_levels": [Interval(Integral, 1, None, closed="left")],
+        "n_levels": [Interval(Integral, 1, 6, closed="both")],
         "n_res_blocks": [Interval(Integral, 1, None, closed="left")],
         "time_embedding": [Interval(Integral, 2, None, closed="left")],
         "groups": [Interval(Integral, 1, None, closed="left")],
@@ -397,8 +395,6 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
     def _fit_unguarded(self, X, y, sample_weight):
         fitted = "network_" in self.__dict__
         reset = not fitted or not self.warm_start
-        if self.n_levels > 6:
-            raise ValueError(f"n_levels must be at most 6, got {self.n_levels}.")
         X = self._validate_X(X, reset=reset)
         if reset:
             self.data_min_ = float(X.min())
@@ -485,25 +481,10 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
                 np.ascontiguousarray(eps, dtype=dtype))
 
     def _predict_noise(self, inputs):
-        """The network's noise predictions for host input rows (sharded on the CPU)."""
-        backend = self._predict_backend()
-        self.network_.bind(backend)
-        n = inputs.shape[0]
-        out = np.empty((n, inputs.shape[1] - (2 if self.conditional else 1)),
-                       dtype=self._compute_dtype)
-        n_shards = self._shard_count(backend)
-        chunk = self._predict_chunk
-        with limit_threads(self.n_jobs), np.errstate(over="ignore", invalid="ignore"):
-            blas = single_threaded_blas() if n_shards > 1 else _nothing()
-            with blas:
-                for start in range(0, n, chunk):
-                    stop = min(start + chunk, n)
-                    rows = backend.asarray(inputs[start:stop])
-                    if n_shards > 1:
-                        shards_for(self.network_, None, n_shards).forward(rows, out[start:stop])
-                    else:
-                        out[start:stop] = backend.to_host(self.network_.forward(rows))
-        return out
+        """The network's noise predictions for host input rows (the estimators' chunked,
+        sharded forward pass; non-finite outputs raise)."""
+        return self._forward(np.ascontiguousarray(inputs, dtype=self._compute_dtype),
+                             activate=False)
 
     def _denoising_error(self, inputs, eps, weight=None):
         """Weighted mean over samples of the mean squared error of the predicted noise."""
@@ -664,10 +645,3 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         tags.target_tags.required = False
         return tags
 
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

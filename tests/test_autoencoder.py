@@ -73,7 +73,7 @@ def test_shapes_dtypes_and_feature_names(digits):
 
 
 def test_pandas_output(digits):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd  # a runtime dependency: never missing
     X, _ = digits
     frame = pd.DataFrame(X[:50], columns=[f"pixel{i}" for i in range(64)])
     ae = AutoEncoder(2, (8,), max_iter=3, random_state=0).set_output(transform="pandas")

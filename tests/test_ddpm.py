@@ -117,6 +117,7 @@ def test_early_stopping_and_grid_search(digits):
     (dict(beta_end=1.0), "beta_end"),
     (dict(n_steps=0), "n_steps"),
     (dict(solver="lbfgs"), "solver"),
+    (dict(n_levels=7), "n_levels"),
     (dict(input_shape=(1, 7)), "input_shape"),
 ])
 def test_bad_parameters(digits, params, match):
