@@ -36,8 +36,8 @@ def _apply(h, code, param):
         return h if h > 0 else 0.0
     if code == SILU:
         return h / (1.0 + math.exp(-h))
-    if code == GELU:
-        return 0.5 * h * (1.0 + math.tanh(_GELU_C * (h + _GELU_A * h * h * h)))
+    if code == GELU:  # 0.5 * h * (1 + tanh(u)) = h * sigmoid(2u), as on the CPU
+        return h / (1.0 + math.exp(-2.0 * _GELU_C * (h + _GELU_A * h * h * h)))
     return h if h > 0 else param * h
 
 
@@ -59,9 +59,9 @@ def _derivative_times(g, a, code, param):
         s = 1.0 / (1.0 + math.exp(-a))
         return g * s * (1.0 + a * (1.0 - s))
     if code == GELU:
-        t = math.tanh(_GELU_C * (a + _GELU_A * a * a * a))
-        slope = _GELU_C + 3.0 * _GELU_A * _GELU_C * a * a
-        return g * 0.5 * (1.0 + t + a * (1.0 - t * t) * slope)
+        s = 1.0 / (1.0 + math.exp(-2.0 * _GELU_C * (a + _GELU_A * a * a * a)))
+        slope = 2.0 * _GELU_C + 6.0 * _GELU_A * _GELU_C * a * a
+        return g * (s + a * s * (1.0 - s) * slope)
     return g if a > 0 else param * g
 
 
