@@ -21,6 +21,12 @@ PARALLEL_THRESHOLD = 65536
 #: network, 2 cores: 1x6 and 6x16 channels are faster direct, 16x48 not).
 DIRECT_CONV_MAX_CHANNELS = 128
 
+#: A stride-1 unfold keeps WP = W + 2*PW positions per output row (each tap
+#: of a sample one contiguous copy; KW - 1 positions per row are garbage) when
+#: the garbage is at most this share of them; above it (small planes), only
+#: the OW real positions, which makes the products smaller.
+MAX_GARBAGE_SHARE = 0.25
+
 #: Rows per chunk in chunked reductions. Fixed, so that the order in which
 #: partial sums are combined never depends on the number of threads.
 REDUCTION_CHUNK = 64

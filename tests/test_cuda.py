@@ -391,11 +391,13 @@ def test_conv_kernels(gpu, rng, geometry):
 
 
 @pytest.mark.parametrize("geometry", [(3, 3, 1, 1), (2, 3, 0, 2), (1, 1, 0, 0)])
-def test_wide_conv_kernels(gpu, rng, geometry):
+@pytest.mark.parametrize("wide", [True, False], ids=["wide-rows", "exact-rows"])
+def test_wide_conv_kernels(gpu, rng, geometry, wide):
     kh, kw, ph, pw = geometry
     n, c, h, w = 2, 2, 4, 5
     hp, wp = h + 2 * ph, w + 2 * pw
     oh = hp - kh + 1
+    rw = wp if wide else wp - kw + 1
     x = rng.normal(size=(n, c, h, w)).astype(F32)
     padded = np.empty(n * c * hp * wp + kw - 1, F32)
     cpu_conv.pad(x, ph, pw, padded)
@@ -404,19 +406,19 @@ def test_wide_conv_kernels(gpu, rng, geometry):
     gpu.conv.pad(x_d, ph, pw, padded_d)
     assert_array_equal(gpu.to_host(padded_d), padded)
 
-    cols = np.empty((c * kh * kw, n * oh * wp), F32)
-    cpu_conv.im2col_wide(padded, n, c, hp, wp, kh, kw, cols)
+    cols = np.empty((c * kh * kw, n * oh * rw), F32)
+    cpu_conv.im2col_wide(padded, n, c, hp, wp, kh, kw, rw, cols)
     cols_d = gpu.empty(cols.shape)
-    gpu.conv.im2col_wide(padded_d, n, c, hp, wp, kh, kw, cols_d)
+    gpu.conv.im2col_wide(padded_d, n, c, hp, wp, kh, kw, rw, cols_d)
     assert_array_equal(gpu.to_host(cols_d), cols)
 
     d = rng.normal(size=cols.shape).astype(F32)
-    d.reshape(-1, n, oh, wp)[..., wp - kw + 1:] = 0.0  # garbage positions hold zeros
+    d.reshape(-1, n, oh, rw)[..., wp - kw + 1:] = 0.0  # garbage positions hold zeros
     dpadded = np.empty_like(padded)
-    cpu_conv.col2im_wide(d, n, c, hp, wp, kh, kw, dpadded)
+    cpu_conv.col2im_wide(d, n, c, hp, wp, kh, kw, rw, dpadded)
     (d_d,) = on(gpu, d)
     dpadded_d = gpu.empty(padded.shape)
-    gpu.conv.col2im_wide(d_d, n, c, hp, wp, kh, kw, dpadded_d)
+    gpu.conv.col2im_wide(d_d, n, c, hp, wp, kh, kw, rw, dpadded_d)
     assert_allclose(gpu.to_host(dpadded_d), dpadded, **TOL)
 
     dx = np.empty_like(x)

@@ -126,27 +126,28 @@ def test_im2col_and_its_adjoint(variant, geometry, n, c, h, w, seed):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(1, 7), w=st.integers(1, 7),
-       kh=st.integers(1, 3), kw=st.integers(1, 3), ph=st.integers(0, 2), pw=st.integers(0, 2),
-       seed=st.integers(0, 2**16))
-def test_wide_unfold_and_its_adjoint(variant, n, c, h, w, kh, kw, ph, pw, seed):
+       kh=st.integers(1, 3), kw=st.integers(1, 5), ph=st.integers(0, 2), pw=st.integers(0, 2),
+       extra=st.integers(0, 4), seed=st.integers(0, 2**16))
+def test_wide_unfold_and_its_adjoint(variant, n, c, h, w, kh, kw, ph, pw, extra, seed):
     hp, wp = h + 2 * ph, w + 2 * pw
     oh, ow = hp - kh + 1, wp - kw + 1
     if oh < 1 or ow < 1:
         return  # the window does not fit: the layer refuses this geometry at build
+    rw = min(ow + extra, wp)  # positions per output row: OW (exact) to WP (wide)
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, c, h, w))
     padded = np.full(n * c * hp * wp + kw - 1, np.nan)
     _variant(conv.pad, variant)(x, ph, pw, padded)
-    cols = np.full((c * kh * kw, n * oh * wp), np.nan)
-    _variant(conv.im2col_wide, variant)(padded, n, c, hp, wp, kh, kw, cols)
+    cols = np.full((c * kh * kw, n * oh * rw), np.nan)
+    _variant(conv.im2col_wide, variant)(padded, n, c, hp, wp, kh, kw, rw, cols)
     assert np.isfinite(cols).all()
-    inside = cols.reshape(-1, n, oh, wp)[..., :ow].reshape(c * kh * kw, -1)
+    inside = cols.reshape(-1, n, oh, rw)[..., :ow].reshape(c * kh * kw, -1)
     assert_array_equal(inside, naive.im2col(x, kh, kw, 1, 1, ph, pw))
     # With zeros at the garbage positions, col2im_wide + unpad is the transpose.
     d = rng.normal(size=cols.shape)
-    d.reshape(-1, n, oh, wp)[..., ow:] = 0.0
+    d.reshape(-1, n, oh, rw)[..., ow:] = 0.0
     dpadded = np.full_like(padded, np.nan)
-    _variant(conv.col2im_wide, variant)(d, n, c, hp, wp, kh, kw, dpadded)
+    _variant(conv.col2im_wide, variant)(d, n, c, hp, wp, kh, kw, rw, dpadded)
     dx = np.full_like(x, np.nan)
     _variant(conv.unpad, variant)(dpadded, ph, pw, dx)
     assert_allclose(np.vdot(dx, x), np.vdot(d, cols), rtol=1e-12)
@@ -168,7 +169,7 @@ def test_direct_convolution_matches_unfold_and_product(variant, n, c, f, h, w, k
     padded = np.empty(n * c * hp * wp + kw - 1)
     conv.pad(x, ph, pw, padded)
     cols = np.empty((c * kh * kw, n * oh * wp))
-    conv.im2col_wide(padded, n, c, hp, wp, kh, kw, cols)
+    conv.im2col_wide(padded, n, c, hp, wp, kh, kw, wp, cols)
     product = np.full((f, n * oh * wp), np.nan)
     _variant(conv.conv_direct, variant)(padded, W, n, c, hp, wp, kh, kw, product)
     assert_allclose(product, W.T @ cols, rtol=1e-10, atol=1e-10)
@@ -179,7 +180,7 @@ def test_direct_convolution_matches_unfold_and_product(variant, n, c, f, h, w, k
     _variant(conv.conv_direct_weight_grad, variant)(padded, delta, n, c, hp, wp, kh, kw, dW)
     assert_allclose(dW, cols @ delta.T, rtol=1e-10, atol=1e-10)
     expected = np.empty_like(padded)
-    conv.col2im_wide(W @ delta, n, c, hp, wp, kh, kw, expected)
+    conv.col2im_wide(W @ delta, n, c, hp, wp, kh, kw, wp, expected)
     dpadded = np.full_like(padded, np.nan)
     _variant(conv.conv_direct_input_grad, variant)(delta, W, n, c, hp, wp, kh, kw, dpadded)
     assert_allclose(dpadded, expected, rtol=1e-10, atol=1e-10)

@@ -7,7 +7,7 @@ convolution is their product with the unfolded input (see
 :mod:`skneuro.kernels.cpu.conv` for the layouts).
 """
 
-from skneuro._config import DIRECT_CONV_MAX_CHANNELS
+from skneuro._config import DIRECT_CONV_MAX_CHANNELS, MAX_GARBAGE_SHARE
 from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
 from skneuro.kernels.cpu.pool import pooled_size
 from skneuro.nn.layers import Layer, _default_slope
@@ -109,11 +109,23 @@ class Conv(Layer):
         return (self.filters, ow) if ndim == 1 else (self.filters, oh, ow)
 
     def _method(self):
-        """"direct", "wide" (unfold + product, stride 1) or "strided" (unfold + product)."""
+        """How the layer computes, and the positions per output row of its product.
+
+        "direct" (direct kernels on the padded planes, wide rows), "padded"
+        (unfold of the padded planes + product; stride 1) or "strided"
+        (unfold + product). The padded unfold keeps ``wp`` positions per row
+        (one contiguous copy per tap and sample, ``kw - 1`` garbage positions
+        per row) unless that garbage would be more than
+        ``MAX_GARBAGE_SHARE`` of the product's columns (small planes: 4x4 maps
+        under a 3x3 window get 6 positions per row for 4 outputs).
+        """
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
         if (sh, sw) != (1, 1):
-            return "strided"
-        return "direct" if c * self.filters <= DIRECT_CONV_MAX_CHANNELS else "wide"
+            return "strided", ow
+        wp = w + 2 * pw
+        if c * self.filters <= DIRECT_CONV_MAX_CHANNELS:
+            return "direct", wp
+        return "padded", (wp if wp - ow <= MAX_GARBAGE_SHARE * wp else ow)
 
     def forward(self, inputs, training=False):
         x = inputs[0]
@@ -121,11 +133,9 @@ class Conv(Layer):
         n = x.shape[0]
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
         x4 = x.reshape(n, c, h, w)
-        method = self._method()
-        # Stride 1 works on padded planes, with WP positions per output row
-        # (KW - 1 of them garbage, skipped by the layout kernels): every tap
-        # of a sample is then one contiguous run of memory.
-        rw = w + 2 * pw if method != "strided" else ow
+        # Stride 1 works on padded planes, with RW positions per output row
+        # (RW - OW of them garbage, skipped by the layout kernels).
+        method, rw = self._method()
         product = self._buffer("product", (self.filters, n * oh * rw))
         if method == "strided":
             unfolded = self._buffer("cols", (c * kh * kw, n * oh * ow))
@@ -139,8 +149,8 @@ class Conv(Layer):
                 ops.conv.conv_direct(padded, self.params["W"], n, c, hp, wp, kh, kw, product)
                 unfolded = padded
             else:
-                unfolded = self._buffer("cols", (c * kh * kw, n * oh * wp))
-                ops.conv.im2col_wide(padded, n, c, hp, wp, kh, kw, unfolded)
+                unfolded = self._buffer("cols", (c * kh * kw, n * oh * rw))
+                ops.conv.im2col_wide(padded, n, c, hp, wp, kh, kw, rw, unfolded)
                 ops.dense.matmul_tn(self.params["W"], unfolded, product)
         out = self._buffer("out", (n,) + tuple(self.output_shape))
         code = ACTIVATION_CODES[self.activation]
@@ -157,9 +167,8 @@ class Conv(Layer):
         ops = self.backend
         n = grad.shape[0]
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
-        method = self._method()
+        method, rw = self._method()
         hp, wp = h + 2 * ph, w + 2 * pw
-        rw = wp if method != "strided" else ow
         delta = self._buffer("delta", (self.filters, n * oh * rw))
         ops.conv.samples_to_channels(grad.reshape(n, self.filters, oh, ow),
                                      self._cache_derivative_arg.reshape(n, self.filters, oh, ow),
@@ -188,7 +197,7 @@ class Conv(Layer):
         else:
             dcols = self._buffer("dcols", unfolded.shape)
             ops.dense.matmul(W, delta, dcols, exact_rows=False)
-            ops.conv.col2im_wide(dcols, n, c, hp, wp, kh, kw, dpadded)
+            ops.conv.col2im_wide(dcols, n, c, hp, wp, kh, kw, rw, dpadded)
         ops.conv.unpad(dpadded, ph, pw, dx4)
         return [dx]
 

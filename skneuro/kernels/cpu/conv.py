@@ -128,16 +128,18 @@ def pad(x, ph, pw, xp):
     zero = xp.dtype.type(0.0)
     for s in prange(n):
         for ch in range(c):
-            base = (s * c + ch) * plane
+            # Slices rather than computed indices (see im2col_wide).
+            dest = xp[(s * c + ch) * plane:(s * c + ch + 1) * plane]
             for k in range(plane):
-                xp[base + k] = zero
+                dest[k] = zero
             for y in range(h):
-                row = base + (y + ph) * wp + pw
+                row = dest[(y + ph) * wp + pw:(y + ph) * wp + pw + w]
                 src = x[s, ch, y]
                 for j in range(w):
-                    xp[row + j] = src[j]
-    for k in range(n * c * plane, xp.shape[0]):
-        xp[k] = zero
+                    row[j] = src[j]
+    tail = xp[n * c * plane:]
+    for k in range(tail.shape[0]):
+        tail[k] = zero
 
 
 @kernel
@@ -149,65 +151,111 @@ def unpad(xp, ph, pw, x):
         for ch in range(c):
             base = (s * c + ch) * hp * wp
             for y in range(h):
-                row = base + (y + ph) * wp + pw
+                row = xp[base + (y + ph) * wp + pw:base + (y + ph) * wp + pw + w]
                 dest = x[s, ch, y]
                 for j in range(w):
-                    dest[j] = xp[row + j]
+                    dest[j] = row[j]
 
 
 @kernel
-def im2col_wide(xp, n, c, hp, wp, kh, kw, cols):
-    """Unfold padded planes for a stride-1 convolution, ``wp`` positions per output row.
+def im2col_wide(xp, n, c, hp, wp, kh, kw, rw, cols):
+    """Unfold padded planes for a stride-1 convolution, ``rw`` positions per output row.
 
-    ``cols[(ch, di, dj), (s, i, j)] = xp[s, ch, i + di, j + dj]`` for ``j < wp``:
-    each output row also gets ``kw - 1`` positions past its end (garbage that
-    the layout kernels skip), so that one tap of one sample is a single
-    contiguous copy of ``oh * wp`` elements.
+    ``cols[(ch, di, dj), (s, i, j)] = xp[s, ch, i + di, j + dj]`` for ``j < rw``,
+    with ``OW <= rw <= wp``. With ``rw = wp`` (the wide layout) each output row
+    also gets ``kw - 1`` positions past its end (garbage that the layout
+    kernels skip), so that one tap of one sample is a single contiguous copy
+    of ``oh * wp`` elements; with ``rw = OW`` there is no garbage (a row-by-row
+    copy, and a product with fewer columns: better for small planes, where
+    the garbage is a large share).
     """
     oh = hp - kh + 1
-    span = oh * wp
+    span = oh * rw
     for tap in prange(c * kh * kw):
         ch = tap // (kh * kw)
         di = (tap // kw) % kh
         dj = tap % kw
-        dest = cols[tap]
         for s in range(n):
+            # Slices, not ``xp[src + k]``: Numba checks a computed index for
+            # wraparound, and that test per element stops vectorization (6x).
             src = (s * c + ch) * hp * wp + di * wp + dj
-            base = s * span
-            for k in range(span):
-                dest[base + k] = xp[src + k]
+            dest = cols[tap, s * span:(s + 1) * span]
+            if rw == wp:
+                x = xp[src:src + span]
+                for k in range(span):
+                    dest[k] = x[k]
+            else:
+                for i in range(oh):
+                    x = xp[src + i * wp:src + i * wp + rw]
+                    d = dest[i * rw:(i + 1) * rw]
+                    for k in range(rw):
+                        d[k] = x[k]
 
 
 @kernel
-def col2im_wide(cols, n, c, hp, wp, kh, kw, dxp):
+def col2im_wide(cols, n, c, hp, wp, kh, kw, rw, dxp):
     """The transpose of :func:`im2col_wide`: add every tap back into the padded planes.
 
-    Garbage positions must hold zeros in ``cols`` (they do when ``cols`` is a
-    product with a gradient whose garbage positions are zero).
+    Garbage positions (``j >= OW``) must hold zeros in ``cols`` (they do when
+    ``cols`` is a product with a gradient whose garbage positions are zero).
     """
     oh = hp - kh + 1
-    span = oh * wp
+    ow = wp - kw + 1
+    span = oh * rw
     plane = hp * wp
     zero = dxp.dtype.type(0.0)
     for s in prange(n):
-        for k in range(s * c * plane, (s + 1) * c * plane):
-            dxp[k] = zero
+        planes = dxp[s * c * plane:(s + 1) * c * plane]
+        for k in range(planes.shape[0]):
+            planes[k] = zero
         if s == n - 1:
-            for k in range(n * c * plane, dxp.shape[0]):
-                dxp[k] = zero
-        for tap in range(c * kh * kw):
-            ch = tap // (kh * kw)
-            di = (tap // kw) % kh
-            dj = tap % kw
-            src = cols[tap]
-            dest = (s * c + ch) * plane + di * wp + dj
-            base = s * span
-            # The last row's garbage positions run up to kw - 1 elements past
-            # the sample's planes; they add zeros, and stopping at the
-            # sample's end keeps each thread inside its own memory.
-            stop = min(span, (s + 1) * c * plane - dest)
+            tail = dxp[n * c * plane:]
+            for k in range(tail.shape[0]):
+                tail[k] = zero
+        for ch in range(c):
+            for di in range(kh):
+                t = (ch * kh + di) * kw
+                dest = dxp[(s * c + ch) * plane + di * wp:(s * c + ch + 1) * plane]
+                if rw == wp:
+                    # One pass over the sample's rows as one run (garbage
+                    # positions add zeros into the padding).
+                    _fold_row(cols, t, kw, s * span, span, dest)
+                else:
+                    for i in range(oh):
+                        _fold_row(cols, t, kw, s * span + i * rw, ow, dest[i * wp:])
+
+
+@numba.njit(inline="always")
+def _fold_row(cols, t, kw, start, length, dest):
+    """``dest[q + dj] += cols[t + dj, start + q]`` for ``q < length``, ``dj < kw``.
+
+    With kw = 3, the three taps are added in one pass (one load and store of
+    ``dest``, not three), through slices (see :func:`im2col_wide`). Additions
+    that would land past ``dest`` are skipped: they come from garbage
+    positions (zeros) and would write into memory of the next plane, which
+    another thread may own.
+    """
+    size = min(length + kw - 1, dest.shape[0])
+    if kw == 3 and length >= 3:
+        r0 = cols[t, start:start + length]
+        r1 = cols[t + 1, start:start + length]
+        r2 = cols[t + 2, start:start + length]
+        dest[0] += r0[0]
+        dest[1] += r0[1] + r1[0]
+        body = dest[2:length]
+        for q in range(length - 2):
+            body[q] += r0[q + 2] + r1[q + 1] + r2[q]
+        if size > length:
+            dest[length] += r1[length - 1] + r2[length - 2]
+        if size > length + 1:
+            dest[length + 1] += r2[length - 1]
+    else:
+        for dj in range(kw):
+            stop = min(length, size - dj)
+            src = cols[t + dj, start:start + stop]
+            d = dest[dj:dj + stop]
             for k in range(stop):
-                dxp[dest + k] += src[base + k]
+                d[k] += src[k]
 
 
 @kernel
@@ -418,8 +466,9 @@ def conv_direct_input_grad(delta, W, n, c, hp, wp, kh, kw, dxp):
     for s in prange(n):
         for ch in range(c):
             p0 = (s * c + ch) * plane
+            own = dxp[p0:p0 + plane]
             for u in range(plane):
-                dxp[p0 + u] = zero
+                own[u] = zero
             for f in range(0, n_filters, 2):
                 # Filters in pairs: both add into the same output row, so
                 # one load and store of it serves two filters' taps.
@@ -482,5 +531,6 @@ def conv_direct_input_grad(delta, W, n, c, hp, wp, kh, kw, dxp):
                                 wv = W[t + dj, g_f]
                                 for q in range(min(span, limit - dj)):
                                     out[dj + q] += wv * dd[q]
-    for k in range(n * c * plane, dxp.shape[0]):
-        dxp[k] = zero
+    tail = dxp[n * c * plane:]
+    for k in range(tail.shape[0]):
+        tail[k] = zero

@@ -91,8 +91,9 @@ def _unpad(xp, ph, pw, x):
 
 
 @cuda.jit
-def _im2col_wide(xp, n, c, hp, wp, kh, kw, cols):
-    span = (hp - kh + 1) * wp
+def _im2col_wide(xp, n, c, hp, wp, kh, kw, rw, cols):
+    oh = hp - kh + 1
+    span = oh * rw
     taps, width = cols.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, taps * width, stride):
@@ -101,15 +102,19 @@ def _im2col_wide(xp, n, c, hp, wp, kh, kw, cols):
         di = (tap // kw) % kh
         dj = tap % kw
         s = pos // span
-        cols[tap, pos] = xp[(s * c + ch) * hp * wp + di * wp + dj + pos % span]
+        i = (pos % span) // rw
+        j = pos % rw
+        cols[tap, pos] = xp[(s * c + ch) * hp * wp + (i + di) * wp + dj + j]
 
 
 @cuda.jit
-def _col2im_wide(cols, n, c, hp, wp, kh, kw, dxp):
+def _col2im_wide(cols, n, c, hp, wp, kh, kw, rw, dxp):
     # One thread per padded element gathers the taps that cover it, in tap
-    # order, from its own sample only (as the CPU kernel, which stops at the
-    # sample's end); no atomics.
-    span = (hp - kh + 1) * wp
+    # order, from its own plane only (as the CPU kernel, which skips the
+    # garbage positions' zeros past a plane); no atomics.
+    oh = hp - kh + 1
+    ow = wp - kw + 1
+    span = oh * rw
     plane = hp * wp
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, dxp.shape[0], stride):
@@ -117,12 +122,14 @@ def _col2im_wide(cols, n, c, hp, wp, kh, kw, dxp):
         if k < n * c * plane:
             s = k // (c * plane)
             ch = (k // plane) % c
-            offset = k % plane
+            y = (k % plane) // wp
+            x = k % wp
             for di in range(kh):
                 for dj in range(kw):
-                    q = offset - di * wp - dj
-                    if 0 <= q < span:
-                        total += cols[(ch * kh + di) * kw + dj, s * span + q]
+                    i = y - di
+                    j = x - dj
+                    if 0 <= i < oh and 0 <= j < ow:
+                        total += cols[(ch * kh + di) * kw + dj, s * span + i * rw + j]
         dxp[k] = total
 
 
@@ -237,16 +244,16 @@ def unpad(xp, ph, pw, x):
     _unpad[grid(x.size)](xp, ph, pw, x)
 
 
-def im2col_wide(xp, n, c, hp, wp, kh, kw, cols):
-    """Unfold padded planes for a stride-1 convolution, ``wp`` positions per output row."""
+def im2col_wide(xp, n, c, hp, wp, kh, kw, rw, cols):
+    """Unfold padded planes for a stride-1 convolution, ``rw`` positions per output row."""
     check_device(xp, cols)
-    _im2col_wide[grid(cols.size)](xp, n, c, hp, wp, kh, kw, cols)
+    _im2col_wide[grid(cols.size)](xp, n, c, hp, wp, kh, kw, rw, cols)
 
 
-def col2im_wide(cols, n, c, hp, wp, kh, kw, dxp):
+def col2im_wide(cols, n, c, hp, wp, kh, kw, rw, dxp):
     """The transpose of :func:`im2col_wide`."""
     check_device(cols, dxp)
-    _col2im_wide[grid(dxp.size)](cols, n, c, hp, wp, kh, kw, dxp)
+    _col2im_wide[grid(dxp.size)](cols, n, c, hp, wp, kh, kw, rw, dxp)
 
 
 def channels_to_samples(y, b, code, param, out):
