@@ -326,13 +326,11 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         conditioning = net.add(Activation("silu"), embedding, name="conditioning")
 
         def res_block(x, in_ch, out_ch):
-            h = net.add(GroupNorm(_groups(in_ch, self.groups)), x)
-            h = net.add(Activation("silu"), h)
+            h = net.add(GroupNorm(_groups(in_ch, self.groups), activation="silu"), x)
             h = net.add(Conv(out_ch, 3, activation="identity"), h)
             e = net.add(Dense(out_ch, "identity"), conditioning)
             h = net.add(ChannelAdd(), [h, e])
-            h = net.add(GroupNorm(_groups(out_ch, self.groups)), h)
-            h = net.add(Activation("silu"), h)
+            h = net.add(GroupNorm(_groups(out_ch, self.groups), activation="silu"), h)
             h = net.add(Conv(out_ch, 3, activation="identity"), h)
             skip = x if in_ch == out_ch else net.add(Conv(out_ch, 1, activation="identity"), x)
             return net.add(Add(), [h, skip])
@@ -356,8 +354,7 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
             for _ in range(self.n_res_blocks):
                 h = res_block(h, current, width_l)
                 current = width_l
-        h = net.add(GroupNorm(_groups(current, self.groups)), h)
-        h = net.add(Activation("silu"), h)
+        h = net.add(GroupNorm(_groups(current, self.groups), activation="silu"), h)
         h = net.add(Conv(shape[0], 3, activation="identity"), h)
         net.add(Flatten(), h, name="noise")
         return net

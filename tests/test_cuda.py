@@ -612,29 +612,35 @@ def test_decoder_network_on_cuda_matches_cpu(rng):
         assert_allclose(b, a, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("groups", [1, 2])
-def test_group_norm_kernels(gpu, rng, groups):
+@pytest.mark.parametrize("groups, activation", [(1, "identity"), (2, "identity"), (2, "silu"),
+                                                (1, "leaky_relu")])
+def test_group_norm_kernels(gpu, rng, groups, activation):
     from skneuro.kernels.cpu import norm as cpu_norm
 
+    code = cpu_act.CODES[activation]
+    slope = F32(0.1)
     x = rng.normal(loc=1.0, size=(3, 4, 5)).astype(F32)
     gamma = rng.normal(size=4).astype(F32)
     beta = rng.normal(size=4).astype(F32)
     out, xhat = np.empty_like(x), np.empty_like(x)
     inv_std = np.empty((3, groups))
-    cpu_norm.group_norm_forward(x, groups, gamma, beta, 1e-5, out, xhat, inv_std)
+    cpu_norm.group_norm_forward(x, groups, gamma, beta, 1e-5, code, slope, out, xhat, inv_std)
     x_d, gamma_d, beta_d = on(gpu, x, gamma, beta)
     out_d, xhat_d = gpu.empty(x.shape), gpu.empty(x.shape)
     inv_d = gpu.empty(inv_std.shape, dtype="float64")
-    gpu.norm.group_norm_forward(x_d, groups, gamma_d, beta_d, 1e-5, out_d, xhat_d, inv_d)
+    gpu.norm.group_norm_forward(x_d, groups, gamma_d, beta_d, 1e-5, code, slope, out_d, xhat_d,
+                                inv_d)
     assert_allclose(gpu.to_host(out_d), out, **TOL)
     assert_allclose(gpu.to_host(inv_d), inv_std, rtol=1e-6)
 
     g = rng.normal(size=x.shape).astype(F32)
     dx, dgamma, dbeta = np.empty_like(x), np.empty(4, F32), np.empty(4, F32)
-    cpu_norm.group_norm_backward(g, xhat, inv_std, gamma, groups, dx, dgamma, dbeta)
+    cpu_norm.group_norm_backward(g, xhat, inv_std, gamma, beta, groups, code, slope, dx, dgamma,
+                                 dbeta)
     (g_d,) = on(gpu, g)
     dx_d, dgamma_d, dbeta_d = gpu.empty(x.shape), gpu.empty((4,)), gpu.empty((4,))
-    gpu.norm.group_norm_backward(g_d, xhat_d, inv_d, gamma_d, groups, dx_d, dgamma_d, dbeta_d)
+    gpu.norm.group_norm_backward(g_d, xhat_d, inv_d, gamma_d, beta_d, groups, code, slope, dx_d,
+                                 dgamma_d, dbeta_d)
     assert_allclose(gpu.to_host(dx_d), dx, **TOL)
     assert_allclose(gpu.to_host(dgamma_d), dgamma, **TOL)
     assert_allclose(gpu.to_host(dbeta_d), dbeta, **TOL)

@@ -290,6 +290,10 @@ from skneuro.nn import GroupNorm, LayerNorm  # noqa: E402
 @pytest.mark.parametrize("layer, shape", [
     (GroupNorm(2), (4, 3, 2)), (GroupNorm(3), (3, 5)), (LayerNorm(), (6,)),
     (GroupNorm(1, eps=1e-3), (2, 4)),
+    # A fused activation: one whose derivative needs the input (SiLU, GELU),
+    # and ones written from the output.
+    (GroupNorm(2, activation="silu"), (4, 3, 2)), (GroupNorm(2, activation="gelu"), (4, 3)),
+    (GroupNorm(3, activation="tanh"), (3, 5)), (LayerNorm(activation="sigmoid"), (6,)),
 ])
 @given(n=st.integers(1, 3), seed=st.integers(0, 2**16))
 def test_normalization_gradients(layer, shape, n, seed):

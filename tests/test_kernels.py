@@ -564,33 +564,41 @@ def test_transposed_convolution_kernels(variant, geometry, n, c, f, h, w, seed):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("groups", [1, 2, 4])
-def test_group_norm_kernels(variant, groups, rng):
+@pytest.mark.parametrize("activation", ["identity", "silu", "sigmoid"])
+def test_group_norm_kernels(variant, groups, activation, rng):
     x = rng.normal(loc=3.0, scale=2.0, size=(3, 4, 5))
     gamma = rng.normal(size=4)
     beta = rng.normal(size=4)
+    code, slope = activations.CODES[activation], SLOPES.get(activation, 1.0)
+
+    def reference(x):
+        y = naive.group_norm(x, groups, gamma, beta, 1e-5)
+        return naive.activation(y, activation, slope)
+
     out = np.full_like(x, np.nan)
     xhat = np.full_like(x, np.nan)
     inv_std = np.full((3, groups), np.nan)
-    _variant(norm.group_norm_forward, variant)(x, groups, gamma, beta, 1e-5, out, xhat, inv_std)
-    assert_allclose(out, naive.group_norm(x, groups, gamma, beta, 1e-5), rtol=1e-12,
-                    atol=1e-12)
+    _variant(norm.group_norm_forward, variant)(x, groups, gamma, beta, 1e-5, code, slope, out,
+                                               xhat, inv_std)
+    assert_allclose(out, reference(x), rtol=1e-12, atol=1e-12)
     # The backward pass against the reference's own finite differences.
     g = rng.normal(size=x.shape)
     dx = np.full_like(x, np.nan)
     dgamma = np.full(4, np.nan)
     dbeta = np.full(4, np.nan)
-    _variant(norm.group_norm_backward, variant)(g, xhat, inv_std, gamma, groups, dx, dgamma,
-                                                dbeta)
-    assert_allclose(dbeta, g.sum(axis=(0, 2)), rtol=1e-12)
-    assert_allclose(dgamma, (g * xhat).sum(axis=(0, 2)), rtol=1e-12)
+    _variant(norm.group_norm_backward, variant)(g, xhat, inv_std, gamma, beta, groups, code,
+                                                slope, dx, dgamma, dbeta)
+    y = gamma[None, :, None] * xhat + beta[None, :, None]
+    dy = g * naive.activation_derivative(y, activation, slope)
+    assert_allclose(dbeta, dy.sum(axis=(0, 2)), rtol=1e-12)
+    assert_allclose(dgamma, (dy * xhat).sum(axis=(0, 2)), rtol=1e-12)
     step = 1e-6
     numeric = np.empty_like(x)
     for i in np.ndindex(x.shape):
         up, down = x.copy(), x.copy()
         up[i] += step
         down[i] -= step
-        numeric[i] = np.sum(g * (naive.group_norm(up, groups, gamma, beta, 1e-5)
-                                 - naive.group_norm(down, groups, gamma, beta, 1e-5))) / (2 * step)
+        numeric[i] = np.sum(g * (reference(up) - reference(down))) / (2 * step)
     assert_allclose(dx, numeric, rtol=1e-6, atol=1e-8)
 
 

@@ -1,6 +1,7 @@
 """Normalization layers: group and layer normalization (per sample)."""
 
-from skneuro.nn.layers import Layer
+from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
+from skneuro.nn.layers import Layer, _default_slope
 
 
 class GroupNorm(Layer):
@@ -20,19 +21,35 @@ class GroupNorm(Layer):
         one position).
     eps : float, default=1e-5
         Added to the variance.
+    activation : str, default="identity"
+        An activation applied in the same pass (as for
+        :class:`~skneuro.nn.Dense`): a U-Net's normalization + SiLU is one
+        layer, one pass over the feature maps each way.
     """
 
-    def __init__(self, groups=8, eps=1e-5):
+    #: Layers pickled before the fused activation existed have none.
+    activation = "identity"
+
+    def __init__(self, groups=8, eps=1e-5, activation="identity"):
         super().__init__()
         if int(groups) < 1:
             raise ValueError(f"groups must be >= 1, got {groups!r}.")
         if not eps > 0:
             raise ValueError(f"eps must be > 0, got {eps!r}.")
+        if activation not in ACTIVATION_CODES:
+            raise ValueError(f"Unknown activation {activation!r}; "
+                             f"expected one of {sorted(ACTIVATION_CODES)}.")
         self.groups = int(groups)
         self.eps = float(eps)
+        self.activation = activation
 
     def _describe(self):
-        return f"{self.groups}, eps={self.eps!r}"
+        fused = "" if self.activation == "identity" else f", activation={self.activation!r}"
+        return f"{self.groups}, eps={self.eps!r}{fused}"
+
+    def _code_and_slope(self):
+        return (ACTIVATION_CODES[self.activation],
+                self.backend.scalar(_default_slope(self.activation)))
 
     def _build(self, input_shapes, rng):
         import numpy as np
@@ -56,8 +73,9 @@ class GroupNorm(Layer):
         out = self._buffer("out", x.shape)
         xhat = self._buffer("xhat", x3.shape)
         inv_std = self._buffer("inv_std", (n, self.groups), dtype="float64")
+        code, slope = self._code_and_slope()
         ops.norm.group_norm_forward(x3, self.groups, self.params["gamma"], self.params["beta"],
-                                    self.eps, out.reshape(x3.shape), xhat, inv_std)
+                                    self.eps, code, slope, out.reshape(x3.shape), xhat, inv_std)
         self._cache_xhat = xhat
         self._cache_inv_std = inv_std
         return out
@@ -66,10 +84,11 @@ class GroupNorm(Layer):
         n = grad.shape[0]
         g3 = grad.reshape(n, self._channels, -1)
         dx = self._buffer("dx", grad.shape)
+        code, slope = self._code_and_slope()
         self.backend.norm.group_norm_backward(g3, self._cache_xhat, self._cache_inv_std,
-                                              self.params["gamma"], self.groups,
-                                              dx.reshape(g3.shape), self.grads["gamma"],
-                                              self.grads["beta"])
+                                              self.params["gamma"], self.params["beta"],
+                                              self.groups, code, slope, dx.reshape(g3.shape),
+                                              self.grads["gamma"], self.grads["beta"])
         return [dx]
 
 
@@ -82,10 +101,13 @@ class LayerNorm(GroupNorm):
     Parameters
     ----------
     eps : float, default=1e-5
+    activation : str, default="identity"
+        As for :class:`GroupNorm`.
     """
 
-    def __init__(self, eps=1e-5):
-        super().__init__(groups=1, eps=eps)
+    def __init__(self, eps=1e-5, activation="identity"):
+        super().__init__(groups=1, eps=eps, activation=activation)
 
     def _describe(self):
-        return f"eps={self.eps!r}"
+        fused = "" if self.activation == "identity" else f", activation={self.activation!r}"
+        return f"eps={self.eps!r}{fused}"

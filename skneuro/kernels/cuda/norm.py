@@ -9,7 +9,9 @@ import math
 
 from numba import cuda
 
+from skneuro.kernels.cpu.activations import GELU, IDENTITY, SILU
 from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda.activations import _apply, _derivative_times
 
 
 @cuda.jit
@@ -34,7 +36,7 @@ def _stats(x, groups, eps, mean, inv_std):
 
 
 @cuda.jit
-def _normalize(x, groups, gamma, beta, mean, inv_std, out, xhat):
+def _normalize(x, groups, gamma, beta, mean, inv_std, code, param, out, xhat):
     n, c, p = x.shape
     per = c // groups
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -45,7 +47,21 @@ def _normalize(x, groups, gamma, beta, mean, inv_std, out, xhat):
         g = ch // per
         h = (x[s, ch, q] - mean[s, g]) * inv_std[s, g]
         xhat[s, ch, q] = h
-        out[s, ch, q] = gamma[ch] * h + beta[ch]
+        out[s, ch, q] = _apply(gamma[ch] * h + beta[ch], code, param)
+
+
+@cuda.jit
+def _output_grad(grad, xhat, gamma, beta, code, param, dy):
+    # The gradient with respect to the normalized output, before the activation.
+    n, c, p = grad.shape
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for k in range(start, n * c * p, stride):
+        s = k // (c * p)
+        ch = (k // p) % c
+        q = k % p
+        y = gamma[ch] * xhat[s, ch, q] + beta[ch]
+        a = y if code == SILU or code == GELU else _apply(y, code, param)
+        dy[s, ch, q] = _derivative_times(grad[s, ch, q], a, code, param)
 
 
 @cuda.jit
@@ -95,19 +111,26 @@ def _param_grads(grad, xhat, dgamma, dbeta):
         dbeta[ch] = b
 
 
-def group_norm_forward(x, groups, gamma, beta, eps, out, xhat, inv_std):
-    """Normalize ``x`` into ``out``; keep ``xhat`` and ``inv_std`` (N, G)."""
+def group_norm_forward(x, groups, gamma, beta, eps, code, param, out, xhat, inv_std):
+    """Normalize ``x`` and apply activation ``code`` into ``out``; keep ``xhat`` and
+    ``inv_std`` (N, G)."""
     check_device(x, gamma, beta, out, xhat, inv_std)
     mean = cuda.device_array(inv_std.shape, dtype=inv_std.dtype)
     _stats[grid(inv_std.size)](x, groups, eps, mean, inv_std)
-    _normalize[grid(x.size)](x, groups, gamma, beta, mean, inv_std, out, xhat)
+    _normalize[grid(x.size)](x, groups, gamma, beta, mean, inv_std, code, param, out, xhat)
 
 
-def group_norm_backward(grad, xhat, inv_std, gamma, groups, dx, dgamma, dbeta):
+def group_norm_backward(grad, xhat, inv_std, gamma, beta, groups, code, param, dx, dgamma,
+                        dbeta):
     """Gradients with respect to the input, ``gamma`` and ``beta``."""
-    check_device(grad, xhat, inv_std, gamma, dx, dgamma, dbeta)
+    check_device(grad, xhat, inv_std, gamma, beta, dx, dgamma, dbeta)
+    if code != IDENTITY:
+        # dy into dx; the kernels below read it there (the input gradient
+        # elementwise in place, as on the CPU).
+        _output_grad[grid(grad.size)](grad, xhat, gamma, beta, code, param, dx)
+        grad = dx
     mean_d = cuda.device_array(inv_std.shape, dtype=inv_std.dtype)
     mean_dx = cuda.device_array(inv_std.shape, dtype=inv_std.dtype)
     _group_means[grid(inv_std.size)](grad, xhat, gamma, groups, mean_d, mean_dx)
-    _input_grad[grid(grad.size)](grad, xhat, inv_std, gamma, groups, mean_d, mean_dx, dx)
     _param_grads[grid(grad.shape[1])](grad, xhat, dgamma, dbeta)
+    _input_grad[grid(grad.size)](grad, xhat, inv_std, gamma, groups, mean_d, mean_dx, dx)
