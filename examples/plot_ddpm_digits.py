@@ -4,11 +4,16 @@ Diffusion: noising digits, and drawing new ones
 
 The course's figure of a denoising diffusion model on the 8x8 digits. Top:
 the forward process, ``add_noise`` at steps 0 to T-1 of a linear schedule
-(T = 200): each step adds a little Gaussian noise until nothing of the digit
+(T = 200): each step adds a little Gaussian noise until little of the digit
 is left. Bottom: 32 digits drawn by ``sample`` after training, each by
 running the reverse chain from pure noise, and 10 more from a
 class-conditional model asked for 0, 1, ..., 9 (classifier-free guidance
-weight 2). Training is cut short for the example's time (40 epochs each);
+weight 2). Last: both models' ``loss_curve_``, the denoising loss of each
+epoch (half the squared error of the predicted noise, summed over a digit's
+pixels and averaged over the epoch's digits; each batch draws its own steps
+and noise, so the curve wiggles; with ``early_stopping=True``,
+``validation_loss_curve_`` gives the loss on held-out digits with fixed
+draws). Training is cut short for the example's time (40 epochs each);
 ``asv_bench/evaluate_ddpm.py`` trains longer and measures the samples.
 """
 
@@ -40,8 +45,8 @@ noisy = [model.add_noise(X[:1], t, random_state=0)[0] for t in steps]
 samples = model.sample(32, random_state=0)
 chosen = conditional.sample(10, y=np.arange(10), random_state=0)
 
-fig = plt.figure(figsize=(10, 7.5))
-grid = fig.add_gridspec(3, 1, height_ratios=[1, 2.2, 1])
+fig = plt.figure(figsize=(10, 10))
+grid = fig.add_gridspec(4, 1, height_ratios=[1, 2.2, 1, 1.6])
 top = grid[0].subgridspec(1, len(steps))
 for k, (t, image) in enumerate(zip(steps, noisy)):
     ax = fig.add_subplot(top[k])
@@ -60,6 +65,13 @@ ax.imshow(np.hstack([np.pad(image.reshape(8, 8), 1) for image in chosen]), cmap=
           vmin=0, vmax=16)
 ax.set_title("conditional model: sample(10, y=[0, 1, ..., 9]), guidance 2", fontsize=10)
 ax.axis("off")
+ax = fig.add_subplot(grid[3])
+for name, fitted in (("unconditional", model), ("conditional", conditional)):
+    ax.plot(np.arange(1, fitted.n_iter_ + 1), fitted.loss_curve_, label=name)
+ax.set_xlabel("epoch")
+ax.set_ylabel("denoising loss per digit")
+ax.set_title("loss_curve_: the training loss per epoch", fontsize=10)
+ax.legend()
 fig.tight_layout()
 out = Path(__file__).parent / "output"
 out.mkdir(exist_ok=True)

@@ -209,3 +209,41 @@ def update_readme(path, table, header, marker="demo-table"):
     text = text[:start] + "\n" + header + "\n\n" + table + "\n" + text[stop:]
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+#: The diffusion section's short run (``--full`` runs ``asv_bench/evaluate_ddpm.py``'s
+#: defaults: 300 epochs, at most 14 minutes, the 200-step ancestral sampler).
+SHORT_DDPM = dict(epochs=30, minutes=2.0, sampling_steps=50)
+
+
+def run_diffusion(full=False, stream=None):
+    """Train a DDPM on the digits and judge its samples; the measures as a dict.
+
+    A classification-style cross-validation does not apply to a generative
+    model: a classifier of the real digits judges its samples instead
+    (``skneuro._ddpm_quality``).
+    """
+    from skneuro._ddpm_quality import N_SAMPLES, evaluate
+
+    stream = stream or sys.stdout
+    settings = {} if full else SHORT_DDPM
+    epochs = settings.get("epochs", 300)
+    stream.write(f"[diffusion] DDPM on digits (8x8 images): up to {epochs} epochs, then "
+                 f"{N_SAMPLES} samples judged by a classifier of the real digits ...\n")
+    stream.flush()
+    return evaluate(**settings)
+
+
+def format_diffusion(result, full=False):
+    """The diffusion section in Markdown: the run, its measures against the targets."""
+    from skneuro._ddpm_quality import report
+
+    if full:
+        note = ("The real evaluation (the settings of `asv_bench/evaluate_ddpm.py`), "
+                "which the targets are for.")
+    else:
+        note = ("A short run, so the numbers are lower than the targets, which are for the "
+                "real evaluation: `python -m skneuro --full` runs it (the settings of "
+                "`asv_bench/evaluate_ddpm.py`: 300 epochs, at most 14 minutes, the 200-step "
+                "ancestral sampler).")
+    return report(result) + "\n\n" + note
