@@ -52,7 +52,7 @@ from skneuro.nn import (
 SCORE_SEED = 12345
 
 
-def beta_schedule(name, n_steps, beta_start=1e-4, beta_end=0.02):
+def beta_schedule(name, n_steps, beta_start=None, beta_end=None):
     """The variances ``beta_t``, t = 1..T, of a diffusion schedule.
 
     Parameters
@@ -62,15 +62,22 @@ def beta_schedule(name, n_steps, beta_start=1e-4, beta_end=0.02):
         ``abar_t`` follows a squared cosine (Nichol & Dhariwal 2021), betas
         capped at 0.999.
     n_steps : int
-    beta_start, beta_end : float
-        For "linear".
+    beta_start, beta_end : float or None
+        For "linear". None: Ho et al.'s 1e-4 and 0.02, which they chose for
+        T = 1000, scaled by 1000 / T (capped at 0.999), as in Nichol &
+        Dhariwal's code: at any T the last step is then pure noise (at
+        T = 200, unscaled values would leave 36% of the image's amplitude in
+        x_T, which sampling replaces by pure noise the model never saw).
 
     Returns
     -------
     betas : ndarray of shape (n_steps,), float64
     """
     if name == "linear":
-        return np.linspace(beta_start, beta_end, n_steps, dtype=np.float64)
+        scale = 1000.0 / n_steps
+        start = min(1e-4 * scale, 0.999) if beta_start is None else beta_start
+        end = min(0.02 * scale, 0.999) if beta_end is None else beta_end
+        return np.linspace(start, end, n_steps, dtype=np.float64)
     s = 0.008
     steps = np.arange(n_steps + 1, dtype=np.float64) / n_steps
     abar = np.cos((steps + s) / (1 + s) * np.pi / 2) ** 2
@@ -104,8 +111,10 @@ class DDPM(BaseNetworkEstimator):
     n_steps : int, default=200
         Number of diffusion steps T.
     beta_schedule : {"linear", "cosine"}, default="linear"
-    beta_start, beta_end : float, default=1e-4, 0.02
-        The linear schedule's first and last variance, in (0, 1).
+    beta_start, beta_end : float, default=None
+        The linear schedule's first and last variance, in (0, 1). None:
+        Ho et al.'s 1e-4 and 0.02 for T = 1000 scaled by 1000 / T (5e-4 and
+        0.1 at T = 200), so that x_T is pure noise at any T.
     channels : int, default=32
         Feature maps of the U-Net's first level; level ``l`` has
         ``channels * 2**l``.
@@ -177,8 +186,8 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         "input_shape": [None, tuple, list],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
         "beta_schedule": [StrOptions({"linear", "cosine"})],
-        "beta_start": [Interval(Real, 0, 1, closed="neither")],
-        "beta_end": [Interval(Real, 0, 1, closed="neither")],
+        "beta_start": [Interval(Real, 0, 1, closed="neither"), None],
+        "beta_end": [Interval(Real, 0, 1, closed="neither"), None],
         "channels": [Interval(Integral, 1, None, closed="left")],
         "n_levels": [Interval(Integral, 1, 6, closed="both")],
         "n_res_blocks": [Interval(Integral, 1, None, closed="left")],
@@ -194,7 +203,7 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
     _n_shards = 2
 
     def __init__(self, input_shape=None, n_steps=200, beta_schedule="linear", *,
-                 beta_start=1e-4, beta_end=0.02, channels=32, n_levels=2, n_res_blocks=1,
+                 beta_start=None, beta_end=None, channels=32, n_levels=2, n_res_blocks=1,
                  time_embedding=64, groups=8, conditional=False, p_uncond=0.1, guidance=0.0,
                  sampling_steps=None, solver="adam", alpha=0.0, batch_size=64,
                  learning_rate="constant", learning_rate_init=1e-3, learning_rate_decay=0.95,

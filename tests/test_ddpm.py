@@ -37,6 +37,16 @@ def test_schedules():
     assert abar[-1] < 1e-3 < abar[0]  # from almost data to almost noise
 
 
+@pytest.mark.parametrize("n_steps", [5, 50, 200, 1000, 4000])
+def test_default_linear_schedule_ends_in_noise_at_any_length(n_steps):
+    betas = beta_schedule("linear", n_steps)
+    assert np.all((betas > 0) & (betas < 1))
+    abar = np.cumprod(1 - betas)
+    assert abar[-1] < 1e-4 and abar[0] > 0.9  # from almost data to pure noise
+    if n_steps == 1000:  # Ho et al.'s own values
+        assert betas[0] == pytest.approx(1e-4) and betas[-1] == pytest.approx(0.02)
+
+
 def test_fit_sample_score_and_noise(digits):
     X, _ = digits
     model = fit_quietly(DDPM(input_shape=(1, 8, 8), **SMALL), X)
