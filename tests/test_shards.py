@@ -23,6 +23,7 @@ from skneuro.nn import (
     Trainer,
     make_optimizer,
     make_schedule,
+    shards,
 )
 from skneuro.nn.augment import Augment
 from skneuro.nn.shards import MIN_SHARD_ROWS, Shards, shard_bounds
@@ -55,7 +56,15 @@ def _trainer(network, n_shards, rng):
                    batch_size=40, max_iter=3, rng=rng, n_shards=n_shards, tol=-np.inf)
 
 
-def test_sharded_training_follows_the_unsharded_one(rng):
+@pytest.fixture(params=["own", "fused"])
+def weight_grads(request, monkeypatch):
+    """Dense weight gradients per shard, or from one product over the batch."""
+    if request.param == "fused":
+        monkeypatch.setattr(shards, "FUSED_WEIGHT_GRAD_MIN", 0)
+    return request.param
+
+
+def test_sharded_training_follows_the_unsharded_one(rng, weight_grads):
     """Float64: the shards' summed gradient is the batch's, with the batch's
     dropout and augmentation draws, so the weights agree to rounding."""
     X = rng.normal(size=(100, 1, 6, 6))
@@ -80,7 +89,7 @@ def test_sharded_forward_equals_the_network(rng):
     assert_allclose(out, expected, rtol=1e-13, atol=1e-14)
 
 
-def test_cnn_is_bit_identical_for_one_and_two_threads():
+def test_cnn_is_bit_identical_for_one_and_two_threads(weight_grads):
     """The shards are fixed by the batch and run single-threaded BLAS, so the
     number of threads cannot change the model (GridSearchCV(n_jobs=2) fits
     the same models as a serial search)."""
@@ -95,6 +104,34 @@ def test_cnn_is_bit_identical_for_one_and_two_threads():
     for a, b in zip(one.network_.get_weights(), two.network_.get_weights()):
         assert_array_equal(a, b)
     assert_array_equal(one.predict_proba(X), two.predict_proba(X))
+
+
+def test_fused_weight_gradient_is_used_and_released(rng, monkeypatch):
+    """The large dense layer's gradient comes from the batch-wide product (the
+    shards' own products are skipped), and an unsharded backward pass of the
+    same network afterwards computes its own again."""
+    monkeypatch.setattr(shards, "FUSED_WEIGHT_GRAD_MIN", 100)  # Dense(16): 576, Dense(3): 48
+    network = _network(np.random.default_rng(0), dropout=0.0, augment=False)
+    x = rng.normal(size=(40, 1, 6, 6))
+    y = rng.integers(0, 3, size=40).astype(np.intp)
+    w = np.full(40, 1 / 40)
+    loss = SoftmaxCrossEntropy().bind(network.backend)
+    expected = network.forward(x, training=True)
+    network.backward(loss(expected, y, w))
+    expected = {name: network.layers[3].grads[name].copy() for name in ("W", "b")}
+    sharded = Shards(network, loss, 2)
+    assert sharded._fused == [3]
+    for layer in [network.layers[3]] + [r.layers[3] for r in sharded.replicas]:
+        layer.grads["W"][...] = np.nan
+    sharded.train_step(x, y, w)
+    assert np.isnan(sharded.replicas[1].layers[3].grads["W"]).all()  # not computed
+    sharded.update(make_optimizer("sgd", 0.0, False, 0.9, 0.999, 1e-8), 0.0, 0.0)
+    for name in ("W", "b"):
+        assert_allclose(network.layers[3].grads[name], expected[name], rtol=1e-12)
+    assert not any(r.layers[3].defer_weight_grad for r in sharded.replicas)
+    network.layers[3].grads["W"][...] = np.nan
+    network.backward(loss(network.forward(x, training=True), y, w))
+    assert_allclose(network.layers[3].grads["W"], expected["W"], rtol=1e-12)
 
 
 def test_replicas_follow_replaced_parameters(rng):

@@ -180,6 +180,10 @@ class Dense(Layer):
         Glorot otherwise; "small" is uniform in [-0.1, 0.1] as in the course.
     """
 
+    #: Set by :class:`~skneuro.nn.shards.Shards` while a sharded step runs:
+    #: ``backward`` then leaves ``grads["W"]`` to the shards (dense input only).
+    defer_weight_grad = False
+
     def __init__(self, units, activation="identity", slope=None, init="auto"):
         super().__init__()
         if activation not in ACTIVATION_CODES:
@@ -234,6 +238,10 @@ class Dense(Layer):
         x = self._cache_input
         if _is_sparse(x):
             self.grads["W"][...] = x.T @ delta
+        elif self.defer_weight_grad:
+            # The shards compute W's gradient together, over the whole batch
+            # (see skneuro.nn.shards): keep what they need.
+            self._cache_delta = delta
         else:
             ops.dense.matmul_tn(x, delta, self.grads["W"])
         ops.dense.column_sum(delta, self.grads["b"])
