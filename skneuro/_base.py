@@ -14,6 +14,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -163,6 +164,39 @@ class BaseNetworkEstimator(BaseEstimator):
         )
         trainer.eval_chunk = min(trainer.eval_chunk, self._predict_chunk)
         return trainer
+
+    def _split_validation(self, X, targets, weight, stratify=None):
+        """Hold out ``validation_fraction`` of the rows (early stopping).
+
+        A random split seeded by ``random_state`` (stratified by ``stratify``
+        where every class can appear on both sides), rows kept in their
+        order. Returns the training ``X, targets, weight`` and the held-out
+        ``(X, targets, weight)``.
+        """
+        if isinstance(self.random_state, Integral):
+            seed = self.random_state
+        else:
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        rows = np.arange(X.shape[0])
+        try:
+            train, held = train_test_split(rows, test_size=self.validation_fraction,
+                                           random_state=seed, stratify=stratify)
+        except ValueError:
+            if stratify is None:
+                raise
+            # A class too rare to appear on both sides.
+            train, held = train_test_split(rows, test_size=self.validation_fraction,
+                                           random_state=seed)
+        if held.shape[0] < 2:
+            raise ValueError(
+                f"The validation set is too small ({held.shape[0]} sample) with "
+                f"validation_fraction={self.validation_fraction}; raise it or disable "
+                "early_stopping."
+            )
+        train.sort()
+        held.sort()
+        validation = (X[held], targets[held], weight[held])
+        return X[train], targets[train], weight[train], validation
 
     def _fit_network(self, X, y, sample_weight, *, reset, incremental, validation=None,
                      score=None):

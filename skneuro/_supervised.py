@@ -9,12 +9,10 @@ latter with an architecture class that defines ``_build_network`` (the MLPs
 in :mod:`skneuro.mlp`, the CNNs in :mod:`skneuro.cnn`).
 """
 
-from numbers import Integral
 
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils.class_weight import compute_sample_weight
@@ -115,7 +113,8 @@ class SupervisedNetworkMixin:
             if validation_data is not None:
                 validation = self._validation_set(validation_data)
             elif self.early_stopping:
-                X, targets, weight, validation = self._split_validation(X, y, targets, weight)
+                X, targets, weight, validation = self._split_validation(
+                    X, targets, weight, stratify=y if self._stratify else None)
         score = None
         if validation is not None:
             Xv, yv_enc, wv = validation
@@ -139,34 +138,6 @@ class SupervisedNetworkMixin:
                          input_name="y_val")
         return Xv, self._encode_targets(yv, reset=False), np.ones(Xv.shape[0],
                                                                   dtype=self._compute_dtype)
-
-    def _split_validation(self, X, y, targets, weight):
-        seed = self._validation_seed()
-        stratify = y if self._stratify else None
-        idx = np.arange(X.shape[0])
-        try:
-            train_idx, val_idx = train_test_split(idx, test_size=self.validation_fraction,
-                                                  random_state=seed, stratify=stratify)
-        except ValueError:  # a class too rare to appear on both sides
-            train_idx, val_idx = train_test_split(idx, test_size=self.validation_fraction,
-                                                  random_state=seed)
-        if val_idx.shape[0] < 2:
-            raise ValueError(
-                f"The validation set is too small ({val_idx.shape[0]} sample) with "
-                f"validation_fraction={self.validation_fraction}; raise it or disable "
-                "early_stopping."
-            )
-        train_idx.sort()
-        val_idx.sort()
-        validation = (X[val_idx], targets[val_idx], weight[val_idx])
-        return X[train_idx], targets[train_idx], weight[train_idx], validation
-
-    def _validation_seed(self):
-        from sklearn.utils import check_random_state
-
-        if isinstance(self.random_state, Integral):
-            return self.random_state
-        return check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
 
     def _apply_class_weight(self, weight, y, incremental):
         return weight

@@ -20,7 +20,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -452,25 +451,6 @@ n_jobs, callbacks, device
         self.out_activation_ = ("sigmoid" if self.out_activation == "logistic"
                                 else self.out_activation)
         return self
-
-    def _split_validation(self, X, targets, weight):
-        if isinstance(self.random_state, Integral):
-            seed = self.random_state
-        else:
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        train_idx, val_idx = train_test_split(np.arange(X.shape[0]),
-                                              test_size=self.validation_fraction,
-                                              random_state=seed)
-        if val_idx.shape[0] < 2:
-            raise ValueError(
-                f"The validation set is too small ({val_idx.shape[0]} sample) with "
-                f"validation_fraction={self.validation_fraction}; raise it or disable "
-                "early_stopping."
-            )
-        train_idx.sort()
-        val_idx.sort()
-        validation = (X[val_idx], targets[val_idx], weight[val_idx])
-        return X[train_idx], targets[train_idx], weight[train_idx], validation
 
     def _validation_scorer(self, Xv, targets, wv):
         """Negative mean squared reconstruction error on clean validation data."""

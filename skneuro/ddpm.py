@@ -431,17 +431,10 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         targets = np.ascontiguousarray(labels, dtype=self._compute_dtype)
         validation = score = None
         if self.early_stopping:
-            rng = check_random_state(self._noise_seed % (2**32))
-            order = rng.permutation(X.shape[0])
-            n_val = int(round(self.validation_fraction * X.shape[0]))
-            if n_val < 2:
-                raise ValueError(f"The validation set is too small ({n_val} samples) with "
-                                 f"validation_fraction={self.validation_fraction}; raise it "
-                                 "or disable early_stopping.")
-            val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
-            inputs, eps = self._noised(rows[val], labels[val], SCORE_SEED)
-            validation = (inputs, eps, weight[val])
-            rows, targets, weight = rows[train], targets[train], weight[train]
+            rows, targets, weight, (val_rows, val_labels, val_weight) = \
+                self._split_validation(rows, targets, weight)
+            inputs, eps = self._noised(val_rows, val_labels, SCORE_SEED)
+            validation = (inputs, eps, val_weight)
 
             def score(network):
                 return -self._denoising_error(inputs, eps, weight=validation[2])
