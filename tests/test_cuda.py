@@ -390,6 +390,17 @@ def test_conv_kernels(gpu, rng, geometry):
     assert_allclose(gpu.to_host(delta_d), delta, **TOL)
 
 
+def test_flip_filters(gpu, rng):
+    c, kh, kw, f = 3, 2, 3, 4
+    W = rng.normal(size=(c * kh * kw, f)).astype(F32)
+    out = np.empty((f * kh * kw, c), F32)
+    cpu_conv.flip_filters(W, c, kh, kw, out)
+    (W_d,) = on(gpu, W)
+    out_d = gpu.empty(out.shape)
+    gpu.conv.flip_filters(W_d, c, kh, kw, out_d)
+    assert_array_equal(gpu.to_host(out_d), out)
+
+
 @pytest.mark.parametrize("geometry", [(3, 3, 1, 1), (2, 3, 0, 2), (1, 1, 0, 0)])
 @pytest.mark.parametrize("wide", [True, False], ids=["wide-rows", "exact-rows"])
 def test_wide_conv_kernels(gpu, rng, geometry, wide):
@@ -492,16 +503,22 @@ def test_pool_kernels(gpu, rng, geometry):
     assert_allclose(gpu.to_host(dx_d), dx, **TOL)
 
 
-def test_cnn_network_on_cuda_matches_cpu(rng):
+@pytest.mark.parametrize("method", ["direct", "unfold-fold", "unfold-convolution"])
+def test_cnn_network_on_cuda_matches_cpu(rng, method, monkeypatch):
     from skneuro.nn import Conv, Dense, Flatten, MaxPool, Network, SoftmaxCrossEntropy
 
+    if method != "direct":  # the unfold + product paths, and both input gradients
+        monkeypatch.setattr("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", 0)
+        monkeypatch.setattr("skneuro.nn.conv.INPUT_GRAD_BY_CONVOLUTION",
+                            "always" if method == "unfold-convolution" else "never")
     x = rng.normal(size=(3, 1, 4, 4)).astype(F32)
     y = np.array([0, 1, 0], dtype=np.intp)
     w = np.full(3, 1 / 3, F32)
     grads = []
     for device in ("cpu", "cuda"):
         backend = get_backend(device, np.float32)
-        net = Network.sequential((1, 4, 4), [Conv(2, 3), MaxPool(2), Flatten(), Dense(2)])
+        net = Network.sequential((1, 4, 4), [Conv(2, 3), Conv(2, 3, activation="tanh"),
+                                             MaxPool(2), Flatten(), Dense(2)])
         net.build(backend, np.random.default_rng(0))
         loss = SoftmaxCrossEntropy().bind(backend)
         out = net.forward(backend.asarray(x), training=True)

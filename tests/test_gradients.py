@@ -209,15 +209,21 @@ from skneuro.nn import AvgPool, Conv, Flatten, MaxPool  # noqa: E402
     dict(shape=(1, 7, 7), kernel_size=3, stride=2, padding=1),
     dict(shape=(2, 9), kernel_size=3, stride=1, padding="same"),  # 1-D
     dict(shape=(3, 8), kernel_size=2, stride=2, padding="valid"),  # 1-D, strided
+    dict(shape=(3, 6, 5), kernel_size=(3, 2), stride=1, padding=(1, 0)),
+    dict(shape=(2, 6, 6), kernel_size=2, stride=1, padding="valid"),
+    dict(shape=(2, 4, 4), kernel_size=4, stride=1, padding="same"),  # even window
 ])
-@pytest.mark.parametrize("direct_max", [0, 10**6], ids=["unfold", "direct"])
+@pytest.mark.parametrize("direct_max, input_grad", [(0, "never"), (0, "always"), (10**6, "auto")],
+                         ids=["unfold-fold", "unfold-convolution", "direct"])
 @given(n=st.integers(1, 3), filters=st.integers(1, 3), seed=st.integers(0, 2**16))
-def test_conv_gradients(activation, geometry, direct_max, n, filters, seed):
-    # Both stride-1 methods (direct kernels, unfold + product), chosen at
-    # forward time by the channel threshold.
+def test_conv_gradients(activation, geometry, direct_max, input_grad, n, filters, seed):
+    # Every stride-1 method (direct kernels; unfold + product, with the input
+    # gradient folded back or computed as a convolution of the output
+    # gradient), chosen at run time by the module's thresholds.
     layer = Conv(filters, geometry["kernel_size"], stride=geometry["stride"],
                  padding=geometry["padding"], activation=activation)
-    with mock.patch("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", direct_max):
+    with mock.patch("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", direct_max), \
+            mock.patch("skneuro.nn.conv.INPUT_GRAD_BY_CONVOLUTION", input_grad):
         check_layer_gradients(layer, [geometry["shape"]], n, seed)
 
 

@@ -653,3 +653,13 @@ def test_fast_exp_float64_is_numpy_exp():
     out = np.empty_like(x)
     _apply_exp(x, out)
     assert_allclose(out, np.exp(x), rtol=1e-15)  # Numba's libm against numpy's
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_flip_filters_reverses_the_window_and_swaps_channels(variant, rng):
+    c, kh, kw, f = 3, 2, 3, 4
+    W = rng.normal(size=(c * kh * kw, f))
+    out = np.full((f * kh * kw, c), np.nan)
+    _variant(conv.flip_filters, variant)(W, c, kh, kw, out)
+    expected = W.reshape(c, kh, kw, f)[:, ::-1, ::-1, :].transpose(3, 1, 2, 0)
+    assert_array_equal(out, expected.reshape(f * kh * kw, c))

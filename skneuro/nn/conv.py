@@ -12,6 +12,11 @@ from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
 from skneuro.kernels.cpu.pool import pooled_size
 from skneuro.nn.layers import Layer, _default_slope
 
+#: How a padded-unfold convolution computes its input gradient: "auto" (as a
+#: convolution when it has at most as many filters as input channels),
+#: "always" or "never". See :meth:`Conv._input_grad_by_convolution`.
+INPUT_GRAD_BY_CONVOLUTION = "auto"
+
 
 def _pair(value, ndim, name, minimum=1, flat=1):
     """An int or a tuple as a (height, width) pair; 1-D layers get ``flat`` as height."""
@@ -191,6 +196,9 @@ class Conv(Layer):
             ops.dense.matmul(W, delta, dcols, exact_rows=False)
             ops.conv.col2im(dcols, kh, kw, sh, sw, ph, pw, dx4)
             return [dx]
+        if method == "padded" and self._input_grad_by_convolution():
+            self._input_grad_as_convolution(grad, dx4)
+            return [dx]
         dpadded = self._buffer("dpadded", (n * c * hp * wp + kw - 1,))
         if method == "direct":
             ops.conv.conv_direct_input_grad(delta, W, n, c, hp, wp, kh, kw, dpadded)
@@ -200,6 +208,58 @@ class Conv(Layer):
             ops.conv.col2im_wide(dcols, n, c, hp, wp, kh, kw, rw, dpadded)
         ops.conv.unpad(dpadded, ph, pw, dx4)
         return [dx]
+
+
+    def _input_grad_by_convolution(self):
+        """Whether the input gradient runs as a convolution of the output gradient.
+
+        Both ways do the same arithmetic. Unfold + product + fold multiplies
+        the weights (C*KH*KW x F) by the gradient: with few filters the
+        product's inner size F is small for BLAS, and the fold scatters
+        C*KH*KW rows. The convolution unfolds the gradient (F*KH*KW rows) and
+        multiplies flipped filters (C x F*KH*KW), an inner size KH*KW times
+        larger, writing only C rows. It needs the padding within the window
+        (always so for "same" and "valid"). Measured on a U-Net (one core,
+        32 rows): faster for 96 -> 32 and 128 -> 64 channels (5.2 -> 4.3 ms,
+        3.2 -> 2.5 ms), the same for 32 -> 32, slower for 32 -> 64: hence
+        "at most as many filters as input channels".
+        """
+        c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
+        if INPUT_GRAD_BY_CONVOLUTION == "never" or ph > kh - 1 or pw > kw - 1 or kh * kw == 1:
+            return False
+        return INPUT_GRAD_BY_CONVOLUTION == "always" or self.filters <= c
+
+    def _input_grad_as_convolution(self, grad, dx4):
+        """``dx4`` = the full correlation of the output gradient with the flipped filters."""
+        ops = self.backend
+        n = grad.shape[0]
+        c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
+        f = self.filters
+        code = ACTIVATION_CODES[self.activation]
+        if code == ACTIVATION_CODES["identity"]:
+            delta = grad  # the gradient with respect to the pre-activation, (N, F, OH, OW)
+        else:
+            delta = self._buffer("delta_samples", grad.shape)
+            ops.activations.activation_backward(
+                grad.reshape(n, -1), self._cache_derivative_arg.reshape(n, -1), code,
+                ops.scalar(self.slope), delta.reshape(n, -1))
+        # Padding the gradient by KH-1-PH (KW-1-PW) gives exactly the input's
+        # H x W positions as the outputs of the correlation.
+        qh, qw = kh - 1 - ph, kw - 1 - pw
+        hq, wq = oh + 2 * qh, ow + 2 * qw
+        rw = wq if wq - w <= MAX_GARBAGE_SHARE * wq else w
+        padded = self._buffer("delta_padded", (n * f * hq * wq + kw - 1,))
+        ops.conv.pad(delta.reshape(n, f, oh, ow), qh, qw, padded)
+        cols = self._buffer("delta_cols", (f * kh * kw, n * h * rw))
+        ops.conv.im2col_wide(padded, n, f, hq, wq, kh, kw, rw, cols)
+        flipped = self._buffer("flipped", (f * kh * kw, c))
+        ops.conv.flip_filters(self.params["W"], c, kh, kw, flipped)
+        product = self._buffer("dx_product", (c, n * h * rw))
+        ops.dense.matmul_tn(flipped, cols, product)
+        zeros = self._buffer("zero_bias", (c,))
+        ops.dense.fill(zeros, ops.scalar(0.0))
+        ops.conv.channels_to_samples(product.reshape(c, n, h, rw), zeros,
+                                     ACTIVATION_CODES["identity"], ops.scalar(1.0), dx4)
 
 
 class _Pool(Layer):

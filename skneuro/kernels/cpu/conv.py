@@ -259,6 +259,21 @@ def _fold_row(cols, t, kw, start, length, dest):
 
 
 @kernel
+def flip_filters(W, c, kh, kw, out):
+    """``out[(f, di, dj), ch] = W[(ch, kh-1-di, kw-1-dj), f]``: the weights of the
+    convolution that maps an output gradient back to the input (the transposed
+    convolution of stride 1 is a convolution with flipped, transposed filters).
+    """
+    n_filters = W.shape[1]
+    for f in prange(n_filters):
+        for di in range(kh):
+            for dj in range(kw):
+                row = out[(f * kh + di) * kw + dj]
+                for ch in range(c):
+                    row[ch] = W[(ch * kh + kh - 1 - di) * kw + kw - 1 - dj, f]
+
+
+@kernel
 def channels_to_samples(y, b, code, param, out):
     """``out[n, f, i, j] = g(y[f, n, i, j] + b[f])``: bias, activation and layout in one pass.
 

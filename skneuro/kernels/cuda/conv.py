@@ -134,6 +134,17 @@ def _col2im_wide(cols, n, c, hp, wp, kh, kw, rw, dxp):
 
 
 @cuda.jit
+def _flip_filters(W, c, kh, kw, out):
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for k in range(start, out.size, stride):
+        row, ch = k // c, k % c
+        f = row // (kh * kw)
+        di = (row // kw) % kh
+        dj = row % kw
+        out[row, ch] = W[(ch * kh + kh - 1 - di) * kw + kw - 1 - dj, f]
+
+
+@cuda.jit
 def _channels_to_samples(y, b, code, param, out):
     n, f, oh, ow = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -254,6 +265,12 @@ def col2im_wide(cols, n, c, hp, wp, kh, kw, rw, dxp):
     """The transpose of :func:`im2col_wide`."""
     check_device(cols, dxp)
     _col2im_wide[grid(dxp.size)](cols, n, c, hp, wp, kh, kw, rw, dxp)
+
+
+def flip_filters(W, c, kh, kw, out):
+    """``out[(f, di, dj), ch] = W[(ch, kh-1-di, kw-1-dj), f]``."""
+    check_device(W, out)
+    _flip_filters[grid(out.size)](W, c, kh, kw, out)
 
 
 def channels_to_samples(y, b, code, param, out):
