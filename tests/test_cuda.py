@@ -530,6 +530,23 @@ def test_cnn_network_on_cuda_matches_cpu(rng, method, monkeypatch):
         assert_allclose(b, a, **TOL)
 
 
+def test_blocked_conv_prediction_on_cuda_matches_cpu(rng, monkeypatch):
+    """Prediction's blocks of samples (slices of device arrays) on the device."""
+    from skneuro.nn import Conv, Network
+
+    monkeypatch.setattr("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", 0)
+    monkeypatch.setattr("skneuro.nn.conv.UNFOLD_BLOCK_BYTES", 1)
+    monkeypatch.setattr("skneuro.nn.conv.MIN_UNFOLD_BLOCK", 2)
+    x = rng.normal(size=(5, 2, 4, 4)).astype(F32)
+    outputs = []
+    for device in ("cpu", "cuda"):
+        backend = get_backend(device, np.float32)
+        net = Network.sequential((2, 4, 4), [Conv(3, 3, activation="tanh")])
+        net.build(backend, np.random.default_rng(0))
+        outputs.append(np.asarray(backend.to_host(net.forward(backend.asarray(x)))))
+    assert_allclose(outputs[1], outputs[0], **TOL)
+
+
 def test_cnn_fit_on_cuda_matches_cpu(rng):
     from skneuro import CNNClassifier
 

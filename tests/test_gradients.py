@@ -227,6 +227,28 @@ def test_conv_gradients(activation, geometry, direct_max, input_grad, n, filters
         check_layer_gradients(layer, [geometry["shape"]], n, seed)
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 7])
+def test_blocked_prediction_equals_the_whole_batch(rng, block):
+    """Prediction unfolds blocks of samples (to stay in the cache): the same outputs
+    as one unfold of the batch, and a backward pass after it still works."""
+    x = rng.normal(size=(7, 3, 5, 6))
+    layer = Conv(4, 3, activation="tanh")
+    layer.build([(3, 5, 6)], B64, rng)
+    with mock.patch("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", 0):
+        whole = layer.forward([x], training=True).copy()
+        grads = [g.copy() for g in layer.backward(np.ones_like(whole))] + [
+            layer.grads["W"].copy()]
+        with mock.patch("skneuro.nn.conv.UNFOLD_BLOCK_BYTES", 1), \
+                mock.patch("skneuro.nn.conv.MIN_UNFOLD_BLOCK", block):
+            blocked = layer.forward([x], training=False).copy()
+            assert layer._cache_unfolded is None or block >= 7
+            again = [g.copy() for g in layer.backward(np.ones_like(whole))] + [
+                layer.grads["W"].copy()]
+    assert_allclose(blocked, whole, rtol=1e-13, atol=1e-13)
+    for a, b in zip(grads, again):
+        assert_allclose(b, a, rtol=1e-13, atol=1e-13)
+
+
 @pytest.mark.parametrize("stride", [(1, 2), (1, 1)])
 @pytest.mark.parametrize("direct_max", [0, 10**6], ids=["unfold", "direct"])
 def test_conv_matches_a_naive_convolution(rng, stride, direct_max):

@@ -12,6 +12,11 @@ from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
 from skneuro.kernels.cpu.pool import pooled_size
 from skneuro.nn.layers import Layer, _default_slope
 
+#: Prediction unfolds and multiplies blocks of samples of about this many
+#: bytes of unfolded input, at least MIN_UNFOLD_BLOCK samples a block.
+UNFOLD_BLOCK_BYTES = 1 << 20
+MIN_UNFOLD_BLOCK = 8
+
 #: How a padded-unfold convolution computes its input gradient: "auto" (as a
 #: convolution when it has at most as many filters as input channels),
 #: "always" or "never". See :meth:`Conv._input_grad_by_convolution`.
@@ -141,32 +146,65 @@ class Conv(Layer):
         # Stride 1 works on padded planes, with RW positions per output row
         # (RW - OW of them garbage, skipped by the layout kernels).
         method, rw = self._method()
-        product = self._buffer("product", (self.filters, n * oh * rw))
+        out = self._buffer("out", (n,) + tuple(self.output_shape))
+        code = ACTIVATION_CODES[self.activation]
+        fused, slope = self._fused_code(code), ops.scalar(self.slope)
+        W, b = self.params["W"], self.params["b"]
+        span = oh * rw
+        block = n if training else self._inference_block(n, c * kh * kw * span)
         if method == "strided":
-            unfolded = self._buffer("cols", (c * kh * kw, n * oh * ow))
+            product = self._buffer("product", (self.filters, n * span))
+            unfolded = self._buffer("cols", (c * kh * kw, n * span))
             ops.conv.im2col(x4, kh, kw, sh, sw, ph, pw, unfolded)
-            ops.dense.matmul_tn(self.params["W"], unfolded, product)
+            ops.dense.matmul_tn(W, unfolded, product)
         else:
             hp, wp = h + 2 * ph, w + 2 * pw
             padded = self._buffer("padded", (n * c * hp * wp + kw - 1,))
             ops.conv.pad(x4, ph, pw, padded)
+            self._cache_padded = padded
             if method == "direct":
-                ops.conv.conv_direct(padded, self.params["W"], n, c, hp, wp, kh, kw, product)
+                product = self._buffer("product", (self.filters, n * span))
+                ops.conv.conv_direct(padded, W, n, c, hp, wp, kh, kw, product)
                 unfolded = padded
+            elif block < n:
+                # Prediction on many rows: unfold and multiply a block of samples
+                # at a time, so that the unfolded block is still in the cache
+                # when the product reads it (and BLAS packs it).
+                for start in range(0, n, block):
+                    m = min(block, n - start)
+                    cols = self._buffer("cols_block", (c * kh * kw, m * span))
+                    ops.conv.im2col_wide(padded[start * c * hp * wp:], m, c, hp, wp, kh, kw, rw,
+                                         cols)
+                    part = self._buffer("product_block", (self.filters, m * span))
+                    ops.dense.matmul_tn(W, cols, part)
+                    ops.conv.channels_to_samples(part.reshape(self.filters, m, oh, rw), b, fused,
+                                                 slope,
+                                                 out[start:start + m].reshape(m, self.filters,
+                                                                              oh, ow))
+                product = unfolded = None  # a backward pass unfolds again
             else:
-                unfolded = self._buffer("cols", (c * kh * kw, n * oh * rw))
+                product = self._buffer("product", (self.filters, n * span))
+                unfolded = self._buffer("cols", (c * kh * kw, n * span))
                 ops.conv.im2col_wide(padded, n, c, hp, wp, kh, kw, rw, unfolded)
-                ops.dense.matmul_tn(self.params["W"], unfolded, product)
-        out = self._buffer("out", (n,) + tuple(self.output_shape))
-        code = ACTIVATION_CODES[self.activation]
-        slope = ops.scalar(self.slope)
-        ops.conv.channels_to_samples(product.reshape(self.filters, n, oh, rw), self.params["b"],
-                                     self._fused_code(code), slope,
-                                     out.reshape(n, self.filters, oh, ow))
+                ops.dense.matmul_tn(W, unfolded, product)
+        if product is not None:
+            ops.conv.channels_to_samples(product.reshape(self.filters, n, oh, rw), b, fused,
+                                         slope, out.reshape(n, self.filters, oh, ow))
         self._cache_input = x
         self._cache_unfolded = unfolded
         self._cache_derivative_arg = self._finish_activation(out, code, slope)
         return out
+
+    def _inference_block(self, n, per_sample):
+        """Samples per block of a blocked unfold + product (``n``: not blocked).
+
+        Blocks of about ``UNFOLD_BLOCK_BYTES`` of unfolded input, at least
+        ``MIN_UNFOLD_BLOCK`` samples (below, the calls per block cost more than
+        the cache saves).
+        """
+        itemsize = self.params["W"].dtype.itemsize
+        block = max(MIN_UNFOLD_BLOCK, UNFOLD_BLOCK_BYTES // max(1, per_sample * itemsize))
+        return n if block >= n else block
 
     def backward(self, grad):
         ops = self.backend
@@ -180,6 +218,9 @@ class Conv(Layer):
                                      ACTIVATION_CODES[self.activation], ops.scalar(self.slope),
                                      delta.reshape(self.filters, n, oh, rw))
         unfolded = self._cache_unfolded
+        if unfolded is None:  # a blocked forward pass (prediction) kept no unfold
+            unfolded = self._buffer("cols", (c * kh * kw, n * oh * rw))
+            ops.conv.im2col_wide(self._cache_padded, n, c, hp, wp, kh, kw, rw, unfolded)
         W = self.params["W"]
         if method == "direct":
             ops.conv.conv_direct_weight_grad(unfolded, delta, n, c, hp, wp, kh, kw,
