@@ -77,6 +77,12 @@ def beta_schedule(name, n_steps, beta_start=None, beta_end=None):
         scale = 1000.0 / n_steps
         start = min(1e-4 * scale, 0.999) if beta_start is None else beta_start
         end = min(0.02 * scale, 0.999) if beta_end is None else beta_end
+        if start > end:
+            raise ValueError(f"The linear schedule needs beta_start <= beta_end, got "
+                             f"{start!r} and {end!r} (None stands for Ho et al.'s values "
+                             f"scaled to n_steps={n_steps}).")
+        if n_steps == 1:  # a single step goes all the way to noise
+            return np.array([end], dtype=np.float64)
         return np.linspace(start, end, n_steps, dtype=np.float64)
     s = 0.008
     steps = np.arange(n_steps + 1, dtype=np.float64) / n_steps

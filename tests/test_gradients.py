@@ -228,13 +228,15 @@ def test_conv_gradients(activation, geometry, direct_max, input_grad, n, filters
 
 
 @pytest.mark.parametrize("block", [1, 2, 3, 7])
-def test_blocked_prediction_equals_the_whole_batch(rng, block):
+@pytest.mark.parametrize("shape", [(3, 5, 6), (2, 8, 8)], ids=["exact-rows", "wide-rows"])
+def test_blocked_prediction_equals_the_whole_batch(rng, block, shape):
     """Prediction unfolds blocks of samples (to stay in the cache): the same outputs
     as one unfold of the batch, and a backward pass after it still works."""
-    x = rng.normal(size=(7, 3, 5, 6))
+    x = rng.normal(size=(7,) + shape)
     layer = Conv(4, 3, activation="tanh")
-    layer.build([(3, 5, 6)], B64, rng)
+    layer.build([shape], B64, rng)
     with mock.patch("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", 0):
+        assert layer._method() == ("padded", shape[2] + 2 if shape[2] == 8 else shape[2])
         whole = layer.forward([x], training=True).copy()
         grads = [g.copy() for g in layer.backward(np.ones_like(whole))] + [
             layer.grads["W"].copy()]

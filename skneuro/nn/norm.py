@@ -23,8 +23,9 @@ class GroupNorm(Layer):
         Added to the variance.
     activation : str, default="identity"
         An activation applied in the same pass (as for
-        :class:`~skneuro.nn.Dense`): a U-Net's normalization + SiLU is one
-        layer, one pass over the feature maps each way.
+        :class:`~skneuro.nn.Dense`, with the activation's default slope): a
+        U-Net's normalization + SiLU is one layer, one pass over the feature
+        maps each way.
     """
 
     #: Layers pickled before the fused activation existed have none.
