@@ -105,8 +105,9 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
     def _declared_input_shape(self):
         """``input_shape`` from the parameter or from the spec's ``I-`` token."""
         shape = self.input_shape
-        if shape is None and isinstance(self.layers, str):
-            shape = parse_spec(self.layers)[0]
+        layers = getattr(self, "layers", None)  # DDPM borrows this and has no spec
+        if shape is None and isinstance(layers, str):
+            shape = parse_spec(layers)[0]
         if shape is None:
             return None
         shape = tuple(int(s) for s in shape)

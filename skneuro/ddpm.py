@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skneuro._base import BaseNetworkEstimator, make_generator
+from skneuro.cnn import BaseConvolutionalNetwork
 from skneuro.nn import (
     Activation,
     Add,
@@ -259,42 +260,21 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         self.device = device
 
     # -- data -----------------------------------------------------------------
-    def _declared_input_shape(self):
-        if self.input_shape is None:
-            return None
-        shape = tuple(int(s) for s in self.input_shape)
-        if len(shape) not in (2, 3) or any(s < 1 for s in shape):
-            raise ValueError("input_shape must be (C, L) or (C, H, W) with positive sizes, "
-                             f"got {self.input_shape!r}.")
-        return shape
+    # X's layouts are the CNNs': flat rows reshaped by input_shape, or shaped
+    # samples; a fitted model takes either.
+    _declared_input_shape = BaseConvolutionalNetwork._declared_input_shape
+    _align_layout = BaseConvolutionalNetwork._align_layout
+    _to_network_input = BaseConvolutionalNetwork._to_network_input
 
     def _validate_X(self, X, reset):
         """Validated X as (n, C, L) or (n, C, H, W), in float64."""
-        if not reset and isinstance(X, np.ndarray) and hasattr(self, "input_shape_"):
-            size = int(np.prod(self.input_shape_))
-            if X.ndim > 2 and self.n_features_in_ == size and X[0].size == size:
-                X = X.reshape(X.shape[0], size)
-            elif X.ndim == 2 and self.n_features_in_ != size and X.shape[1] == size:
-                X = X.reshape((X.shape[0],) + self.input_shape_)
+        if not reset:
+            X = self._align_layout(X)
         X = validate_data(self, X, accept_sparse=False, dtype=[np.float64, np.float32],
                           allow_nd=True, reset=reset)
         if reset:
             self._flat_layout = X.ndim == 2
-            declared = self._declared_input_shape()
-            if X.ndim == 2:
-                shape = declared if declared is not None else (1, X.shape[1])
-            elif X.ndim > 4:
-                raise ValueError(f"X must have 2 to 4 dimensions, got {X.ndim}.")
-            else:
-                shape = declared if declared is not None else tuple(X.shape[1:])
-            if int(np.prod(shape)) != int(np.prod(X.shape[1:])):
-                raise ValueError(f"input_shape {shape} has {int(np.prod(shape))} values per "
-                                 f"sample but X has {int(np.prod(X.shape[1:]))}.")
-            self.input_shape_ = tuple(int(s) for s in shape)
-        elif int(np.prod(X.shape[1:])) != int(np.prod(self.input_shape_)):
-            raise ValueError(f"X has {int(np.prod(X.shape[1:]))} values per sample, but DDPM "
-                             f"was fitted on samples of shape {self.input_shape_}.")
-        return np.asarray(X, dtype=np.float64).reshape((X.shape[0],) + self.input_shape_)
+        return self._to_network_input(np.asarray(X, dtype=np.float64), reset)
 
     @property
     def _padded_shape(self):
