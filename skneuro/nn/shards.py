@@ -97,8 +97,9 @@ class Shards:
         self._pool_pid = None
         self._bounds = []
         #: Layer indices whose weight gradient the shards compute together.
+        # Dense layers whose backward is Dense's own (it honours defer_weight_grad).
         self._fused = [i for i, layer in enumerate(network.layers)
-                       if isinstance(layer, Dense) and "W" in layer.params
+                       if isinstance(layer, Dense) and type(layer).backward is Dense.backward
                        and layer.params["W"].size >= FUSED_WEIGHT_GRAD_MIN]
         self._stacks = {}
         self._pending = []
