@@ -37,20 +37,18 @@ def group_norm_forward(x, groups, gamma, beta, eps, code, param, out, xhat, inv_
     count = per * p
     for s in prange(n):
         for g in range(groups):
-            # Row slices (x[s, ch]) rather than x[s, ch, q] in the loops: the
-            # inner loops then vectorize (see kernels/cpu/conv.py).
+            # A group's values are one contiguous run of the sample: one long
+            # loop over a slice (slices, not x[s, ch, q]: the loops vectorize,
+            # see kernels/cpu/conv.py; small planes make short rows).
+            block = x[s].reshape(c * p)[g * count:(g + 1) * count]
             total = 0.0
-            for ch in range(g * per, (g + 1) * per):
-                row = x[s, ch]
-                for q in range(p):
-                    total += np.float64(row[q])
+            for k in range(count):
+                total += np.float64(block[k])
             mean = total / count
             spread = 0.0
-            for ch in range(g * per, (g + 1) * per):
-                row = x[s, ch]
-                for q in range(p):
-                    d = np.float64(row[q]) - mean
-                    spread += d * d
+            for k in range(count):
+                d = np.float64(block[k]) - mean
+                spread += d * d
             inv = 1.0 / np.sqrt(spread / count + eps)
             inv_std[s, g] = inv
             m = x.dtype.type(mean)
@@ -118,10 +116,14 @@ def group_norm_backward(grad, xhat, inv_std, gamma, beta, groups, code, param, d
                 scale = np.float64(gamma[ch])
                 d = dy[s, ch]
                 h = xhat[s, ch]
+                row_d = 0.0
+                row_dx = 0.0
                 for q in range(p):
-                    v = np.float64(d[q]) * scale
-                    sum_d += v
-                    sum_dx += v * np.float64(h[q])
+                    v = np.float64(d[q])
+                    row_d += v
+                    row_dx += v * np.float64(h[q])
+                sum_d += row_d * scale
+                sum_dx += row_dx * scale
             mean_d = dx.dtype.type(sum_d / count)
             mean_dx = dx.dtype.type(sum_dx / count)
             r = dx.dtype.type(inv_std[s, g])
