@@ -5,8 +5,9 @@ Diffusion: noising digits, and drawing new ones
 The course's figure of a denoising diffusion model on the 8x8 digits. Top:
 the forward process, ``add_noise`` at steps 0 to T-1 of a linear schedule
 (T = 200): each step adds a little Gaussian noise until, at the last step,
-nothing of the digit is left (the default betas are scaled to T for that). Bottom: 32 digits drawn by ``sample`` after training, each by
-running the reverse chain from pure noise, and 10 more from a
+nothing of the digit is left (the default betas are scaled to T for that).
+Bottom: 32 digits drawn by ``sample`` after training, each by running the
+reverse chain from pure noise, and 10 more from a
 class-conditional model asked for 0, 1, ..., 9 (classifier-free guidance
 weight 2). Last: both models' ``loss_curve_``, the denoising loss of each
 epoch (half the squared error of the predicted noise, summed over a digit's
