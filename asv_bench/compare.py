@@ -468,6 +468,8 @@ def main(argv=None):
 
     epochs = args.epochs or (2 if args.what == "cnn" else 20)
     command = args.what + (" --padding valid" if args.padding == "valid" else "")
+    command += f" --repeats {args.repeats}" if args.repeats != 3 else ""
+    command += f" --epochs {args.epochs}" if args.epochs is not None else ""
     header = f"`python asv_bench/compare.py {command}`, {time.strftime('%Y-%m-%d')}, " \
              f"{machine_description()}:"
     if args.what == "mlp":

@@ -193,7 +193,9 @@ def main(argv=None):
 
     from skneuro._demo import machine_description, update_readme
 
-    header = f"`python asv_bench/compare_ddpm.py`, {time.strftime('%Y-%m-%d')}, " \
+    options = (f" --epochs {args.epochs}" if args.epochs != 2 else "") + \
+        (f" --repeats {args.repeats}" if args.repeats != 3 else "")
+    header = f"`python asv_bench/compare_ddpm.py{options}`, {time.strftime('%Y-%m-%d')}, " \
              f"{machine_description()}:"
     body = compare_ddpm(args.epochs, args.repeats)
     print(header)
