@@ -300,17 +300,26 @@ class TorchCNN:
         return float(np.mean(self.predict_proba(X).argmax(axis=1) == y))
 
 
-def compare_cnn(epochs=2, repeats=3, padding="same", lr=0.01):
-    """The course's MNIST CNN in skneuro and in PyTorch on the CPU, as ratios."""
+def torch_on_every_core(what):
+    """PyTorch set to one thread per core, or a message saying why the ``what``
+    comparison is skipped (a str)."""
     try:
         import torch
     except ImportError as exc:
-        return (f"CNN benchmark skipped: PyTorch is not importable ({exc}); "
+        return (f"{what} benchmark skipped: PyTorch is not importable ({exc}); "
                 "install it (CPU build) to compare, e.g. pip install torch.")
+    torch.set_num_threads(os.cpu_count())
+    return torch
+
+
+def compare_cnn(epochs=2, repeats=3, padding="same", lr=0.01):
+    """The course's MNIST CNN in skneuro and in PyTorch on the CPU, as ratios."""
+    torch = torch_on_every_core("CNN")
+    if isinstance(torch, str):
+        return torch
+    threads = torch.get_num_threads()
     from skneuro import CNNClassifier
 
-    threads = os.cpu_count()
-    torch.set_num_threads(threads)
     X_train, X_test, y_train, y_test = mnist_split()
     architecture = cnn_architecture(padding)
     params = dict(layers=course_layers(padding), activation="leaky_relu", leaky_relu_slope=0.1,

@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare import alternate  # noqa: E402
+from compare import alternate, torch_on_every_core  # noqa: E402
 
 N_STEPS = 200
 SAMPLES = 100
@@ -134,17 +134,14 @@ class TorchDDPM:
 
 
 def compare_ddpm(epochs=2, repeats=3):
-    try:
-        import torch
-    except ImportError as exc:
-        return (f"DDPM benchmark skipped: PyTorch is not importable ({exc}); "
-                "install it (CPU build) to compare, e.g. pip install torch.")
+    torch = torch_on_every_core("DDPM")
+    if isinstance(torch, str):
+        return torch
+    threads = torch.get_num_threads()
     from sklearn.datasets import load_digits
 
     from skneuro import DDPM
 
-    threads = os.cpu_count()
-    torch.set_num_threads(threads)
     X = load_digits().data
     scaled = X / 8.0 - 1.0  # [-1, 1], as DDPM scales inside
 
