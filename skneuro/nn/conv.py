@@ -9,6 +9,7 @@ convolution is their product with the unfolded input (see
 
 from skneuro._config import DIRECT_CONV_MAX_CHANNELS, MAX_GARBAGE_SHARE
 from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
+from skneuro.kernels.cpu.activations import IDENTITY
 from skneuro.kernels.cpu.pool import pooled_size
 from skneuro.nn.layers import Layer, _default_slope
 
@@ -48,6 +49,12 @@ def set_window_attributes(layer, filters, kernel_size, stride, padding, activati
     layer.slope = _default_slope(activation) if slope is None else float(slope)
     layer.init = init
     layer.decay = {"W"}
+
+
+def _row_width(wp, ow):
+    """Positions per output row of a padded unfold: all ``wp`` (contiguous copies, with
+    ``wp - ow`` garbage positions) unless the garbage exceeds ``MAX_GARBAGE_SHARE``."""
+    return wp if wp - ow <= MAX_GARBAGE_SHARE * wp else ow
 
 
 def _as_2d(shape):
@@ -135,7 +142,7 @@ class Conv(Layer):
         wp = w + 2 * pw
         if c * self.filters <= DIRECT_CONV_MAX_CHANNELS:
             return "direct", wp
-        return "padded", (wp if wp - ow <= MAX_GARBAGE_SHARE * wp else ow)
+        return "padded", _row_width(wp, ow)
 
     def forward(self, inputs, training=False):
         x = inputs[0]
@@ -212,11 +219,24 @@ class Conv(Layer):
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
         method, rw = self._method()
         hp, wp = h + 2 * ph, w + 2 * pw
+        code = ACTIVATION_CODES[self.activation]
+        slope = ops.scalar(self.slope)
+        by_convolution = (self.need_input_grad and method == "padded"
+                          and self._input_grad_by_convolution())
+        # The gradient with respect to the pre-activation, channel-major for the
+        # weight gradient; also in samples' layout when the input gradient is a
+        # convolution of it (the derivative applied once, then only the layout).
+        delta_samples = grad
+        if by_convolution and code != IDENTITY:
+            delta_samples = self._buffer("delta_samples", grad.shape)
+            ops.activations.activation_backward(
+                grad.reshape(n, -1), self._cache_derivative_arg.reshape(n, -1), code, slope,
+                delta_samples.reshape(n, -1))
+            grad, code = delta_samples, IDENTITY
         delta = self._buffer("delta", (self.filters, n * oh * rw))
         ops.conv.samples_to_channels(grad.reshape(n, self.filters, oh, ow),
                                      self._cache_derivative_arg.reshape(n, self.filters, oh, ow),
-                                     ACTIVATION_CODES[self.activation], ops.scalar(self.slope),
-                                     delta.reshape(self.filters, n, oh, rw))
+                                     code, slope, delta.reshape(self.filters, n, oh, rw))
         unfolded = self._cache_unfolded
         if unfolded is None:  # a blocked forward pass (prediction) kept no unfold
             unfolded = self._buffer("cols", (c * kh * kw, n * oh * rw))
@@ -237,8 +257,8 @@ class Conv(Layer):
             ops.dense.matmul(W, delta, dcols, exact_rows=False)
             ops.conv.col2im(dcols, kh, kw, sh, sw, ph, pw, dx4)
             return [dx]
-        if method == "padded" and self._input_grad_by_convolution():
-            self._input_grad_as_convolution(grad, dx4)
+        if by_convolution:
+            self._input_grad_as_convolution(delta_samples, dx4)
             return [dx]
         dpadded = self._buffer("dpadded", (n * c * hp * wp + kw - 1,))
         if method == "direct":
@@ -270,25 +290,18 @@ class Conv(Layer):
             return False
         return INPUT_GRAD_BY_CONVOLUTION == "always" or self.filters <= c
 
-    def _input_grad_as_convolution(self, grad, dx4):
-        """``dx4`` = the full correlation of the output gradient with the flipped filters."""
+    def _input_grad_as_convolution(self, delta, dx4):
+        """``dx4`` = the full correlation of ``delta`` (the gradient with respect to the
+        pre-activation, (N, F, OH, OW)) with the flipped filters."""
         ops = self.backend
-        n = grad.shape[0]
+        n = delta.shape[0]
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
         f = self.filters
-        code = ACTIVATION_CODES[self.activation]
-        if code == ACTIVATION_CODES["identity"]:
-            delta = grad  # the gradient with respect to the pre-activation, (N, F, OH, OW)
-        else:
-            delta = self._buffer("delta_samples", grad.shape)
-            ops.activations.activation_backward(
-                grad.reshape(n, -1), self._cache_derivative_arg.reshape(n, -1), code,
-                ops.scalar(self.slope), delta.reshape(n, -1))
         # Padding the gradient by KH-1-PH (KW-1-PW) gives exactly the input's
         # H x W positions as the outputs of the correlation.
         qh, qw = kh - 1 - ph, kw - 1 - pw
         hq, wq = oh + 2 * qh, ow + 2 * qw
-        rw = wq if wq - w <= MAX_GARBAGE_SHARE * wq else w
+        rw = _row_width(wq, w)
         padded = self._buffer("delta_padded", (n * f * hq * wq + kw - 1,))
         ops.conv.pad(delta.reshape(n, f, oh, ow), qh, qw, padded)
         cols = self._buffer("delta_cols", (f * kh * kw, n * h * rw))
@@ -299,8 +312,8 @@ class Conv(Layer):
         ops.dense.matmul_tn(flipped, cols, product)
         zeros = self._buffer("zero_bias", (c,))
         ops.dense.fill(zeros, ops.scalar(0.0))
-        ops.conv.channels_to_samples(product.reshape(c, n, h, rw), zeros,
-                                     ACTIVATION_CODES["identity"], ops.scalar(1.0), dx4)
+        ops.conv.channels_to_samples(product.reshape(c, n, h, rw), zeros, IDENTITY,
+                                     ops.scalar(1.0), dx4)
 
 
 class _Pool(Layer):
