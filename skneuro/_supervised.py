@@ -9,7 +9,6 @@ latter with an architecture class that defines ``_build_network`` (the MLPs
 in :mod:`skneuro.mlp`, the CNNs in :mod:`skneuro.cnn`).
 """
 
-
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.metrics import accuracy_score, r2_score

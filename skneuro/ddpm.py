@@ -423,7 +423,7 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
             validation = (inputs, eps, val_weight)
 
             def score(network):
-                return -self._denoising_error(inputs, eps, weight=validation[2])
+                return -self._denoising_error(inputs, eps, weight=val_weight)
         self._n_network_outputs = rows.shape[1]
         self._fit_network(rows, targets, weight, reset=reset, incremental=False,
                           validation=validation, score=score)

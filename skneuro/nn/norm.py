@@ -45,8 +45,12 @@ class GroupNorm(Layer):
         self.activation = activation
 
     def _describe(self):
+        return f"{self.groups}, {self._describe_options()}"
+
+    def _describe_options(self):
+        """``eps`` and, when there is one, the fused activation (shared with LayerNorm)."""
         fused = "" if self.activation == "identity" else f", activation={self.activation!r}"
-        return f"{self.groups}, eps={self.eps!r}{fused}"
+        return f"eps={self.eps!r}{fused}"
 
     def _code_and_slope(self):
         return (ACTIVATION_CODES[self.activation],
@@ -110,5 +114,4 @@ class LayerNorm(GroupNorm):
         super().__init__(groups=1, eps=eps, activation=activation)
 
     def _describe(self):
-        fused = "" if self.activation == "identity" else f", activation={self.activation!r}"
-        return f"eps={self.eps!r}{fused}"
+        return self._describe_options()

@@ -72,6 +72,11 @@ def shard_bounds(n_rows, n_shards):
     return [(k * n_rows // count, (k + 1) * n_rows // count) for k in range(count)]
 
 
+def _part(size, part, n_parts):
+    """``[lo, hi)`` of part ``part`` of ``n_parts`` near-equal parts of ``size`` elements."""
+    return part * size // n_parts, (part + 1) * size // n_parts
+
+
 class Shards:
     """Replicas of a network (and its loss) that run the shards of a batch.
 
@@ -96,8 +101,8 @@ class Shards:
         self._pool = None
         self._pool_pid = None
         self._bounds = []
-        #: Layer indices whose weight gradient the shards compute together.
-        # Dense layers whose backward is Dense's own (it honours defer_weight_grad).
+        #: Indices of the layers whose weight gradient the shards compute together:
+        #: large dense layers that keep Dense's backward (it honours defer_weight_grad).
         self._fused = [i for i, layer in enumerate(network.layers)
                        if isinstance(layer, Dense) and type(layer).backward is Dense.backward
                        and layer.params["W"].size >= FUSED_WEIGHT_GRAD_MIN]
@@ -213,8 +218,7 @@ class Shards:
             def run():
                 for i, (inputs, deltas) in pending:
                     dW = layers[i].grads["W"]
-                    lo = part * dW.shape[0] // n_parts
-                    hi = (part + 1) * dW.shape[0] // n_parts
+                    lo, hi = _part(dW.shape[0], part, n_parts)
                     dense.matmul_tn(inputs[:, lo:hi], deltas, dW[lo:hi])
             return run
 
@@ -229,8 +233,7 @@ class Shards:
                         if name == "W" and id(layer) in complete:
                             continue
                         mine = layer.grads[name].reshape(-1)
-                        lo = part * mine.size // n_parts
-                        hi = (part + 1) * mine.size // n_parts
+                        lo, hi = _part(mine.size, part, n_parts)
                         add_into(mine[lo:hi], copy.grads[name].reshape(-1)[lo:hi])
                 optimizer.update_part(self.network, learning_rate, l2, part, n_parts)
             return run
