@@ -14,21 +14,6 @@ FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 #: (a fused pass over a 64x256 batch takes about a microsecond serially).
 PARALLEL_THRESHOLD = 65536
 
-#: A stride-1 convolution with at most this many input x output channels
-#: runs the direct kernels instead of unfold + matrix product: with few
-#: channels the product is too narrow for BLAS, and the unfold multiplies
-#: the memory traffic by the window size (measured on the course's MNIST
-#: network, 2 cores: 1x6 and 6x16 channels are faster direct, 16x48 not).
-DIRECT_CONV_MAX_CHANNELS = 128
-
-#: A stride-1 unfold keeps WP = W + 2*PW positions per output row (each tap
-#: of a sample one contiguous copy; KW - 1 positions per row are garbage) when
-#: the garbage is at most this share of them; above it (small planes), only
-#: the OW real positions, which makes the products smaller. Measured on one
-#: core: 4x4 and 7x7 planes under a 3x3 window (33%, 22% garbage) are faster
-#: without the garbage, 8x8 (20%) about the same either way.
-MAX_GARBAGE_SHARE = 0.2
-
 #: Rows per chunk in chunked reductions. Fixed, so that the order in which
 #: partial sums are combined never depends on the number of threads.
 REDUCTION_CHUNK = 64

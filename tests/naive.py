@@ -219,3 +219,37 @@ def sinusoidal_embedding(t, dim, max_period):
     out[:, :half] = np.sin(angles)
     out[:, half:2 * half] = np.cos(angles)
     return out
+
+
+def to_lanes(x, ph, pw, nv):
+    """(N, C, H, W) -> (C, H + 2*ph, W + 2*pw, NV), samples last, zeros elsewhere."""
+    n, c, h, w = x.shape
+    out = np.zeros((c, h + 2 * ph, w + 2 * pw, nv), dtype=x.dtype)
+    out[:, ph:ph + h, pw:pw + w, :n] = x.transpose(1, 2, 3, 0)
+    return out
+
+
+def conv_lanes(xl, W, kh, kw):
+    """Stride-1 correlation of lanes (C, HP, WP, NV) with W (C*KH*KW, F), in float64."""
+    c, hp, wp, nv = xl.shape
+    oh, ow = hp - kh + 1, wp - kw + 1
+    weights = np.asarray(W, dtype=np.float64).reshape(c, kh, kw, -1)
+    out = np.zeros((weights.shape[3], oh, ow, nv))
+    for di in range(kh):
+        for dj in range(kw):
+            window = np.asarray(xl[:, di:di + oh, dj:dj + ow], dtype=np.float64)
+            out += np.einsum("cf,cijs->fijs", weights[:, di, dj], window)
+    return out
+
+
+def conv_lanes_weight_grad(xl, dl, qh, qw, kh, kw):
+    """dW[(c, di, dj), f] = sum over positions and samples of input x delta, in float64."""
+    c, hp, wp, nv = xl.shape
+    oh, ow = hp - kh + 1, wp - kw + 1
+    delta = np.asarray(dl[:, qh:qh + oh, qw:qw + ow], dtype=np.float64)
+    dW = np.zeros((c, kh, kw, dl.shape[0]))
+    for di in range(kh):
+        for dj in range(kw):
+            window = np.asarray(xl[:, di:di + oh, dj:dj + ow], dtype=np.float64)
+            dW[:, di, dj] = np.einsum("cijs,fijs->cf", window, delta)
+    return dW.reshape(c * kh * kw, -1)

@@ -348,6 +348,7 @@ def test_perceptron_on_cuda_matches_cpu(rng):
 
 # -- convolution and pooling kernels ------------------------------------------------
 from skneuro.kernels.cpu import conv as cpu_conv  # noqa: E402
+from skneuro.kernels.cpu import lanes as cpu_lanes  # noqa: E402
 from skneuro.kernels.cpu import pool as cpu_pool  # noqa: E402
 
 
@@ -401,75 +402,47 @@ def test_flip_filters(gpu, rng):
     assert_array_equal(gpu.to_host(out_d), out)
 
 
-@pytest.mark.parametrize("geometry", [(3, 3, 1, 1), (2, 3, 0, 2), (1, 1, 0, 0)])
-@pytest.mark.parametrize("wide", [True, False], ids=["wide-rows", "exact-rows"])
-def test_wide_conv_kernels(gpu, rng, geometry, wide):
+@pytest.mark.parametrize("geometry", [(3, 3, 1, 1), (2, 3, 0, 2), (1, 1, 0, 0), (3, 5, 0, 2)])
+def test_lanes_kernels(gpu, rng, geometry):
     kh, kw, ph, pw = geometry
-    n, c, h, w = 2, 2, 4, 5
-    hp, wp = h + 2 * ph, w + 2 * pw
-    oh = hp - kh + 1
-    rw = wp if wide else wp - kw + 1
-    x = rng.normal(size=(n, c, h, w)).astype(F32)
-    padded = np.empty(n * c * hp * wp + kw - 1, F32)
-    cpu_conv.pad(x, ph, pw, padded)
-    (x_d,) = on(gpu, x)
-    padded_d = gpu.empty(padded.shape)
-    gpu.conv.pad(x_d, ph, pw, padded_d)
-    assert_array_equal(gpu.to_host(padded_d), padded)
-
-    cols = np.empty((c * kh * kw, n * oh * rw), F32)
-    cpu_conv.im2col_wide(padded, n, c, hp, wp, kh, kw, rw, cols)
-    cols_d = gpu.empty(cols.shape)
-    gpu.conv.im2col_wide(padded_d, n, c, hp, wp, kh, kw, rw, cols_d)
-    assert_array_equal(gpu.to_host(cols_d), cols)
-
-    d = rng.normal(size=cols.shape).astype(F32)
-    d.reshape(-1, n, oh, rw)[..., wp - kw + 1:] = 0.0  # garbage positions hold zeros
-    dpadded = np.empty_like(padded)
-    cpu_conv.col2im_wide(d, n, c, hp, wp, kh, kw, rw, dpadded)
-    (d_d,) = on(gpu, d)
-    dpadded_d = gpu.empty(padded.shape)
-    gpu.conv.col2im_wide(d_d, n, c, hp, wp, kh, kw, rw, dpadded_d)
-    assert_allclose(gpu.to_host(dpadded_d), dpadded, **TOL)
-
-    dx = np.empty_like(x)
-    cpu_conv.unpad(dpadded, ph, pw, dx)
-    dx_d = gpu.empty(x.shape)
-    gpu.conv.unpad(dpadded_d, ph, pw, dx_d)
-    assert_allclose(gpu.to_host(dx_d), dx, **TOL)
-
-
-@pytest.mark.parametrize("kernel_size", [(3, 5), (1, 3), (2, 2)])
-def test_direct_conv_kernels(gpu, rng, kernel_size):
-    kh, kw = kernel_size
-    n, c, f, h, w = 2, 2, 3, 4, 6
-    ph, pw = (kh - 1) // 2, (kw - 1) // 2
+    n, c, f, h, w = 3, 2, 3, 3, 4
+    nv = cpu_lanes.lanes_size(n)
     hp, wp = h + 2 * ph, w + 2 * pw
     oh, ow = hp - kh + 1, wp - kw + 1
     x = rng.normal(size=(n, c, h, w)).astype(F32)
-    padded = np.empty(n * c * hp * wp + kw - 1, F32)
-    cpu_conv.pad(x, ph, pw, padded)
-    W = rng.normal(size=(c * kh * kw, f)).astype(F32)
-    product = np.empty((f, n * oh * wp), F32)
-    cpu_conv.conv_direct(padded, W, n, c, hp, wp, kh, kw, product)
-    padded_d, W_d = on(gpu, padded, W)
-    product_d = gpu.empty(product.shape)
-    gpu.conv.conv_direct(padded_d, W_d, n, c, hp, wp, kh, kw, product_d)
-    assert_allclose(gpu.to_host(product_d), product, **TOL)
+    xl = np.empty((c, hp, wp, nv), F32)
+    cpu_lanes.to_lanes(x, ph, pw, xl)
+    (x_d,) = on(gpu, x)
+    xl_d = gpu.empty(xl.shape)
+    gpu.lanes.to_lanes(x_d, ph, pw, xl_d)
+    assert_array_equal(gpu.to_host(xl_d), xl)
 
-    delta = rng.normal(size=product.shape).astype(F32)
-    delta.reshape(f, n, oh, wp)[..., ow:] = 0.0  # garbage positions hold zeros
-    (delta_d,) = on(gpu, delta)
+    W = rng.normal(size=(c * kh * kw, f)).astype(F32)
+    out = np.empty((f, oh, ow, nv), F32)
+    cpu_lanes.conv_lanes(xl, W, kh, kw, out)
+    (W_d,) = on(gpu, W)
+    out_d = gpu.empty(out.shape)
+    gpu.lanes.conv_lanes(xl_d, W_d, kh, kw, out_d)
+    assert_allclose(gpu.to_host(out_d), out, **TOL)
+
+    b = rng.normal(size=f).astype(F32)
+    code, slope = cpu_act.CODES["leaky_relu"], F32(0.1)
+    y = np.empty((n, f, oh, ow), F32)
+    cpu_lanes.from_lanes(out, b, code, slope, y)
+    (b_d,) = on(gpu, b)
+    y_d = gpu.empty(y.shape)
+    gpu.lanes.from_lanes(out_d, b_d, code, slope, y_d)
+    assert_allclose(gpu.to_host(y_d), y, **TOL)
+
+    qh, qw = kh - 1 - ph, kw - 1 - pw
+    dl = np.empty((f, oh + 2 * qh, ow + 2 * qw, nv), F32)
+    cpu_lanes.to_lanes(y, qh, qw, dl)
     dW = np.empty_like(W)
-    cpu_conv.conv_direct_weight_grad(padded, delta, n, c, hp, wp, kh, kw, dW)
+    cpu_lanes.conv_lanes_weight_grad(xl, dl, qh, qw, kh, kw, dW)
+    (dl_d,) = on(gpu, dl)
     dW_d = gpu.empty(W.shape)
-    gpu.conv.conv_direct_weight_grad(padded_d, delta_d, n, c, hp, wp, kh, kw, dW_d)
+    gpu.lanes.conv_lanes_weight_grad(xl_d, dl_d, qh, qw, kh, kw, dW_d)
     assert_allclose(gpu.to_host(dW_d), dW, **TOL)
-    dpadded = np.empty_like(padded)
-    cpu_conv.conv_direct_input_grad(delta, W, n, c, hp, wp, kh, kw, dpadded)
-    dpadded_d = gpu.empty(padded.shape)
-    gpu.conv.conv_direct_input_grad(delta_d, W_d, n, c, hp, wp, kh, kw, dpadded_d)
-    assert_allclose(gpu.to_host(dpadded_d), dpadded, **TOL)
 
 
 @pytest.mark.parametrize("geometry", [(2, 2, 2, 2), (3, 2, 2, 1)])
@@ -503,14 +476,12 @@ def test_pool_kernels(gpu, rng, geometry):
     assert_allclose(gpu.to_host(dx_d), dx, **TOL)
 
 
-@pytest.mark.parametrize("method", ["direct", "unfold-fold", "unfold-convolution"])
+@pytest.mark.parametrize("method", ["lanes", "unfold"])
 def test_cnn_network_on_cuda_matches_cpu(rng, method, monkeypatch):
     from skneuro.nn import Conv, Dense, Flatten, MaxPool, Network, SoftmaxCrossEntropy
 
-    if method != "direct":  # the unfold + product paths, and both input gradients
-        monkeypatch.setattr("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", 0)
-        monkeypatch.setattr("skneuro.nn.conv.INPUT_GRAD_BY_CONVOLUTION",
-                            "always" if method == "unfold-convolution" else "never")
+    if method == "unfold":  # the path of other strides, forced on these stride-1 layers
+        monkeypatch.setattr(Conv, "_method", lambda self: "unfold")
     x = rng.normal(size=(3, 1, 4, 4)).astype(F32)
     y = np.array([0, 1, 0], dtype=np.intp)
     w = np.full(3, 1 / 3, F32)
@@ -528,23 +499,6 @@ def test_cnn_network_on_cuda_matches_cpu(rng, method, monkeypatch):
                       for layer, name in net.parameters()])
     for a, b in zip(*grads):
         assert_allclose(b, a, **TOL)
-
-
-def test_blocked_conv_prediction_on_cuda_matches_cpu(rng, monkeypatch):
-    """Prediction's blocks of samples (slices of device arrays) on the device."""
-    from skneuro.nn import Conv, Network
-
-    monkeypatch.setattr("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", 0)
-    monkeypatch.setattr("skneuro.nn.conv.UNFOLD_BLOCK_BYTES", 1)
-    monkeypatch.setattr("skneuro.nn.conv.MIN_UNFOLD_BLOCK", 2)
-    x = rng.normal(size=(5, 2, 4, 4)).astype(F32)
-    outputs = []
-    for device in ("cpu", "cuda"):
-        backend = get_backend(device, np.float32)
-        net = Network.sequential((2, 4, 4), [Conv(3, 3, activation="tanh")])
-        net.build(backend, np.random.default_rng(0))
-        outputs.append(np.asarray(backend.to_host(net.forward(backend.asarray(x)))))
-    assert_allclose(outputs[1], outputs[0], **TOL)
 
 
 def test_cnn_fit_on_cuda_matches_cpu(rng):

@@ -1,13 +1,14 @@
 """Finite-difference checks of every layer, activation and loss (float64),
 and float32-vs-float64 agreement of the same computations."""
 
+import contextlib
 from unittest import mock
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from skneuro.nn import (
     Activation,
@@ -213,52 +214,57 @@ from skneuro.nn import AvgPool, Conv, Flatten, MaxPool  # noqa: E402
     dict(shape=(2, 6, 6), kernel_size=2, stride=1, padding="valid"),
     dict(shape=(2, 4, 4), kernel_size=4, stride=1, padding="same"),  # even window
 ])
-@pytest.mark.parametrize("direct_max, input_grad", [(0, "never"), (0, "always"), (10**6, "auto")],
-                         ids=["unfold-fold", "unfold-convolution", "direct"])
+@pytest.mark.parametrize("method", ["lanes", "unfold"])
 @given(n=st.integers(1, 3), filters=st.integers(1, 3), seed=st.integers(0, 2**16))
-def test_conv_gradients(activation, geometry, direct_max, input_grad, n, filters, seed):
-    # Every stride-1 method (direct kernels; unfold + product, with the input
-    # gradient folded back or computed as a convolution of the output
-    # gradient), chosen at run time by the module's thresholds.
+def test_conv_gradients(activation, geometry, method, n, filters, seed):
+    # Both ways to compute: stride 1 runs in lanes unless the padding exceeds
+    # the window; the unfold path serves every other case, and is forced here
+    # on the stride-1 geometries too.
     layer = Conv(filters, geometry["kernel_size"], stride=geometry["stride"],
                  padding=geometry["padding"], activation=activation)
-    with mock.patch("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", direct_max), \
-            mock.patch("skneuro.nn.conv.INPUT_GRAD_BY_CONVOLUTION", input_grad):
+    with _forced(method):
         check_layer_gradients(layer, [geometry["shape"]], n, seed)
 
 
-@pytest.mark.parametrize("block", [1, 2, 3, 7])
-@pytest.mark.parametrize("shape", [(3, 5, 6), (2, 8, 8)], ids=["exact-rows", "wide-rows"])
-def test_blocked_prediction_equals_the_whole_batch(rng, block, shape):
-    """Prediction unfolds blocks of samples (to stay in the cache): the same outputs
-    as one unfold of the batch, and a backward pass after it still works."""
-    x = rng.normal(size=(7,) + shape)
-    layer = Conv(4, 3, activation="tanh")
-    layer.build([shape], B64, rng)
-    with mock.patch("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", 0):
-        assert layer._method() == ("padded", shape[2] + 2 if shape[2] == 8 else shape[2])
-        whole = layer.forward([x], training=True).copy()
-        grads = [g.copy() for g in layer.backward(np.ones_like(whole))] + [
-            layer.grads["W"].copy()]
-        with mock.patch("skneuro.nn.conv.UNFOLD_BLOCK_BYTES", 1), \
-                mock.patch("skneuro.nn.conv.MIN_UNFOLD_BLOCK", block):
-            blocked = layer.forward([x], training=False).copy()
-            assert layer._cache_unfolded is None or block >= 7
-            again = [g.copy() for g in layer.backward(np.ones_like(whole))] + [
-                layer.grads["W"].copy()]
-    assert_allclose(blocked, whole, rtol=1e-13, atol=1e-13)
-    for a, b in zip(grads, again):
-        assert_allclose(b, a, rtol=1e-13, atol=1e-13)
+def _forced(method):
+    """Make every Conv compute by ``method`` ("lanes" only where it applies)."""
+    if method == "lanes":
+        return contextlib.nullcontext()
+    return mock.patch.object(Conv, "_method", lambda self: "unfold")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 5, 6), (2, 8, 8), (4, 28)], ids=["5x6", "8x8", "1-D"])
+def test_lanes_give_each_sample_the_same_result_in_any_batch(rng, dtype, shape):
+    """Samples sit in vector lanes, in blocks of 32 (16-sample transposes): a
+    sample's outputs and input gradient must not depend on its batch (sizes
+    that fill blocks, leave remainders, or are a single sample), and the
+    weight gradient of the batch is the sum of the samples' ones."""
+    x = rng.normal(size=(37,) + shape).astype(dtype)
+    layer = Conv(5, 3, activation="tanh")
+    layer.build([shape], CPUBackend(dtype), rng)
+    assert layer._method() == "lanes"
+    whole = layer.forward([x], training=True).copy()
+    dx = layer.backward(np.ones_like(whole))[0].copy()
+    dW = layer.grads["W"].copy()
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    dW_sum = np.zeros_like(dW, dtype=np.float64)
+    for start, stop in [(0, 1), (1, 17), (17, 37)]:
+        part = layer.forward([x[start:stop]], training=True)
+        assert_array_equal(part, whole[start:stop])
+        assert_array_equal(layer.backward(np.ones_like(part))[0], dx[start:stop])
+        dW_sum += layer.grads["W"]
+    assert_allclose(dW_sum, dW, **tol)
 
 
 @pytest.mark.parametrize("stride", [(1, 2), (1, 1)])
-@pytest.mark.parametrize("direct_max", [0, 10**6], ids=["unfold", "direct"])
-def test_conv_matches_a_naive_convolution(rng, stride, direct_max):
+@pytest.mark.parametrize("method", ["lanes", "unfold"])
+def test_conv_matches_a_naive_convolution(rng, stride, method):
     """Every method against a naive loop (cross-correlation, as in CNNs)."""
     x = rng.normal(size=(2, 3, 6, 5))
     layer = Conv(4, (3, 2), stride=stride, padding=(1, 0))
     layer.build([(3, 6, 5)], B64, rng)
-    with mock.patch("skneuro.nn.conv.DIRECT_CONV_MAX_CHANNELS", direct_max):
+    with _forced(method):
         out = layer.forward([x]).copy()
     W = layer.params["W"].reshape(3, 3, 2, 4)  # (C, KH, KW, F)
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)))

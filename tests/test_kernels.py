@@ -15,10 +15,12 @@ from skneuro.kernels.cpu import (
     dropout,
     embedding,
     fast_exp,
+    lanes,
     losses,
     norm,
     optim,
     pool,
+    simd,
 )
 from skneuro.kernels.cpu.perceptron import perceptron_epoch
 
@@ -124,84 +126,124 @@ def test_im2col_and_its_adjoint(variant, geometry, n, c, h, w, seed):
     assert_allclose(np.vdot(dx, x), np.vdot(d, cols), rtol=1e-12)
 
 
+def _layout_kernel(name, dtype, variant, element_loops):
+    """The compiled kernel behind ``lanes.to_lanes``/``from_lanes``: the float32 one
+    (16 x 16 transposes in registers) or the element loops (float64, or float32
+    on request, to check one against the other)."""
+    suffix = "_scalar" if element_loops or dtype == np.float64 else "_float32"
+    return _variant(getattr(lanes, f"_{name}{suffix}"), variant)
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
-@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(1, 7), w=st.integers(1, 7),
-       kh=st.integers(1, 3), kw=st.integers(1, 5), ph=st.integers(0, 2), pw=st.integers(0, 2),
-       extra=st.integers(0, 4), seed=st.integers(0, 2**16))
-def test_wide_unfold_and_its_adjoint(variant, n, c, h, w, kh, kw, ph, pw, extra, seed):
-    hp, wp = h + 2 * ph, w + 2 * pw
-    oh, ow = hp - kh + 1, wp - kw + 1
-    if oh < 1 or ow < 1:
-        return  # the window does not fit: the layer refuses this geometry at build
-    rw = min(ow + extra, wp)  # positions per output row: OW (exact) to WP (wide)
+@pytest.mark.parametrize("dtype, element_loops", [(np.float32, False), (np.float32, True),
+                                                  (np.float64, True)])
+@given(n=st.integers(1, 40), c=st.integers(1, 3), h=st.integers(1, 6), w=st.integers(1, 20),
+       ph=st.integers(0, 2), pw=st.integers(0, 2), seed=st.integers(0, 2**16))
+def test_lanes_layout_changes(variant, dtype, element_loops, n, c, h, w, ph, pw, seed):
+    # Sizes on both sides of the 16-sample and 16-position blocks.
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, c, h, w))
-    padded = np.full(n * c * hp * wp + kw - 1, np.nan)
-    _variant(conv.pad, variant)(x, ph, pw, padded)
-    cols = np.full((c * kh * kw, n * oh * rw), np.nan)
-    _variant(conv.im2col_wide, variant)(padded, n, c, hp, wp, kh, kw, rw, cols)
-    assert np.isfinite(cols).all()
-    inside = cols.reshape(-1, n, oh, rw)[..., :ow].reshape(c * kh * kw, -1)
-    assert_array_equal(inside, naive.im2col(x, kh, kw, 1, 1, ph, pw))
-    # With zeros at the garbage positions, col2im_wide + unpad is the transpose.
-    d = rng.normal(size=cols.shape)
-    d.reshape(-1, n, oh, rw)[..., ow:] = 0.0
-    dpadded = np.full_like(padded, np.nan)
-    _variant(conv.col2im_wide, variant)(d, n, c, hp, wp, kh, kw, rw, dpadded)
-    dx = np.full_like(x, np.nan)
-    _variant(conv.unpad, variant)(dpadded, ph, pw, dx)
-    assert_allclose(np.vdot(dx, x), np.vdot(d, cols), rtol=1e-12)
+    x = rng.normal(size=(n, c, h, w)).astype(dtype)
+    nv = lanes.lanes_size(n)
+    assert nv % lanes.SAMPLE_BLOCK == 0 and n <= nv < n + lanes.SAMPLE_BLOCK
+    out = np.full((c, h + 2 * ph, w + 2 * pw, nv), np.nan, dtype)
+    _layout_kernel("to_lanes", dtype, variant, element_loops)(x, ph, pw, out)
+    assert_array_equal(out, naive.to_lanes(x, ph, pw, nv))
+
+    y = rng.normal(size=(c, h, w, nv)).astype(dtype)
+    b = rng.normal(size=c).astype(dtype)
+    code, slope = activations.CODES["leaky_relu"], dtype(0.1)
+    back = np.full_like(x, np.nan)
+    _layout_kernel("from_lanes", dtype, variant, element_loops)(y, b, code, slope, back)
+    expected = naive.activation(y[..., :n].transpose(3, 0, 1, 2) + b[:, None, None],
+                                "leaky_relu", 0.1)
+    assert_allclose(back, expected, rtol=TOL[dtype], atol=TOL[dtype])
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@given(n=st.integers(1, 3), c=st.integers(1, 3), f=st.integers(1, 3), h=st.integers(1, 6),
-       w=st.integers(1, 8), kh=st.integers(1, 3), kw=st.sampled_from([1, 2, 3, 4, 5]),
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(n=st.integers(1, 40), c=st.integers(1, 4), f=st.integers(1, 19), h=st.integers(1, 6),
+       w=st.integers(1, 6), kh=st.integers(1, 3), kw=st.sampled_from([1, 2, 3, 5]),
        seed=st.integers(0, 2**16))
-def test_direct_convolution_matches_unfold_and_product(variant, n, c, f, h, w, kh, kw, seed):
+def test_lanes_convolution_and_weight_gradient(variant, dtype, n, c, f, h, w, kh, kw, seed):
+    # Filters on both sides of the 8-filter (forward) and 4-filter, 4-tap
+    # (weight gradient) blocks; "same"-like padding, any window.
     ph, pw = (kh - 1) // 2, (kw - 1) // 2
-    hp, wp = h + 2 * ph, w + 2 * pw
-    oh, ow = hp - kh + 1, wp - kw + 1
-    if oh < 1 or ow < 1:
-        return  # the window does not fit: the layer refuses this geometry at build
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, c, h, w))
-    W = rng.normal(size=(c * kh * kw, f))
-    padded = np.empty(n * c * hp * wp + kw - 1)
-    conv.pad(x, ph, pw, padded)
-    cols = np.empty((c * kh * kw, n * oh * wp))
-    conv.im2col_wide(padded, n, c, hp, wp, kh, kw, wp, cols)
-    product = np.full((f, n * oh * wp), np.nan)
-    _variant(conv.conv_direct, variant)(padded, W, n, c, hp, wp, kh, kw, product)
-    assert_allclose(product, W.T @ cols, rtol=1e-10, atol=1e-10)
+    x = rng.normal(size=(n, c, h, w)).astype(dtype)
+    nv = lanes.lanes_size(n)
+    xl = naive.to_lanes(x, ph, pw, nv)
+    W = rng.normal(size=(c * kh * kw, f)).astype(dtype)
+    oh, ow = h + 2 * ph - kh + 1, w + 2 * pw - kw + 1
+    out = np.full((f, oh, ow, nv), np.nan, dtype)
+    _variant(lanes.conv_lanes, variant)(xl, W, kh, kw, out)
+    assert_allclose(out, naive.conv_lanes(xl, W, kh, kw), rtol=10 * TOL[dtype],
+                    atol=10 * TOL[dtype])
 
-    delta = rng.normal(size=product.shape)
-    delta.reshape(f, n, oh, wp)[..., ow:] = 0.0  # garbage positions hold zeros
+    qh, qw = kh - 1 - ph, kw - 1 - pw
+    dl = naive.to_lanes(rng.normal(size=(n, f, oh, ow)).astype(dtype), qh, qw, nv)
     dW = np.full_like(W, np.nan)
-    _variant(conv.conv_direct_weight_grad, variant)(padded, delta, n, c, hp, wp, kh, kw, dW)
-    assert_allclose(dW, cols @ delta.T, rtol=1e-10, atol=1e-10)
-    expected = np.empty_like(padded)
-    conv.col2im_wide(W @ delta, n, c, hp, wp, kh, kw, wp, expected)
-    dpadded = np.full_like(padded, np.nan)
-    _variant(conv.conv_direct_input_grad, variant)(delta, W, n, c, hp, wp, kh, kw, dpadded)
-    assert_allclose(dpadded, expected, rtol=1e-10, atol=1e-10)
+    _variant(lanes.conv_lanes_weight_grad, variant)(xl, dl, qh, qw, kh, kw, dW)
+    assert_allclose(dW, naive.conv_lanes_weight_grad(xl, dl, qh, qw, kh, kw),
+                    rtol=10 * TOL[dtype], atol=10 * TOL[dtype] * n)
 
 
-def test_direct_convolution_is_the_same_in_both_variants(rng):
-    n, c, f, hp, wp, k = 8, 3, 6, 16, 16, 5
-    xp = rng.normal(size=n * c * hp * wp + k - 1).astype(np.float32)
+def test_lanes_convolution_is_the_same_in_both_variants(rng):
+    n, c, f, h, k = 70, 5, 13, 9, 3
+    xl = naive.to_lanes(rng.normal(size=(n, c, h, h)).astype(np.float32), 1, 1,
+                        lanes.lanes_size(n))
     W = rng.normal(size=(c * k * k, f)).astype(np.float32)
-    span = (hp - k + 1) * wp
     results = []
     for variant in VARIANTS:
-        product = np.empty((f, n * span), np.float32)
-        _variant(conv.conv_direct, variant)(xp, W, n, c, hp, wp, k, k, product)
+        out = np.empty((f, h, h, xl.shape[3]), np.float32)
+        _variant(lanes.conv_lanes, variant)(xl, W, k, k, out)
+        dl = np.zeros((f, h + 2, h + 2, xl.shape[3]), np.float32)
+        dl[:, 1:-1, 1:-1] = out
         dW = np.empty_like(W)
-        _variant(conv.conv_direct_weight_grad, variant)(xp, product, n, c, hp, wp, k, k, dW)
-        dxp = np.empty_like(xp)
-        _variant(conv.conv_direct_input_grad, variant)(product, W, n, c, hp, wp, k, k, dxp)
-        results.append((product, dW, dxp))
+        _variant(lanes.conv_lanes_weight_grad, variant)(xl, dl, 1, 1, k, k, dW)
+        results.append((out, dW))
     for a, b in zip(*results, strict=True):
         assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_simd_transpose_and_totals(dtype):
+    # Vectors of 64 bytes: 16 float32 or 8 float64. Rows of the square below
+    # start every 16 elements; a vector takes the first ``width`` of a row.
+    width = 64 // np.dtype(dtype).itemsize
+    values = np.arange(16 * 16, dtype=dtype) * dtype(0.25) - 3
+    square = values.reshape(16, 16)
+    assert_allclose(np.array(_totals(values)), square[:, :width].sum(axis=1), rtol=1e-6)
+    out = np.full_like(values, np.nan)
+    (_transpose_16 if width == 16 else _transpose_8)(values, out)
+    assert_array_equal(out.reshape(16, 16)[:width, :width], square[:width, :width].T)
+
+
+@numba.njit
+def _totals(a):
+    return simd.totals(simd.load(a, 0), simd.load(a, 16), simd.load(a, 32), simd.load(a, 48),
+                       simd.load(a, 64), simd.load(a, 80), simd.load(a, 96), simd.load(a, 112),
+                       simd.load(a, 128), simd.load(a, 144), simd.load(a, 160),
+                       simd.load(a, 176), simd.load(a, 192), simd.load(a, 208),
+                       simd.load(a, 224), simd.load(a, 240))
+
+
+@numba.njit
+def _transpose_16(a, out):
+    t = simd.transpose(simd.load(a, 0), simd.load(a, 16), simd.load(a, 32), simd.load(a, 48),
+                       simd.load(a, 64), simd.load(a, 80), simd.load(a, 96), simd.load(a, 112),
+                       simd.load(a, 128), simd.load(a, 144), simd.load(a, 160),
+                       simd.load(a, 176), simd.load(a, 192), simd.load(a, 208),
+                       simd.load(a, 224), simd.load(a, 240))
+    for r in range(16):
+        simd.store(out, 16 * r, t[r])
+
+
+@numba.njit
+def _transpose_8(a, out):
+    t = simd.transpose(simd.load(a, 0), simd.load(a, 16), simd.load(a, 32), simd.load(a, 48),
+                       simd.load(a, 64), simd.load(a, 80), simd.load(a, 96), simd.load(a, 112))
+    for r in range(8):
+        simd.store(out, 16 * r, t[r])
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

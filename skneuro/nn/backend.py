@@ -30,6 +30,7 @@ class CPUBackend:
             dropout,
             embedding,
             gaussian,
+            lanes,
             losses,
             norm,
             optim,
@@ -41,6 +42,7 @@ class CPUBackend:
         self.dtype = np.dtype(dtype)
         self.perceptron = perceptron
         self.conv = conv
+        self.lanes = lanes
         self.pool = pool
         self.embedding = embedding
         self.diffusion = diffusion
@@ -102,6 +104,7 @@ class CUDABackend:
             dropout,
             embedding,
             gaussian,
+            lanes,
             losses,
             norm,
             optim,
@@ -113,6 +116,7 @@ class CUDABackend:
         self._cuda = cuda
         self.perceptron = perceptron
         self.conv = conv
+        self.lanes = lanes
         self.pool = pool
         self.embedding = embedding
         self.diffusion = diffusion
