@@ -2,8 +2,28 @@
 
 import contextlib
 import os
+import threading
 
 import numba
+
+_BLAS_CONTROLLER = None
+_BLAS_LOCK = threading.Lock()
+
+
+def blas_threads(n_threads):
+    """A context limiting BLAS to ``n_threads`` threads.
+
+    threadpoolctl's controller is built once: building it scans the process's
+    loaded libraries (~3 ms), which every limit would otherwise repeat (a
+    DDPM sampler predicts once per step).
+    """
+    global _BLAS_CONTROLLER
+    with _BLAS_LOCK:
+        if _BLAS_CONTROLLER is None:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=n_threads, user_api="blas")
 
 
 def effective_n_threads(n_jobs):
@@ -33,13 +53,11 @@ def limit_threads(n_jobs):
     if n_jobs is None:
         yield
         return
-    from threadpoolctl import threadpool_limits
-
     n_threads = effective_n_threads(n_jobs)
     previous = numba.get_num_threads()
     numba.set_num_threads(n_threads)
     try:
-        with threadpool_limits(limits=n_threads, user_api="blas"):
+        with blas_threads(n_threads):
             yield
     finally:
         numba.set_num_threads(previous)

@@ -30,11 +30,11 @@ threads.
 
 import concurrent.futures
 import os
-import threading
 
 import numba
 import numpy as np
 
+from skneuro._threads import blas_threads
 from skneuro.nn.layers import Dense
 
 #: Fewest rows worth a shard of their own: below, the shards' overhead
@@ -46,20 +46,9 @@ MIN_SHARD_ROWS = 8
 #: it, a shard's own product is as fast.
 FUSED_WEIGHT_GRAD_MIN = 2**18
 
-_BLAS_CONTROLLER = None
-_BLAS_LOCK = threading.Lock()
-
-
 def single_threaded_blas():
-    """A context limiting BLAS to one thread (the controller is built once: it scans
-    the loaded libraries, which takes milliseconds)."""
-    global _BLAS_CONTROLLER
-    with _BLAS_LOCK:
-        if _BLAS_CONTROLLER is None:
-            from threadpoolctl import ThreadpoolController
-
-            _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+    """A context limiting BLAS to one thread."""
+    return blas_threads(1)
 
 
 def shard_bounds(n_rows, n_shards):

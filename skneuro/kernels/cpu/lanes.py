@@ -144,11 +144,13 @@ def _to_lanes_float32(x, ph, pw, out):
 @numba.njit(inline="always")
 def _activate_samples(b, code, param, out, k, first):
     """Bias and activation over the planes of channel ``k`` of samples ``s >= first``."""
-    n = out.shape[0]
+    n, f, size = out.shape[0], out.shape[1], out.shape[2] * out.shape[3]
+    flat = out.reshape(-1)
     for s in range(first, n):
-        for i in range(out.shape[2]):
-            row = out[s, k, i]
-            activate_row(row, b[k], code, param, row)
+        # The whole plane in one call: rows of 4 or 8 would run LLVM's
+        # scalar remainder loop only.
+        plane = flat[(s * f + k) * size:(s * f + k + 1) * size]
+        activate_row(plane, b[k], code, param, plane)
 
 
 @kernel
