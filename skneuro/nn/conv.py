@@ -140,7 +140,7 @@ class Conv(Layer):
             lanes_out = self._buffer("lanes_out", (self.filters, oh, ow, lanes_in.shape[3]))
             ops.lanes.conv_lanes(lanes_in, W, kh, kw, lanes_out)
             ops.lanes.from_lanes(lanes_out, b, fused, slope, out4)
-            self._cache_unfolded = lanes_in
+            self._cache_operand = lanes_in
         else:
             product = self._buffer("product", (self.filters, n * oh * ow))
             unfolded = self._buffer("cols", (c * kh * kw, n * oh * ow))
@@ -148,7 +148,7 @@ class Conv(Layer):
             ops.dense.matmul_tn(W, unfolded, product)
             ops.conv.channels_to_samples(product.reshape(self.filters, n, oh, ow), b, fused,
                                          slope, out4)
-            self._cache_unfolded = unfolded
+            self._cache_operand = unfolded
         self._cache_input = x
         self._cache_derivative_arg = self._finish_activation(out, code, slope)
         return out
@@ -166,7 +166,7 @@ class Conv(Layer):
                                      self._cache_derivative_arg.reshape(n, self.filters, oh, ow),
                                      code, ops.scalar(self.slope),
                                      delta.reshape(self.filters, n, oh, ow))
-        unfolded = self._cache_unfolded
+        unfolded = self._cache_operand
         ops.dense.matmul_nt(unfolded, delta, self.grads["W"])
         ops.dense.row_sum(delta, self.grads["b"])
         if not self.need_input_grad:
@@ -194,7 +194,7 @@ class Conv(Layer):
             ops.activations.activation_backward(
                 grad.reshape(n, -1), self._cache_derivative_arg.reshape(n, -1), code,
                 ops.scalar(self.slope), delta.reshape(n, -1))
-        lanes_in = self._cache_unfolded
+        lanes_in = self._cache_operand
         qh, qw = kh - 1 - ph, kw - 1 - pw
         lanes_delta = self._buffer("lanes_delta", (f, oh + 2 * qh, ow + 2 * qw,
                                                    lanes_in.shape[3]))

@@ -3,8 +3,8 @@
 Why: the matrix products run in BLAS, with BLAS's threads, but every other
 kernel runs serially, because a parallel Numba region started between two
 BLAS calls fights BLAS's still-spinning threads for the cores. In a
-convolutional network those other kernels (unfolding, direct convolutions,
-pooling, activations) take about half of the time. Splitting each batch into
+convolutional network those other kernels (the convolutions in lanes and
+their layout changes, pooling, activations) take most of the time. Splitting each batch into
 shards, each run forward and backward by a replica of the network in its own
 Python thread (the kernels and numpy's products release the GIL) with BLAS
 limited to one thread, puts all of them on every core.

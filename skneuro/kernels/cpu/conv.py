@@ -135,7 +135,7 @@ def channels_to_samples(y, b, code, param, out):
     """``out[n, f, i, j] = g(y[f, n, i, j] + b[f])``: bias, activation and layout in one pass.
 
     ``y`` is the channel-major product, (F, N, OH, RW) with ``RW >= OW``
-    positions per output row (``RW > OW`` for the wide unfold).
+    positions per output row, of which the first OW are used.
     """
     n, f, oh, ow = out.shape
     for s in prange(n):
