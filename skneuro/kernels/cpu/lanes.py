@@ -317,18 +317,26 @@ def conv_lanes_weight_grad(xl, dl, qh, qw, kh, kw, dW):
     n_taps = c * kh * kw
     tap_blocks = (n_taps + 3) // 4
     filter_blocks = (n_filters + 3) // 4
+    # Where each tap's window starts in the flat lanes, computed once: four
+    # integer divisions per tap in every job cost as much as the arithmetic
+    # of a job on a 4x4 plane.
+    offsets = np.empty(n_taps, np.int64)
+    for t in range(n_taps):
+        ch, rest = t // (kh * kw), t % (kh * kw)
+        offsets[t] = ((ch * hp + rest // kw) * wp + rest % kw) * nv
+    # Filter blocks outermost: consecutive jobs keep their 4 filters' planes
+    # of the gradient in L1 and stream the input's taps, whose neighbouring
+    # windows share cache lines (the other order re-read the whole gradient
+    # from L2 for every block of taps: 73 -> 89 GFLOP/s for 128 -> 64 channels).
     for job in prange(tap_blocks * filter_blocks):
-        t = (job // filter_blocks) * 4
-        f = (job % filter_blocks) * 4
+        f = (job // tap_blocks) * 4
+        t = (job % tap_blocks) * 4
         # Missing taps and filters of a last, partial block repeat its last
         # real one and are not stored.
         t1, t2, t3 = min(t + 1, n_taps - 1), min(t + 2, n_taps - 1), min(t + 3, n_taps - 1)
         f1, f2, f3 = min(f + 1, n_filters - 1), min(f + 2, n_filters - 1), \
             min(f + 3, n_filters - 1)
-        o0 = _tap_offset(t, kh, kw, hp, wp, nv)
-        o1 = _tap_offset(t1, kh, kw, hp, wp, nv)
-        o2 = _tap_offset(t2, kh, kw, hp, wp, nv)
-        o3 = _tap_offset(t3, kh, kw, hp, wp, nv)
+        o0, o1, o2, o3 = offsets[t], offsets[t1], offsets[t2], offsets[t3]
         p0 = ((f * dh + qh) * dw + qw) * nv
         p1 = ((f1 * dh + qh) * dw + qw) * nv
         p2 = ((f2 * dh + qh) * dw + qw) * nv
@@ -373,13 +381,6 @@ def conv_lanes_weight_grad(xl, dl, qh, qw, kh, kw, dW):
             _store_column(dW, t, f + 2, taps_real, sums[8], sums[9], sums[10], sums[11])
         if filters_real > 3:
             _store_column(dW, t, f + 3, taps_real, sums[12], sums[13], sums[14], sums[15])
-
-
-@numba.njit(inline="always")
-def _tap_offset(t, kh, kw, hp, wp, nv):
-    """Where tap ``t`` = (c, di, dj) of the window at output (0, 0) starts in the flat lanes."""
-    ch, rest = t // (kh * kw), t % (kh * kw)
-    return ((ch * hp + rest // kw) * wp + rest % kw) * nv
 
 
 @numba.njit(inline="always")
