@@ -725,3 +725,30 @@ def test_cpu_backend_aligns_its_arrays(shape, dtype):
         assert array.dtype == dtype and array.shape == np.empty(shape).shape
         assert array.flags.c_contiguous and array.flags.writeable
     assert not backend.zeros(shape, dtype).any()
+
+
+def test_lanes_kernels_refuse_lanes_they_cannot_cover(rng):
+    # The kernels' vector loads check no bounds: mismatched lanes must raise.
+    xl = np.zeros((2, 5, 5, 32), np.float32)
+    W = np.zeros((2 * 9, 3), np.float32)
+    with pytest.raises(ValueError, match="multiple of SAMPLE_BLOCK"):
+        lanes.conv_lanes(np.zeros((2, 5, 5, 20), np.float32), W, 3, 3,
+                         np.zeros((3, 3, 3, 20), np.float32))
+    with pytest.raises(ValueError, match="lanes must match"):
+        lanes.conv_lanes_weight_grad(xl, np.zeros((3, 5, 5, 64), np.float32), 1, 1, 3, 3,
+                                     np.zeros_like(W))
+    # Strided arrays take the element loops (the vector kernels need contiguity).
+    x = rng.normal(size=(3, 2, 4, 8)).astype(np.float32)[..., ::2]
+    out = np.full((2, 4, 4, 32), np.nan, np.float32)
+    lanes.to_lanes(x, 0, 0, out)
+    assert_array_equal(out, naive.to_lanes(x, 0, 0, 32))
+
+
+def test_simd_refuses_strided_arrays():
+    @numba.njit
+    def first_vector_total(a):
+        return simd.total(simd.load(a, 0))
+
+    assert first_vector_total(np.arange(64, dtype=np.float32)) == sum(range(16))
+    with pytest.raises(numba.core.errors.TypingError):
+        first_vector_total(np.arange(64, dtype=np.float32)[::2])

@@ -20,6 +20,8 @@ def aligned_empty(shape, dtype):
     """An uninitialized C-contiguous array whose data starts on an ALIGNMENT boundary."""
     dtype = np.dtype(dtype)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if any(d < 0 for d in shape):
+        raise ValueError(f"negative dimensions are not allowed, got shape {shape}")
     size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     raw = np.empty(size + ALIGNMENT, np.uint8)
     start = -raw.ctypes.data % ALIGNMENT

@@ -46,7 +46,7 @@ def to_lanes(x, ph, pw, out):
 
     ``x`` is (N, C, H, W); ``out`` is (C, H + 2*ph, W + 2*pw, NV).
     """
-    if x.dtype == np.float32:
+    if x.dtype == np.float32 and x.flags.c_contiguous and out.flags.c_contiguous:
         _to_lanes_float32(x, ph, pw, out)
     else:
         _to_lanes_scalar(x, ph, pw, out)
@@ -59,7 +59,7 @@ def from_lanes(y, b, code, param, out):
     ``param`` select the activation as in
     :mod:`skneuro.kernels.cpu.activations`.
     """
-    if y.dtype == np.float32:
+    if y.dtype == np.float32 and y.flags.c_contiguous and out.flags.c_contiguous:
         _from_lanes_float32(y, b, code, param, out)
     else:
         _from_lanes_scalar(y, b, code, param, out)
@@ -214,6 +214,9 @@ def conv_lanes(xl, W, kh, kw, out):
     """
     c, hp, wp, nv = xl.shape
     n_filters, oh, ow = out.shape[0], out.shape[1], out.shape[2]
+    if nv % SAMPLE_BLOCK != 0 or out.shape[3] != nv:
+        raise ValueError("conv_lanes: the lanes must hold a multiple of SAMPLE_BLOCK "
+                         "samples, the same number in the input and the output")
     xf = xl.reshape(-1)
     wf = W.reshape(-1)
     of = out.reshape(-1)
@@ -311,6 +314,9 @@ def conv_lanes_weight_grad(xl, dl, qh, qw, kh, kw, dW):
     c, hp, wp, nv = xl.shape
     n_filters, dh, dw = dl.shape[0], dl.shape[1], dl.shape[2]
     oh, ow = hp - kh + 1, wp - kw + 1
+    if nv % SAMPLE_BLOCK != 0 or dl.shape[3] != nv or dh < oh + qh or dw < ow + qw:
+        raise ValueError("conv_lanes_weight_grad: the gradient's lanes must match the "
+                         "input's (a multiple of SAMPLE_BLOCK samples) and cover its outputs")
     xf = xl.reshape(-1)
     df = dl.reshape(-1)
     v = simd.width(xf)

@@ -40,7 +40,9 @@ class _SimdVectorModel(models.PrimitiveModel):
 
 
 def _vector_of(array_type):
+    # Contiguous only: the address is data + index, strides are not applied.
     if not (isinstance(array_type, types.Array) and array_type.ndim == 1
+            and array_type.layout == "C"
             and array_type.dtype in (types.float32, types.float64)):
         return None
     return SimdVector(array_type.dtype)
@@ -80,7 +82,7 @@ def zeros(typingctx, array):
 
 @intrinsic
 def load(typingctx, array, index):
-    """``array[index:index + width]`` as a vector (1-D contiguous ``array``)."""
+    """``array[index:index + width]`` as a vector (``array`` 1-D and C-contiguous)."""
     vector = _vector_of(array)
     if vector is None or not isinstance(index, types.Integer):
         return None
