@@ -481,7 +481,9 @@ def test_cnn_network_on_cuda_matches_cpu(rng, method, monkeypatch):
     from skneuro.nn import Conv, Dense, Flatten, MaxPool, Network, SoftmaxCrossEntropy
 
     if method == "unfold":  # the path of other strides, forced on these stride-1 layers
-        monkeypatch.setattr(Conv, "_method", lambda self: "unfold")
+        monkeypatch.setattr(Conv, "_method", lambda self, n: "unfold")
+    else:  # lanes also for this 3-sample batch
+        monkeypatch.setattr("skneuro.nn.conv.MIN_LANES_BATCH", 1)
     x = rng.normal(size=(3, 1, 4, 4)).astype(F32)
     y = np.array([0, 1, 0], dtype=np.intp)
     w = np.full(3, 1 / 3, F32)

@@ -1,7 +1,6 @@
 """Finite-difference checks of every layer, activation and loss (float64),
 and float32-vs-float64 agreement of the same computations."""
 
-import contextlib
 from unittest import mock
 
 import numpy as np
@@ -201,6 +200,7 @@ def test_float32_matches_float64(activation, rng):
 
 # -- convolution and pooling ------------------------------------------------------
 from skneuro.nn import AvgPool, Conv, Flatten, MaxPool  # noqa: E402
+from skneuro.nn.conv import MIN_LANES_BATCH  # noqa: E402
 
 
 @pytest.mark.parametrize("activation", ["identity", "tanh", "leaky_relu", "silu"])
@@ -227,10 +227,11 @@ def test_conv_gradients(activation, geometry, method, n, filters, seed):
 
 
 def _forced(method):
-    """Make every Conv compute by ``method`` ("lanes" only where it applies)."""
+    """Make every Conv compute by ``method`` ("lanes" only where it applies, at any
+    batch size)."""
     if method == "lanes":
-        return contextlib.nullcontext()
-    return mock.patch.object(Conv, "_method", lambda self: "unfold")
+        return mock.patch("skneuro.nn.conv.MIN_LANES_BATCH", 1)
+    return mock.patch.object(Conv, "_method", lambda self, n: "unfold")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -238,18 +239,20 @@ def _forced(method):
 def test_lanes_give_each_sample_the_same_result_in_any_batch(rng, dtype, shape):
     """Samples sit in vector lanes, in blocks of 32 (16-sample transposes): a
     sample's outputs and input gradient must not depend on its batch (sizes
-    that fill blocks, leave remainders, or are a single sample), and the
-    weight gradient of the batch is the sum of the samples' ones."""
+    that fill blocks or leave remainders, from the smallest batch run in
+    lanes on), and the weight gradient of the batch is the sum of the
+    samples' ones."""
     x = rng.normal(size=(37,) + shape).astype(dtype)
     layer = Conv(5, 3, activation="tanh")
     layer.build([shape], CPUBackend(dtype), rng)
-    assert layer._method() == "lanes"
+    assert layer._method(MIN_LANES_BATCH) == "lanes"
+    assert layer._method(MIN_LANES_BATCH - 1) == "unfold"
     whole = layer.forward([x], training=True).copy()
     dx = layer.backward(np.ones_like(whole))[0].copy()
     dW = layer.grads["W"].copy()
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
     dW_sum = np.zeros_like(dW, dtype=np.float64)
-    for start, stop in [(0, 1), (1, 17), (17, 37)]:
+    for start, stop in [(0, MIN_LANES_BATCH), (MIN_LANES_BATCH, 17), (17, 37)]:
         part = layer.forward([x[start:stop]], training=True)
         assert_array_equal(part, whole[start:stop])
         assert_array_equal(layer.backward(np.ones_like(part))[0], dx[start:stop])
