@@ -115,9 +115,23 @@ def _to_lanes_float32(x, ph, pw, out):
     hw = h * w
     blocked_samples, blocked_positions = n - n % 16, hw - hw % 16
     step = c * hw
+    v = simd.width(of)
     for ch in prange(c):
         plane = out[ch]
-        _zero_outside(plane, n, h, w, ph, pw)
+        # The padding ring and the samples past n, zeroed with vector stores
+        # (element by element, the short runs took half of the kernel's time).
+        # NV is a multiple of the vector width: each run ends on a boundary.
+        nothing = simd.zeros(of)
+        for yy in range(hp):
+            inside = ph <= yy < ph + h
+            for xx in range(wp):
+                base = ((ch * hp + yy) * wp + xx) * nv
+                first = n if inside and pw <= xx < pw + w else 0
+                start = min(-(-first // v) * v, nv)
+                for k in range(first, start):
+                    of[base + k] = 0.0
+                for k in range(start, nv, v):
+                    simd.store(of, base + k, nothing)
         for s0 in range(0, blocked_samples, 16):
             src = (s0 * c + ch) * hw
             for p0 in range(0, blocked_positions, 16):
