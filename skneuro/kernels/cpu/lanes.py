@@ -5,9 +5,9 @@ all samples side by side, ``NV`` of them (the batch rounded up to
 :data:`SAMPLE_BLOCK`, the extra samples zero). A stride-1 convolution is
 then, for every output position and filter, a sum over taps of a weight times
 a contiguous vector of samples: :func:`conv_lanes` keeps 8 filters x 2
-vectors of samples (2 x 16 float32) in registers for the
-whole sum over the C*KH*KW taps, the register blocking of a matrix-multiply
-micro-kernel, with the unfolded matrix never written. Every lane is a real
+vectors of samples (2 x 16 float32) in registers for the whole sum over the
+C*KH*KW taps, the register blocking of a matrix-multiply micro-kernel, with
+the unfolded matrix never written. Every lane is a real
 sample and every position a real output, so even 4x4 and 2x2 planes (a
 U-Net's lower levels) use the whole vector (vectors along an image row
 would waste half of them on a 4x4 plane).
@@ -35,6 +35,7 @@ from skneuro.kernels.cpu.activations import activate_row
 #: The lanes are padded to a multiple of this many samples: two vectors of
 #: float32 (four of float64), the sample block of :func:`conv_lanes`.
 SAMPLE_BLOCK = 32
+
 
 def lanes_size(n):
     """The lanes' sample count NV for a batch of ``n`` samples."""
@@ -71,6 +72,7 @@ def from_lanes(y, b, code, param, out):
 # 16 samples x 16 positions through registers (simd.transpose), 3x faster,
 # and leave only the edges of the block grid to the element loops. Float64
 # (gradient checks) takes the element loops.
+
 
 @numba.njit(inline="always")
 def _zero_outside(plane, n, h, w, ph, pw):
