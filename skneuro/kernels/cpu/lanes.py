@@ -292,29 +292,23 @@ def conv_lanes(xl, W, kh, kw, out):
                         k1 = simd.fma(w, x1, k1)
             at = ((f * oh + i) * ow + j) * nv + s
             real = n_filters - f
-            simd.store(of, at, a0)
-            simd.store(of, at + v, a1)
-            if real > 1:
-                simd.store(of, at + plane_out, b0)
-                simd.store(of, at + plane_out + v, b1)
-            if real > 2:
-                simd.store(of, at + 2 * plane_out, c0)
-                simd.store(of, at + 2 * plane_out + v, c1)
-            if real > 3:
-                simd.store(of, at + 3 * plane_out, d0)
-                simd.store(of, at + 3 * plane_out + v, d1)
-            if real > 4:
-                simd.store(of, at + 4 * plane_out, e0)
-                simd.store(of, at + 4 * plane_out + v, e1)
-            if real > 5:
-                simd.store(of, at + 5 * plane_out, g0)
-                simd.store(of, at + 5 * plane_out + v, g1)
-            if real > 6:
-                simd.store(of, at + 6 * plane_out, h0)
-                simd.store(of, at + 6 * plane_out + v, h1)
-            if real > 7:
-                simd.store(of, at + 7 * plane_out, k0)
-                simd.store(of, at + 7 * plane_out + v, k1)
+            _store_filter(of, at, v, real, 0, a0, a1)
+            _store_filter(of, at + plane_out, v, real, 1, b0, b1)
+            _store_filter(of, at + 2 * plane_out, v, real, 2, c0, c1)
+            _store_filter(of, at + 3 * plane_out, v, real, 3, d0, d1)
+            _store_filter(of, at + 4 * plane_out, v, real, 4, e0, e1)
+            _store_filter(of, at + 5 * plane_out, v, real, 5, g0, g1)
+            _store_filter(of, at + 6 * plane_out, v, real, 6, h0, h1)
+            _store_filter(of, at + 7 * plane_out, v, real, 7, k0, k1)
+
+
+@numba.njit(inline="always")
+def _store_filter(of, at, v, real, m, first, second):
+    """Store filter ``m`` of a block (its two vectors of samples) at ``at``, if the
+    block has that many ``real`` filters."""
+    if real > m:
+        simd.store(of, at, first)
+        simd.store(of, at + v, second)
 
 
 @kernel
