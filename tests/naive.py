@@ -229,12 +229,14 @@ def to_lanes(x, ph, pw, nv):
     return out
 
 
-def conv_lanes(xl, W, kh, kw):
-    """Stride-1 correlation of lanes (C, HP, WP, NV) with W (C*KH*KW, F), in float64."""
+def conv_lanes(xl, W, b, kh, kw):
+    """Stride-1 correlation of lanes (C, HP, WP, NV) with W (C*KH*KW, F), plus b (F,),
+    in float64."""
     c, hp, wp, nv = xl.shape
     oh, ow = hp - kh + 1, wp - kw + 1
     weights = np.asarray(W, dtype=np.float64).reshape(c, kh, kw, -1)
     out = np.zeros((weights.shape[3], oh, ow, nv))
+    out += np.asarray(b, dtype=np.float64)[:, None, None, None]
     for di in range(kh):
         for dj in range(kw):
             window = np.asarray(xl[:, di:di + oh, dj:dj + ow], dtype=np.float64)
@@ -253,3 +255,19 @@ def conv_lanes_weight_grad(xl, dl, qh, qw, kh, kw):
             window = np.asarray(xl[:, di:di + oh, dj:dj + ow], dtype=np.float64)
             dW[:, di, dj] = np.einsum("cijs,fijs->cf", window, delta)
     return dW.reshape(c * kh * kw, -1)
+
+
+def group_norm_grads(x, groups, gamma, beta, eps, name, slope, grad):
+    """Gradients of ``sum(grad * g(group_norm(x)))`` with respect to x (N, C, P),
+    gamma and beta."""
+    n, c, p = x.shape
+    grouped = x.reshape(n, groups, -1)
+    inv = 1.0 / np.sqrt(grouped.var(axis=2, keepdims=True) + eps)
+    xhat = ((grouped - grouped.mean(axis=2, keepdims=True)) * inv).reshape(n, c, p)
+    y = gamma[None, :, None] * xhat + beta[None, :, None]
+    dy = grad * activation_derivative(y, name, slope)
+    d = (dy * gamma[None, :, None]).reshape(n, groups, -1)
+    xh = xhat.reshape(n, groups, -1)
+    dx = inv * (d - d.mean(axis=2, keepdims=True)
+                - xh * (d * xh).mean(axis=2, keepdims=True))
+    return dx.reshape(n, c, p), (dy * xhat).sum(axis=(0, 2)), dy.sum(axis=(0, 2))

@@ -418,20 +418,19 @@ def test_lanes_kernels(gpu, rng, geometry):
     assert_array_equal(gpu.to_host(xl_d), xl)
 
     W = rng.normal(size=(c * kh * kw, f)).astype(F32)
+    b = rng.normal(size=f).astype(F32)
     out = np.empty((f, oh, ow, nv), F32)
-    cpu_lanes.conv_lanes(xl, W, kh, kw, out)
-    (W_d,) = on(gpu, W)
+    cpu_lanes.conv_lanes(xl, W, b, kh, kw, out)
+    W_d, b_d = on(gpu, W, b)
     out_d = gpu.empty(out.shape)
-    gpu.lanes.conv_lanes(xl_d, W_d, kh, kw, out_d)
+    gpu.lanes.conv_lanes(xl_d, W_d, b_d, kh, kw, out_d)
     assert_allclose(gpu.to_host(out_d), out, **TOL)
 
-    b = rng.normal(size=f).astype(F32)
     code, slope = cpu_act.CODES["leaky_relu"], F32(0.1)
     y = np.empty((n, f, oh, ow), F32)
-    cpu_lanes.from_lanes(out, b, code, slope, y)
-    (b_d,) = on(gpu, b)
+    cpu_lanes.from_lanes(out, code, slope, y)
     y_d = gpu.empty(y.shape)
-    gpu.lanes.from_lanes(out_d, b_d, code, slope, y_d)
+    gpu.lanes.from_lanes(out_d, code, slope, y_d)
     assert_allclose(gpu.to_host(y_d), y, **TOL)
 
     qh, qw = kh - 1 - ph, kw - 1 - pw
@@ -703,3 +702,146 @@ def test_ddpm_on_cuda_matches_cpu(rng):
         assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert_allclose(gpu.sample(2, y=[0, 1], random_state=0),
                     cpu.sample(2, y=[0, 1], random_state=0), rtol=1e-4, atol=1e-5)
+
+
+# -- layers in the lanes layout (C, P, NV) / (C, H, W, NV) ----------------------------
+from skneuro.kernels.cpu import lanes_layers as cpu_lanes_layers  # noqa: E402
+
+LANES_N, LANES_NV = 5, 32  # 5 real samples in 32 lanes
+
+
+def _lanes_input(rng, shape, loc=0.0, tail=True):
+    """Random float32 lanes; with ``tail=False`` zero in lanes ``s >= n``, as a region's
+    gradients are (its values there are those of an all-zero sample: anything finite)."""
+    x = rng.normal(loc=loc, size=shape).astype(F32)
+    if not tail:
+        x[..., LANES_N:] = 0.0
+    return x
+
+
+def _garbage(gpu, shape, dtype=F32):
+    """A device output filled with NaN, so that every element the kernel skips shows."""
+    return on(gpu, np.full(shape, np.nan, dtype))[0]
+
+
+@pytest.mark.parametrize("ph, pw", [(1, 1), (0, 2)])
+def test_pad_lanes_kernel(gpu, rng, ph, pw):
+    c, h, w = 2, 3, 2
+    x = _lanes_input(rng, (c, h, w, LANES_NV))
+    out = np.full((c, h + 2 * ph, w + 2 * pw, LANES_NV), np.nan, F32)
+    cpu_lanes.pad_lanes(x, ph, pw, out)
+    out_d = _garbage(gpu, out.shape)
+    gpu.lanes.pad_lanes(on(gpu, x)[0], ph, pw, out_d)
+    assert_array_equal(gpu.to_host(out_d), out)
+
+
+@pytest.mark.parametrize("name", ["identity", "silu", "sigmoid"])
+def test_bias_activation_lanes_kernel(gpu, rng, name):
+    code, param = cpu_act.CODES[name], F32(1.7)
+    y = _lanes_input(rng, (4, 9, LANES_NV))
+    b = rng.normal(size=4).astype(F32)
+    out = np.full(y.shape, np.nan, F32)
+    cpu_lanes_layers.bias_activation_lanes(y, b, code, param, out)
+    y_d, b_d = on(gpu, y, b)
+    out_d = _garbage(gpu, y.shape)
+    gpu.lanes_layers.bias_activation_lanes(y_d, b_d, code, param, out_d)
+    assert_allclose(gpu.to_host(out_d), out, **TOL)
+    # In place (``out`` is ``y``).
+    gpu.lanes_layers.bias_activation_lanes(y_d, b_d, code, param, y_d)
+    assert_allclose(gpu.to_host(y_d), out, **TOL)
+
+
+@pytest.mark.parametrize("groups, name, keep", [(1, "identity", True), (2, "identity", True),
+                                                (2, "silu", True), (2, "sigmoid", True),
+                                                (2, "silu", False)])
+def test_group_norm_lanes_kernels(gpu, rng, groups, name, keep):
+    code, param = cpu_act.CODES[name], F32(1.7)
+    c, p, nv = 4, 9, LANES_NV
+    x = _lanes_input(rng, (c, p, nv), loc=1.0)
+    x[:, :, -1] = 0.0  # a lane of zeros: variance 0, 1/sqrt(eps)
+    gamma = rng.normal(size=c).astype(F32)
+    beta = rng.normal(size=c).astype(F32)
+    out, xhat = np.full(x.shape, np.nan, F32), np.full(x.shape, np.nan, F32)
+    inv_std = np.full((groups, nv), np.nan)
+    cpu_lanes_layers.group_norm_lanes_forward(x, groups, gamma, beta, 1e-5, code, param, keep,
+                                              out, xhat, inv_std)
+    x_d, gamma_d, beta_d = on(gpu, x, gamma, beta)
+    out_d, xhat_d = _garbage(gpu, x.shape), _garbage(gpu, x.shape)
+    inv_d = _garbage(gpu, inv_std.shape, np.float64)
+    gpu.lanes_layers.group_norm_lanes_forward(x_d, groups, gamma_d, beta_d, 1e-5, code, param,
+                                              keep, out_d, xhat_d, inv_d)
+    assert_allclose(gpu.to_host(out_d), out, **TOL)
+    assert_allclose(gpu.to_host(xhat_d), xhat, **TOL)  # NaN in both without keep
+    assert_allclose(gpu.to_host(inv_d), inv_std, rtol=1e-6)
+    if not keep:
+        return
+
+    grad = _lanes_input(rng, x.shape, tail=False)
+    dx = np.full(x.shape, np.nan, F32)
+    dgamma, dbeta = np.full(c, np.nan, F32), np.full(c, np.nan, F32)
+    cpu_lanes_layers.group_norm_lanes_backward(grad, xhat, inv_std, gamma, beta, groups, code,
+                                               param, dx, dgamma, dbeta)
+    (grad_d,) = on(gpu, grad)
+    dx_d, dgamma_d, dbeta_d = _garbage(gpu, x.shape), _garbage(gpu, (c,)), _garbage(gpu, (c,))
+    gpu.lanes_layers.group_norm_lanes_backward(grad_d, xhat_d, inv_d, gamma_d, beta_d, groups,
+                                               code, param, dx_d, dgamma_d, dbeta_d)
+    assert_allclose(gpu.to_host(dx_d), dx, **TOL)
+    assert_allclose(gpu.to_host(dgamma_d), dgamma, **TOL)
+    assert_allclose(gpu.to_host(dbeta_d), dbeta, **TOL)
+
+
+def test_channel_vector_lanes_kernels(gpu, rng):
+    c, p = 3, 4
+    x = _lanes_input(rng, (c, p, LANES_NV))
+    e = rng.normal(size=(LANES_N, c)).astype(F32)
+    out = np.full(x.shape, np.nan, F32)
+    cpu_lanes_layers.add_channel_vector_lanes(x, e, out)
+    x_d, e_d = on(gpu, x, e)
+    out_d = _garbage(gpu, x.shape)
+    gpu.lanes_layers.add_channel_vector_lanes(x_d, e_d, out_d)
+    assert_allclose(gpu.to_host(out_d), out, **TOL)
+
+    sums = np.full((LANES_N, c), np.nan, F32)
+    cpu_lanes_layers.channel_sums_lanes(x, sums)
+    sums_d = _garbage(gpu, sums.shape)
+    gpu.lanes_layers.channel_sums_lanes(x_d, sums_d)
+    assert_allclose(gpu.to_host(sums_d), sums, **TOL)
+
+
+@pytest.mark.parametrize("geometry", [(2, 2, 2, 2), (3, 2, 2, 1)])
+def test_avg_pool_lanes_kernels(gpu, rng, geometry):
+    kh, kw, sh, sw = geometry
+    c, h, w = 2, 4, 3
+    oh, ow = cpu_pool.pooled_size(h, kh, sh), cpu_pool.pooled_size(w, kw, sw)
+    x = _lanes_input(rng, (c, h, w, LANES_NV))
+    out = np.full((c, oh, ow, LANES_NV), np.nan, F32)
+    cpu_lanes_layers.avg_pool_lanes_forward(x, kh, kw, sh, sw, out)
+    out_d = _garbage(gpu, out.shape)
+    gpu.lanes_layers.avg_pool_lanes_forward(on(gpu, x)[0], kh, kw, sh, sw, out_d)
+    assert_allclose(gpu.to_host(out_d), out, **TOL)
+
+    grad = _lanes_input(rng, out.shape, tail=False)
+    dx = np.full(x.shape, np.nan, F32)
+    cpu_lanes_layers.avg_pool_lanes_backward(grad, kh, kw, sh, sw, dx)
+    dx_d = _garbage(gpu, x.shape)
+    gpu.lanes_layers.avg_pool_lanes_backward(on(gpu, grad)[0], kh, kw, sh, sw, dx_d)
+    assert_allclose(gpu.to_host(dx_d), dx, **TOL)
+
+
+@pytest.mark.parametrize("factors", [(2, 2), (3, 1)])
+def test_upsample_lanes_kernels(gpu, rng, factors):
+    sh, sw = factors
+    c, h, w = 2, 2, 3
+    x = _lanes_input(rng, (c, h, w, LANES_NV))
+    out = np.full((c, h * sh, w * sw, LANES_NV), np.nan, F32)
+    cpu_lanes_layers.upsample_lanes_forward(x, sh, sw, out)
+    out_d = _garbage(gpu, out.shape)
+    gpu.lanes_layers.upsample_lanes_forward(on(gpu, x)[0], sh, sw, out_d)
+    assert_array_equal(gpu.to_host(out_d), out)
+
+    grad = _lanes_input(rng, out.shape, tail=False)
+    dx = np.full(x.shape, np.nan, F32)
+    cpu_lanes_layers.upsample_lanes_backward(grad, sh, sw, dx)
+    dx_d = _garbage(gpu, x.shape)
+    gpu.lanes_layers.upsample_lanes_backward(on(gpu, grad)[0], sh, sw, dx_d)
+    assert_allclose(gpu.to_host(dx_d), dx, **TOL)

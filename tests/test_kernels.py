@@ -150,13 +150,12 @@ def test_lanes_layout_changes(variant, dtype, element_loops, n, c, h, w, ph, pw,
     assert_array_equal(out, naive.to_lanes(x, ph, pw, nv))
 
     y = rng.normal(size=(c, h, w, nv)).astype(dtype)
-    b = rng.normal(size=c).astype(dtype)
-    code, slope = activations.CODES["leaky_relu"], dtype(0.1)
-    back = np.full_like(x, np.nan)
-    _layout_kernel("from_lanes", dtype, variant, element_loops)(y, b, code, slope, back)
-    expected = naive.activation(y[..., :n].transpose(3, 0, 1, 2) + b[:, None, None],
-                                "leaky_relu", 0.1)
-    assert_allclose(back, expected, rtol=TOL[dtype], atol=TOL[dtype])
+    for name, slope in [("leaky_relu", 0.1), ("identity", 1.0)]:
+        back = np.full_like(x, np.nan)
+        _layout_kernel("from_lanes", dtype, variant, element_loops)(
+            y, activations.CODES[name], dtype(slope), back)
+        expected = naive.activation(y[..., :n].transpose(3, 0, 1, 2), name, slope)
+        assert_allclose(back, expected, rtol=TOL[dtype], atol=TOL[dtype])
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -173,10 +172,11 @@ def test_lanes_convolution_and_weight_gradient(variant, dtype, n, c, f, h, w, kh
     nv = lanes.lanes_size(n)
     xl = naive.to_lanes(x, ph, pw, nv)
     W = rng.normal(size=(c * kh * kw, f)).astype(dtype)
+    b = rng.normal(size=f).astype(dtype)
     oh, ow = h + 2 * ph - kh + 1, w + 2 * pw - kw + 1
     out = np.full((f, oh, ow, nv), np.nan, dtype)
-    _variant(lanes.conv_lanes, variant)(xl, W, kh, kw, out)
-    assert_allclose(out, naive.conv_lanes(xl, W, kh, kw), rtol=10 * TOL[dtype],
+    _variant(lanes.conv_lanes, variant)(xl, W, b, kh, kw, out)
+    assert_allclose(out, naive.conv_lanes(xl, W, b, kh, kw), rtol=10 * TOL[dtype],
                     atol=10 * TOL[dtype])
 
     qh, qw = kh - 1 - ph, kw - 1 - pw
@@ -192,10 +192,11 @@ def test_lanes_convolution_is_the_same_in_both_variants(rng):
     xl = naive.to_lanes(rng.normal(size=(n, c, h, h)).astype(np.float32), 1, 1,
                         lanes.lanes_size(n))
     W = rng.normal(size=(c * k * k, f)).astype(np.float32)
+    b = rng.normal(size=f).astype(np.float32)
     results = []
     for variant in VARIANTS:
         out = np.empty((f, h, h, xl.shape[3]), np.float32)
-        _variant(lanes.conv_lanes, variant)(xl, W, k, k, out)
+        _variant(lanes.conv_lanes, variant)(xl, W, b, k, k, out)
         dl = np.zeros((f, h + 2, h + 2, xl.shape[3]), np.float32)
         dl[:, 1:-1, 1:-1] = out
         dW = np.empty_like(W)
@@ -732,8 +733,8 @@ def test_lanes_kernels_refuse_lanes_they_cannot_cover(rng):
     xl = np.zeros((2, 5, 5, 32), np.float32)
     W = np.zeros((2 * 9, 3), np.float32)
     with pytest.raises(ValueError, match="multiple of SAMPLE_BLOCK"):
-        lanes.conv_lanes(np.zeros((2, 5, 5, 20), np.float32), W, 3, 3,
-                         np.zeros((3, 3, 3, 20), np.float32))
+        lanes.conv_lanes(np.zeros((2, 5, 5, 20), np.float32), W, np.zeros(3, np.float32), 3,
+                         3, np.zeros((3, 3, 3, 20), np.float32))
     with pytest.raises(ValueError, match="lanes must match"):
         lanes.conv_lanes_weight_grad(xl, np.zeros((3, 5, 5, 64), np.float32), 1, 1, 3, 3,
                                      np.zeros_like(W))

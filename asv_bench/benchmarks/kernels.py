@@ -41,6 +41,7 @@ class ConvLanesBenchmark:
         self.xl = aligned_empty((c, side + 2 * p, side + 2 * p, nv), np.float32)
         lanes.to_lanes(self.x, p, p, self.xl)
         self.W = rng.standard_normal((c * k * k, f)).astype(np.float32)
+        self.b = rng.standard_normal(f).astype(np.float32)
         self.out = aligned_empty((f, side, side, nv), np.float32)
         delta = rng.standard_normal((SAMPLES, f, side, side)).astype(np.float32)
         self.dl = aligned_empty((f, side + 2 * p, side + 2 * p, nv), np.float32)
@@ -51,7 +52,7 @@ class ConvLanesBenchmark:
         self.time_weight_grad(shape)
 
     def time_forward(self, shape):
-        lanes.conv_lanes(self.xl, self.W, self.k, self.k, self.out)
+        lanes.conv_lanes(self.xl, self.W, self.b, self.k, self.k, self.out)
 
     def time_weight_grad(self, shape):
         lanes.conv_lanes_weight_grad(self.xl, self.dl, self.p, self.p, self.k, self.k, self.dW)

@@ -50,6 +50,7 @@ class CPUBackend:
             embedding,
             gaussian,
             lanes,
+            lanes_layers,
             losses,
             norm,
             optim,
@@ -62,6 +63,7 @@ class CPUBackend:
         self.perceptron = perceptron
         self.conv = conv
         self.lanes = lanes
+        self.lanes_layers = lanes_layers
         self.pool = pool
         self.embedding = embedding
         self.diffusion = diffusion
@@ -126,6 +128,7 @@ class CUDABackend:
             embedding,
             gaussian,
             lanes,
+            lanes_layers,
             losses,
             norm,
             optim,
@@ -138,6 +141,7 @@ class CUDABackend:
         self.perceptron = perceptron
         self.conv = conv
         self.lanes = lanes
+        self.lanes_layers = lanes_layers
         self.pool = pool
         self.embedding = embedding
         self.diffusion = diffusion

@@ -79,6 +79,8 @@ class Conv(Layer):
         As for :class:`~skneuro.nn.Dense`.
     """
 
+    lanes_seed = True
+
     def __init__(self, filters, kernel_size, stride=1, padding="same", activation="relu",
                  slope=None, init="auto"):
         super().__init__()
@@ -146,8 +148,8 @@ class Conv(Layer):
             lanes_in = self._buffer("lanes_in", (c, h + 2 * ph, w + 2 * pw, lanes_size(n)))
             ops.lanes.to_lanes(x4, ph, pw, lanes_in)
             lanes_out = self._buffer("lanes_out", (self.filters, oh, ow, lanes_in.shape[3]))
-            ops.lanes.conv_lanes(lanes_in, W, kh, kw, lanes_out)
-            ops.lanes.from_lanes(lanes_out, b, fused, slope, out4)
+            ops.lanes.conv_lanes(lanes_in, W, b, kh, kw, lanes_out)
+            ops.lanes.from_lanes(lanes_out, fused, slope, out4)
             self._cache_operand = lanes_in
         else:
             product = self._buffer("product", (self.filters, n * oh * ow))
@@ -216,11 +218,99 @@ class Conv(Layer):
         flipped = self._buffer("flipped", (f * kh * kw, c))
         ops.conv.flip_filters(self.params["W"], c, kh, kw, flipped)
         lanes_dx = self._buffer("lanes_dx", (c, h, w, lanes_in.shape[3]))
-        ops.lanes.conv_lanes(lanes_delta, flipped, kh, kw, lanes_dx)
+        ops.lanes.conv_lanes(lanes_delta, flipped, self._zero_bias(c), kh, kw, lanes_dx)
         dx = self._buffer("dx", self._cache_input.shape)
-        zeros = self._buffer("zero_bias", (c,))
-        ops.dense.fill(zeros, ops.scalar(0.0))
-        ops.lanes.from_lanes(lanes_dx, zeros, IDENTITY, ops.scalar(1.0), dx.reshape(n, c, h, w))
+        ops.lanes.from_lanes(lanes_dx, IDENTITY, ops.scalar(1.0), dx.reshape(n, c, h, w))
+        return [dx]
+
+    def _is_pointwise(self):
+        """A 1x1 window without padding: in lanes, the product of the weights with
+        the input's (C, H*W*NV) matrix, which BLAS computes at twice the speed
+        of :func:`~skneuro.kernels.cpu.lanes.conv_lanes` (whose loads, one plane
+        apart per channel, then share a few cache sets)."""
+        c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
+        return (kh, kw, ph, pw) == (1, 1, 0, 0)
+
+    def _backward_pointwise(self, delta):
+        ops = self.backend
+        c, f = self._geometry[0], self.filters
+        x2 = self._cache_operand.reshape(c, -1)
+        d2 = delta.reshape(f, -1)
+        ops.dense.matmul_nt(x2, d2, self.grads["W"])
+        ops.dense.row_sum(d2, self.grads["b"])
+        if not self.need_input_grad:
+            return [None]
+        dx = self._buffer("lanes_dx", self._cache_operand.shape)
+        ops.dense.matmul(self.params["W"], d2, dx.reshape(c, -1), exact_rows=False)
+        return [dx]
+
+    def _zero_bias(self, size):
+        """Zeros for the input gradient's convolution, which has no bias."""
+        zeros = self._buffer("zero_bias", (size,))
+        self.backend.dense.fill(zeros, self.backend.scalar(0.0))
+        return zeros
+
+
+    # -- in a lanes region (see skneuro.nn.lanes) ----------------------------
+    def lanes_inputs(self, n):
+        return (True,) if self._method(n) == "lanes" else None
+
+    def forward_lanes(self, inputs, n, training=False):
+        x = inputs[0]
+        ops = self.backend
+        c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
+        f, nv = self.filters, x.shape[3]
+        lanes_in = x
+        if ph or pw:
+            lanes_in = self._buffer("lanes_in", (c, h + 2 * ph, w + 2 * pw, nv))
+            ops.lanes.pad_lanes(x, ph, pw, lanes_in)
+        out = self._buffer("lanes_out", (f, oh, ow, nv))
+        code = ACTIVATION_CODES[self.activation]
+        slope = ops.scalar(self.slope)
+        fused = self._fused_code(code)
+        if self._is_pointwise():
+            ops.dense.matmul_tn(self.params["W"], x.reshape(c, -1), out.reshape(f, -1))
+            out3 = out.reshape(f, -1, nv)
+            ops.lanes_layers.bias_activation_lanes(out3, self.params["b"], fused, slope, out3)
+        else:
+            ops.lanes.conv_lanes(lanes_in, self.params["W"], self.params["b"], kh, kw, out)
+            if fused != IDENTITY:
+                out2 = out.reshape(f, -1)
+                ops.activations.activation_forward(out2, fused, slope, out2)
+        self._cache_method = "region"
+        self._cache_operand = lanes_in
+        self._cache_derivative_arg = self._finish_activation(out, code, slope)
+        return out
+
+    def backward_lanes(self, grad):
+        """As :meth:`_backward_lanes`, with the output gradient and the input
+        gradient in lanes: no layout change, only the padding."""
+        ops = self.backend
+        c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
+        f, nv = self.filters, grad.shape[3]
+        code = ACTIVATION_CODES[self.activation]
+        delta = grad
+        if code != IDENTITY:
+            delta = self._buffer("lanes_delta_act", grad.shape)
+            ops.activations.activation_backward(
+                grad.reshape(f, -1), self._cache_derivative_arg.reshape(f, -1), code,
+                ops.scalar(self.slope), delta.reshape(f, -1))
+        if self._is_pointwise():
+            return self._backward_pointwise(delta)
+        qh, qw = kh - 1 - ph, kw - 1 - pw
+        lanes_delta = delta
+        if qh or qw:
+            lanes_delta = self._buffer("lanes_delta", (f, oh + 2 * qh, ow + 2 * qw, nv))
+            ops.lanes.pad_lanes(delta, qh, qw, lanes_delta)
+        ops.lanes.conv_lanes_weight_grad(self._cache_operand, lanes_delta, qh, qw, kh, kw,
+                                         self.grads["W"])
+        ops.dense.row_sum(delta.reshape(f, -1), self.grads["b"])
+        if not self.need_input_grad:
+            return [None]
+        flipped = self._buffer("flipped", (f * kh * kw, c))
+        ops.conv.flip_filters(self.params["W"], c, kh, kw, flipped)
+        dx = self._buffer("lanes_dx", (c, h, w, nv))
+        ops.lanes.conv_lanes(lanes_delta, flipped, self._zero_bias(c), kh, kw, dx)
         return [dx]
 
 
@@ -303,6 +393,23 @@ class AvgPool(_Pool):
         dx = self._buffer("dx", self._cache_input_shape)
         self.backend.pool.avg_pool_backward(grad.reshape(n, c, oh, ow), kh, kw, sh, sw,
                                             dx.reshape(n, c, h, w))
+        return [dx]
+
+    def lanes_inputs(self, n):
+        return self._spatial_inputs()
+
+    def forward_lanes(self, inputs, n, training=False):
+        x = inputs[0]
+        c, h, w, kh, kw, sh, sw, oh, ow = self._geometry
+        out = self._buffer("lanes_out", (c, oh, ow, x.shape[3]))
+        self.backend.lanes_layers.avg_pool_lanes_forward(x.reshape(c, h, w, -1), kh, kw, sh,
+                                                         sw, out)
+        return out
+
+    def backward_lanes(self, grad):
+        c, h, w, kh, kw, sh, sw, oh, ow = self._geometry
+        dx = self._buffer("lanes_dx", (c, h, w, grad.shape[3]))
+        self.backend.lanes_layers.avg_pool_lanes_backward(grad, kh, kw, sh, sw, dx)
         return [dx]
 
 

@@ -49,6 +49,16 @@ class Layer:
 
     n_inputs = 1
 
+    #: Whether the layer gains from the lanes layout on its own (a
+    #: convolution): such a layer starts a lanes region of the network, the
+    #: other lanes-capable layers only join one (see
+    #: :meth:`skneuro.nn.Network.plan`).
+    lanes_seed = False
+
+    #: Per-sample shapes of the inputs, set by :meth:`build` (None in layers
+    #: pickled before it was kept: they run in the samples layout).
+    input_shapes = None
+
     def __init__(self):
         self.params = {}
         self.grads = {}
@@ -62,6 +72,7 @@ class Layer:
     def build(self, input_shapes, backend, rng):
         """Create parameters for per-sample ``input_shapes``; set ``output_shape``."""
         self.bind(backend)
+        self.input_shapes = tuple(tuple(int(d) for d in shape) for shape in input_shapes)
         self.output_shape = self._build(input_shapes, rng)
         for name, value in self.params.items():
             self.grads[name] = backend.zeros(value.shape)
@@ -139,6 +150,37 @@ class Layer:
 
     def backward(self, grad):
         raise NotImplementedError
+
+    # -- the lanes layout (C, H, W, NV): see skneuro.nn.lanes ----------------
+    def lanes_inputs(self, n):
+        """Which inputs a batch of ``n`` samples can take in lanes, or None.
+
+        A tuple of one bool per input (True: a lanes array (C, H, W, NV);
+        False: the usual (N, ...) array) for layers that have
+        :meth:`forward_lanes`; None for layers that run in the samples layout
+        only (the default).
+        """
+        return None
+
+    def forward_lanes(self, inputs, n, training=False):
+        """:meth:`forward` with the inputs chosen by :meth:`lanes_inputs` in lanes and
+        the output in lanes; ``n`` is the number of real samples."""
+        raise NotImplementedError
+
+    def backward_lanes(self, grad):
+        """:meth:`backward` of :meth:`forward_lanes`: ``grad`` in lanes, each input's
+        gradient in that input's layout."""
+        raise NotImplementedError
+
+    def _spatial_inputs(self):
+        """One True per input if every input has a per-sample shape a lanes array
+        can hold ((C, L) or (C, H, W)), else None."""
+        from skneuro.nn.lanes import lanes_shape
+
+        if self.input_shapes is None or any(lanes_shape(s) is None
+                                            for s in self.input_shapes):
+            return None
+        return (True,) * len(self.input_shapes)
 
     # -- pickling: keep parameters, drop buffers and the backend's modules --
     def __getstate__(self):
@@ -391,6 +433,16 @@ class Add(Layer):
         # the gradient it receives.
         return [grad] * self._cache_n_inputs
 
+    def lanes_inputs(self, n):
+        return self._spatial_inputs()
+
+    def forward_lanes(self, inputs, n, training=False):
+        # Element-wise: the same sums over arrays of another layout.
+        return self.forward(inputs, training)
+
+    def backward_lanes(self, grad):
+        return self.backward(grad)
+
 
 class Concatenate(Layer):
     """Concatenation along the feature (channel) axis: the join of a skip connection."""
@@ -428,6 +480,27 @@ class Concatenate(Layer):
             self.backend.dense.take_columns(flat, flat_grad, offset)
             offset += flat.shape[1]
             grads.append(g)
+        return grads
+
+    def lanes_inputs(self, n):
+        return self._spatial_inputs()
+
+    def forward_lanes(self, inputs, n, training=False):
+        # Channels are the first axis of a lanes array: each input is one
+        # contiguous slab of the output, and each gradient a view of ``grad``.
+        out = self._buffer("lanes_out", (sum(self._sizes),) + tuple(inputs[0].shape[1:]))
+        offset = 0
+        for x, size in zip(inputs, self._sizes):
+            self.backend.dense.copy(out[offset:offset + size], x)
+            offset += size
+        return out
+
+    def backward_lanes(self, grad):
+        grads = []
+        offset = 0
+        for size in self._sizes:
+            grads.append(grad[offset:offset + size])
+            offset += size
         return grads
 
 

@@ -13,6 +13,11 @@ from skneuro.nn.layers import _shallow_copy
 
 INPUT = "input"
 
+#: Whether networks run regions of lanes-capable layers in the lanes layout
+#: (see :meth:`Network.plan`); False runs every layer in the samples layout,
+#: each convolution changing layout on its own (tests compare the two).
+LANES_REGIONS = True
+
 
 class Node:
     """One layer of the graph and the names of the nodes it reads."""
@@ -21,6 +26,52 @@ class Node:
         self.name = name
         self.layer = layer
         self.inputs = tuple(inputs)
+
+
+class Step:
+    """One step of a plan: a node's layer in one layout, or a layout change.
+
+    Attributes
+    ----------
+    name : str
+        Name of the value it computes (a node's name; ``"<node>@lanes"`` or
+        ``"<node>@samples"`` for a layout change of that node's value).
+    inputs : tuple of str
+        Names of the values it reads.
+    layer : Layer
+    lanes_n : int or None
+        The batch size when the layer runs in lanes (``forward_lanes``),
+        None in the samples layout.
+    """
+
+    def __init__(self, name, inputs, layer, lanes_n=None):
+        self.name = name
+        self.inputs = tuple(inputs)
+        self.layer = layer
+        self.lanes_n = lanes_n
+
+    def forward(self, inputs, training):
+        if self.lanes_n is None:
+            return self.layer.forward(inputs, training)
+        return self.layer.forward_lanes(inputs, self.lanes_n, training)
+
+    def backward(self, grad):
+        if self.lanes_n is None:
+            return self.layer.backward(grad)
+        return self.layer.backward_lanes(grad)
+
+
+class Plan:
+    """How a network runs a batch of one size: its steps and the name of the output."""
+
+    def __init__(self, steps, output):
+        self.steps = steps
+        self.output = output
+
+    @property
+    def in_lanes(self):
+        """Names of the nodes that run in lanes."""
+        return [s.name for s in self.steps if s.lanes_n is not None]
 
 
 class Network:
@@ -106,23 +157,96 @@ class Network:
             layer.bind(backend)
         self.backend = backend
         self._grad_buffers = {}
+        self._forget_plans()
         self.__dict__.pop("_shards", None)  # replicas hold the old backend's arrays
         return self
+
+    def _forget_plans(self):
+        """Drop the plans: their layout changes hold arrays and another graph's layers."""
+        self._plans = {}
+        self._last_plan = None
 
     def replicate(self):
         """The same graph over replicas of its layers (shared parameters, own buffers)."""
         clone = _shallow_copy(self)
         clone.nodes = [Node(n.name, n.layer.replicate(), n.inputs) for n in self.nodes]
         clone._grad_buffers = {}
+        clone._forget_plans()
         clone.__dict__.pop("_shards", None)
         return clone
 
     def forward(self, x, training=False):
         """Run the graph on a batch; returns the output node's array (owned by its layer)."""
+        plan = self.plan(x.shape[0])
         values = {INPUT: x}
+        for step in plan.steps:
+            values[step.name] = step.forward([values[s] for s in step.inputs], training)
+        self._last_plan = plan
+        return values[plan.output]
+
+    def plan(self, n):
+        """The steps that run a batch of ``n`` samples (cached per ``n``).
+
+        Layers that can take their inputs in lanes
+        (:meth:`~skneuro.nn.layers.Layer.lanes_inputs`) run in lanes when
+        they are connected to a convolution that does: a convolution
+        (``lanes_seed``) runs in lanes when it reads or feeds another lane
+        layer, and any other lanes-capable layer when one of its lane inputs
+        comes from a layer in lanes. A layout change
+        (:class:`~skneuro.nn.lanes.ToLanes`, :class:`~skneuro.nn.lanes.FromLanes`)
+        is inserted, once per value, where a value is read in the other
+        layout. A convolution alone among samples-layout layers (a CNN's,
+        between poolings) keeps its own path, which fuses the layout changes
+        with the padding, the bias and the activation.
+        """
+        from skneuro.nn.lanes import FromLanes, ToLanes
+
+        key = (n, LANES_REGIONS)
+        plans = self.__dict__.setdefault("_plans", {})
+        if key in plans:
+            return plans[key]
+        wants = {node.name: node.layer.lanes_inputs(n) if LANES_REGIONS else None
+                 for node in self.nodes}
+        lanes = {INPUT: False}
+        readers = {}
         for node in self.nodes:
-            values[node.name] = node.layer.forward([values[s] for s in node.inputs], training)
-        return values[self.output]
+            want = wants[node.name]
+            for k, src in enumerate(node.inputs):
+                readers.setdefault(src, []).append((node.name, k))
+            if want is None:
+                lanes[node.name] = False
+            else:
+                lanes[node.name] = node.layer.lanes_seed or any(
+                    lanes[src] for src, w in zip(node.inputs, want) if w)
+        for node in self.nodes:
+            if node.layer.lanes_seed and lanes[node.name]:
+                want = wants[node.name]
+                reads = any(lanes[src] for src, w in zip(node.inputs, want) if w)
+                read = any(lanes[name] and wants[name][k]
+                           for name, k in readers.get(node.name, []))
+                lanes[node.name] = reads or read
+        shapes = {INPUT: self.input_shape}
+        shapes.update((node.name, tuple(node.layer.output_shape)) for node in self.nodes)
+        steps = []
+        changed = {}
+
+        def source(src, in_lanes):
+            if lanes[src] == in_lanes:
+                return src
+            if (src, in_lanes) not in changed:
+                change = ToLanes if in_lanes else FromLanes
+                name = f"{src}@{'lanes' if in_lanes else 'samples'}"
+                layer = change(shapes[src], n, self.backend, need_input_grad=src != INPUT)
+                steps.append(Step(name, (src,), layer))
+                changed[src, in_lanes] = name
+            return changed[src, in_lanes]
+
+        for node in self.nodes:
+            want = wants[node.name] if lanes[node.name] else (False,) * len(node.inputs)
+            inputs = [source(src, w) for src, w in zip(node.inputs, want)]
+            steps.append(Step(node.name, inputs, node.layer, n if lanes[node.name] else None))
+        plans[key] = plan = Plan(steps, source(self.output, False))
+        return plan
 
     def forward_between(self, x, source=INPUT, target=None, training=False):
         """Run the part of the graph from node ``source`` to node ``target``.
@@ -166,16 +290,18 @@ class Network:
         raise ValueError(f"Node {target!r} cannot be computed from node {source!r} alone.")
 
     def backward(self, grad_output):
-        """Propagate ``grad_output`` back; fills every layer's ``grads``."""
-        grads = {self.output: grad_output}
-        owned = set()  # nodes whose gradient buffer is ours to add into
+        """Propagate ``grad_output`` back through the last forward pass's plan;
+        fills every layer's ``grads``."""
+        plan = self._last_plan
+        grads = {plan.output: grad_output}
+        owned = set()  # values whose gradient buffer is ours to add into
         add_into = self.backend.dense.add_into
-        for node in reversed(self.nodes):
-            grad = grads.pop(node.name, None)
+        for step in reversed(plan.steps):
+            grad = grads.pop(step.name, None)
             if grad is None:  # a branch that does not reach the output
                 continue
-            input_grads = node.layer.backward(grad)
-            for src, g in zip(node.inputs, input_grads):
+            input_grads = step.backward(grad)
+            for src, g in zip(step.inputs, input_grads):
                 if src == INPUT or g is None:
                     continue
                 if src not in grads:
@@ -220,6 +346,8 @@ class Network:
         state = self.__dict__.copy()
         state["backend"] = None
         state["_grad_buffers"] = {}
+        state["_plans"] = {}
+        state["_last_plan"] = None
         state.pop("_shards", None)  # replicas and threads: rebuilt when needed
         return state
 

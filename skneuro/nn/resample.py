@@ -58,6 +58,22 @@ class Upsample(Layer):
                                                         sh, sw, dx.reshape(n, c, h, w))
         return [dx]
 
+    def lanes_inputs(self, n):
+        return self._spatial_inputs()
+
+    def forward_lanes(self, inputs, n, training=False):
+        x = inputs[0]
+        c, h, w, sh, sw = self._geometry
+        out = self._buffer("lanes_out", (c, h * sh, w * sw, x.shape[3]))
+        self.backend.lanes_layers.upsample_lanes_forward(x.reshape(c, h, w, -1), sh, sw, out)
+        return out
+
+    def backward_lanes(self, grad):
+        c, h, w, sh, sw = self._geometry
+        dx = self._buffer("lanes_dx", (c, h, w, grad.shape[3]))
+        self.backend.lanes_layers.upsample_lanes_backward(grad, sh, sw, dx)
+        return [dx]
+
 
 class Reshape(Layer):
     """Per-sample reshape to ``shape`` (a view: no copy); the inverse of :class:`Flatten`.

@@ -146,6 +146,18 @@ def fma(typingctx, a, b, c):
 
 
 @intrinsic
+def add(typingctx, a, b):
+    """``a + b``, element by element."""
+    if not (isinstance(a, SimdVector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
 def total(typingctx, value):
     """The sum of a vector's elements, added pairwise in a fixed order."""
     if not isinstance(value, SimdVector):

@@ -28,7 +28,7 @@ def _to_lanes(x, ph, pw, out):
 
 
 @cuda.jit
-def _from_lanes(y, b, code, param, out):
+def _from_lanes(y, code, param, out):
     n, f, oh, ow = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, out.size, stride):
@@ -36,11 +36,28 @@ def _from_lanes(y, b, code, param, out):
         ch = (k // (oh * ow)) % f
         i = (k // ow) % oh
         j = k % ow
-        out[s, ch, i, j] = _apply(y[ch, i, j, s] + b[ch], code, param)
+        out[s, ch, i, j] = _apply(y[ch, i, j, s], code, param)
 
 
 @cuda.jit
-def _conv_lanes(xl, W, kh, kw, out):
+def _pad_lanes(x, ph, pw, out):
+    _, h, w, _ = x.shape
+    _, hp, wp, nv = out.shape
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for k in range(start, out.size, stride):
+        ch = k // (hp * wp * nv)
+        yy = (k // (wp * nv)) % hp
+        xx = (k // nv) % wp
+        s = k % nv
+        i, j = yy - ph, xx - pw
+        if 0 <= i < h and 0 <= j < w:
+            out[ch, yy, xx, s] = x[ch, i, j, s]
+        else:
+            out[ch, yy, xx, s] = 0.0
+
+
+@cuda.jit
+def _conv_lanes(xl, W, b, kh, kw, out):
     c = xl.shape[0]
     n_filters, oh, ow, nv = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -54,7 +71,7 @@ def _conv_lanes(xl, W, kh, kw, out):
             for di in range(kh):
                 for dj in range(kw):
                     total += W[(ch * kh + di) * kw + dj, f] * xl[ch, i + di, j + dj, s]
-        out[f, i, j, s] = total
+        out[f, i, j, s] = total + b[f]
 
 
 @cuda.jit
@@ -82,16 +99,22 @@ def to_lanes(x, ph, pw, out):
     _to_lanes[grid(out.size)](x, ph, pw, out)
 
 
-def from_lanes(y, b, code, param, out):
-    """``out[s, f, i, j] = g(y[f, i, j, s] + b[f])`` for the first N samples."""
-    check_device(y, b, out)
-    _from_lanes[grid(out.size)](y, b, code, param, out)
+def from_lanes(y, code, param, out):
+    """``out[s, f, i, j] = g(y[f, i, j, s])`` for the first N samples."""
+    check_device(y, out)
+    _from_lanes[grid(out.size)](y, code, param, out)
 
 
-def conv_lanes(xl, W, kh, kw, out):
-    """``out[f, i, j, s] = sum_(c, di, dj) W[(c, di, dj), f] * xl[c, i + di, j + dj, s]``."""
-    check_device(xl, W, out)
-    _conv_lanes[grid(out.size)](xl, W, kh, kw, out)
+def pad_lanes(x, ph, pw, out):
+    """``out[c, ph + i, pw + j, s] = x[c, i, j, s]``, zero in the ring around."""
+    check_device(x, out)
+    _pad_lanes[grid(out.size)](x, ph, pw, out)
+
+
+def conv_lanes(xl, W, b, kh, kw, out):
+    """``out[f, i, j, s] = b[f] + sum_(c, di, dj) W[(c, di, dj), f] * xl[c, i + di, j + dj, s]``."""
+    check_device(xl, W, b, out)
+    _conv_lanes[grid(out.size)](xl, W, b, kh, kw, out)
 
 
 def conv_lanes_weight_grad(xl, dl, qh, qw, kh, kw, dW):
