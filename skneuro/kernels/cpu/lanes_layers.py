@@ -80,21 +80,22 @@ def group_norm_lanes_forward(x, groups, gamma, beta, eps, code, param, keep, out
             inv_std[g, s] = inv
             m[s] = dtype(mean)
             r[s] = dtype(inv)
+        scale = np.empty(nv, x.dtype)
         for ch in range(g * per, (g + 1) * per):
-            scale = gamma[ch]
+            # gamma * (x - mean) * inv + beta with the channel's factor per lane
+            # (not x * scale + shift: that cancels when x is near the mean).
             shift = beta[ch]
+            for s in range(nv):
+                scale[s] = gamma[ch] * r[s]
             for q in range(p):
                 row = x[ch, q]
                 o = out[ch, q]
+                for s in range(nv):
+                    o[s] = (row[s] - m[s]) * scale[s] + shift
                 if keep:
                     h = xhat[ch, q]
                     for s in range(nv):
-                        v = (row[s] - m[s]) * r[s]
-                        h[s] = v
-                        o[s] = scale * v + shift
-                else:
-                    for s in range(nv):
-                        o[s] = scale * ((row[s] - m[s]) * r[s]) + shift
+                        h[s] = (row[s] - m[s]) * r[s]
             if code != IDENTITY:
                 plane = out[ch].reshape(p * nv)
                 activate_row(plane, zero, code, param, plane)
