@@ -420,11 +420,16 @@ def test_lanes_kernels(gpu, rng, geometry):
     W = rng.normal(size=(c * kh * kw, f)).astype(F32)
     b = rng.normal(size=f).astype(F32)
     out = np.empty((f, oh, ow, nv), F32)
-    cpu_lanes.conv_lanes(xl, W, b, kh, kw, out)
+    cpu_lanes.conv_lanes(xl, W, b, kh, kw, 0, 0, out)
     W_d, b_d = on(gpu, W, b)
     out_d = gpu.empty(out.shape)
-    gpu.lanes.conv_lanes(xl_d, W_d, b_d, kh, kw, out_d)
+    gpu.lanes.conv_lanes(xl_d, W_d, b_d, kh, kw, 0, 0, out_d)
     assert_allclose(gpu.to_host(out_d), out, **TOL)
+    # The same padding, implicit: the planes without their ring.
+    (x_unpadded,) = on(gpu, xl[:, ph:ph + h, pw:pw + w].copy())
+    implicit_d = gpu.empty(out.shape)
+    gpu.lanes.conv_lanes(x_unpadded, W_d, b_d, kh, kw, ph, pw, implicit_d)
+    assert_allclose(gpu.to_host(implicit_d), out, **TOL)
 
     code, slope = cpu_act.CODES["leaky_relu"], F32(0.1)
     y = np.empty((n, f, oh, ow), F32)

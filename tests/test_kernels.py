@@ -175,9 +175,15 @@ def test_lanes_convolution_and_weight_gradient(variant, dtype, n, c, f, h, w, kh
     b = rng.normal(size=f).astype(dtype)
     oh, ow = h + 2 * ph - kh + 1, w + 2 * pw - kw + 1
     out = np.full((f, oh, ow, nv), np.nan, dtype)
-    _variant(lanes.conv_lanes, variant)(xl, W, b, kh, kw, out)
+    _variant(lanes.conv_lanes, variant)(xl, W, b, kh, kw, 0, 0, out)
     assert_allclose(out, naive.conv_lanes(xl, W, b, kh, kw), rtol=10 * TOL[dtype],
                     atol=10 * TOL[dtype])
+    # The same padding, implicit (the taps outside the planes skipped): the
+    # same sums in the same order, less terms that are zero.
+    implicit = np.full_like(out, np.nan)
+    _variant(lanes.conv_lanes, variant)(naive.to_lanes(x, 0, 0, nv), W, b, kh, kw, ph, pw,
+                                        implicit)
+    assert_array_equal(implicit, out)
 
     qh, qw = kh - 1 - ph, kw - 1 - pw
     dl = naive.to_lanes(rng.normal(size=(n, f, oh, ow)).astype(dtype), qh, qw, nv)
@@ -196,7 +202,7 @@ def test_lanes_convolution_is_the_same_in_both_variants(rng):
     results = []
     for variant in VARIANTS:
         out = np.empty((f, h, h, xl.shape[3]), np.float32)
-        _variant(lanes.conv_lanes, variant)(xl, W, b, k, k, out)
+        _variant(lanes.conv_lanes, variant)(xl, W, b, k, k, 0, 0, out)
         dl = np.zeros((f, h + 2, h + 2, xl.shape[3]), np.float32)
         dl[:, 1:-1, 1:-1] = out
         dW = np.empty_like(W)
@@ -734,7 +740,10 @@ def test_lanes_kernels_refuse_lanes_they_cannot_cover(rng):
     W = np.zeros((2 * 9, 3), np.float32)
     with pytest.raises(ValueError, match="multiple of SAMPLE_BLOCK"):
         lanes.conv_lanes(np.zeros((2, 5, 5, 20), np.float32), W, np.zeros(3, np.float32), 3,
-                         3, np.zeros((3, 3, 3, 20), np.float32))
+                         3, 0, 0, np.zeros((3, 3, 3, 20), np.float32))
+    with pytest.raises(ValueError, match="padded input's minus the window"):
+        lanes.conv_lanes(xl, W, np.zeros(3, np.float32), 3, 3, 1, 1,
+                         np.zeros((3, 3, 3, 32), np.float32))
     with pytest.raises(ValueError, match="lanes must match"):
         lanes.conv_lanes_weight_grad(xl, np.zeros((3, 5, 5, 64), np.float32), 1, 1, 3, 3,
                                      np.zeros_like(W))

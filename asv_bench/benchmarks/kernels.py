@@ -52,7 +52,7 @@ class ConvLanesBenchmark:
         self.time_weight_grad(shape)
 
     def time_forward(self, shape):
-        lanes.conv_lanes(self.xl, self.W, self.b, self.k, self.k, self.out)
+        lanes.conv_lanes(self.xl, self.W, self.b, self.k, self.k, 0, 0, self.out)
 
     def time_weight_grad(self, shape):
         lanes.conv_lanes_weight_grad(self.xl, self.dl, self.p, self.p, self.k, self.k, self.dW)

@@ -145,10 +145,11 @@ class Conv(Layer):
         W, b = self.params["W"], self.params["b"]
         self._cache_method = method = self._method(n)
         if method == "lanes":
-            lanes_in = self._buffer("lanes_in", (c, h + 2 * ph, w + 2 * pw, lanes_size(n)))
-            ops.lanes.to_lanes(x4, ph, pw, lanes_in)
+            # Unpadded planes: the kernel skips the taps outside them.
+            lanes_in = self._buffer("lanes_plain", (c, h, w, lanes_size(n)))
+            ops.lanes.to_lanes(x4, 0, 0, lanes_in)
             lanes_out = self._buffer("lanes_out", (self.filters, oh, ow, lanes_in.shape[3]))
-            ops.lanes.conv_lanes(lanes_in, W, b, kh, kw, lanes_out)
+            ops.lanes.conv_lanes(lanes_in, W, b, kh, kw, ph, pw, lanes_out)
             ops.lanes.from_lanes(lanes_out, fused, slope, out4)
             self._cache_operand = lanes_in
         else:
@@ -188,11 +189,8 @@ class Conv(Layer):
         return [dx]
 
     def _backward_lanes(self, grad):
-        """The backward pass in lanes: the weight gradient from the forward's input
-        lanes; the input gradient as the convolution of the output gradient,
-        padded by KH-1-PH (KW-1-PW), with flipped filters (the transposed
-        convolution of stride 1), whose outputs are exactly the input's H x W
-        positions."""
+        """The backward pass of the "lanes" method: the output gradient into lanes,
+        then :meth:`_lanes_gradients`, the input gradient back."""
         ops = self.backend
         n = grad.shape[0]
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
@@ -204,24 +202,60 @@ class Conv(Layer):
             ops.activations.activation_backward(
                 grad.reshape(n, -1), self._cache_derivative_arg.reshape(n, -1), code,
                 ops.scalar(self.slope), delta.reshape(n, -1))
-        lanes_in = self._cache_operand
-        qh, qw = kh - 1 - ph, kw - 1 - pw
-        lanes_delta = self._buffer("lanes_delta", (f, oh + 2 * qh, ow + 2 * qw,
-                                                   lanes_in.shape[3]))
-        ops.lanes.to_lanes(delta.reshape(n, f, oh, ow), qh, qw, lanes_delta)
-        ops.lanes.conv_lanes_weight_grad(lanes_in, lanes_delta, qh, qw, kh, kw,
-                                         self.grads["W"])
-        # The padding ring and the samples past the batch are zeros.
-        ops.dense.row_sum(lanes_delta.reshape(f, -1), self.grads["b"])
-        if not self.need_input_grad:
+        nv = self._cache_operand.shape[3]
+        lanes_delta = self._buffer("lanes_delta_plain", (f, oh, ow, nv))
+        ops.lanes.to_lanes(delta.reshape(n, f, oh, ow), 0, 0, lanes_delta)
+        lanes_dx = self._lanes_gradients(lanes_delta)
+        if lanes_dx is None:
             return [None]
-        flipped = self._buffer("flipped", (f * kh * kw, c))
-        ops.conv.flip_filters(self.params["W"], c, kh, kw, flipped)
-        lanes_dx = self._buffer("lanes_dx", (c, h, w, lanes_in.shape[3]))
-        ops.lanes.conv_lanes(lanes_delta, flipped, self._zero_bias(c), kh, kw, lanes_dx)
         dx = self._buffer("dx", self._cache_input.shape)
         ops.lanes.from_lanes(lanes_dx, IDENTITY, ops.scalar(1.0), dx.reshape(n, c, h, w))
         return [dx]
+
+    def _lanes_gradients(self, delta):
+        """Fill the parameter gradients from the cached input lanes and ``delta``
+        (the gradient with respect to the pre-activation, in lanes, (F, OH, OW,
+        NV)); return the input gradient in lanes, or None if not needed.
+
+        The weight gradient's kernel reads padded planes, written here; the
+        input gradient is the convolution of ``delta``, padded by KH-1-PH
+        (KW-1-PW) (implicitly), with flipped filters (the transposed
+        convolution of stride 1), whose outputs are exactly the input's H x W
+        positions.
+        """
+        ops = self.backend
+        c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
+        f, nv = self.filters, delta.shape[3]
+        if self._is_pointwise():
+            x2 = self._cache_operand.reshape(c, -1)
+            d2 = delta.reshape(f, -1)
+            ops.dense.matmul_nt(x2, d2, self.grads["W"])
+            ops.dense.row_sum(d2, self.grads["b"])
+            if not self.need_input_grad:
+                return None
+            dx = self._buffer("lanes_dx", self._cache_operand.shape)
+            ops.dense.matmul(self.params["W"], d2, dx.reshape(c, -1), exact_rows=False)
+            return dx
+        lanes_in = self._cache_operand
+        if ph or pw:
+            lanes_in = self._buffer("lanes_in", (c, h + 2 * ph, w + 2 * pw, nv))
+            ops.lanes.pad_lanes(self._cache_operand, ph, pw, lanes_in)
+        qh, qw = kh - 1 - ph, kw - 1 - pw
+        lanes_delta = delta
+        if qh or qw:
+            lanes_delta = self._buffer("lanes_delta", (f, oh + 2 * qh, ow + 2 * qw, nv))
+            ops.lanes.pad_lanes(delta, qh, qw, lanes_delta)
+        ops.lanes.conv_lanes_weight_grad(lanes_in, lanes_delta, qh, qw, kh, kw,
+                                         self.grads["W"])
+        # The samples past the batch have zero gradients.
+        ops.dense.row_sum(delta.reshape(f, -1), self.grads["b"])
+        if not self.need_input_grad:
+            return None
+        flipped = self._buffer("flipped", (f * kh * kw, c))
+        ops.conv.flip_filters(self.params["W"], c, kh, kw, flipped)
+        dx = self._buffer("lanes_dx", (c, h, w, nv))
+        ops.lanes.conv_lanes(delta, flipped, self._zero_bias(c), kh, kw, qh, qw, dx)
+        return dx
 
     def _is_pointwise(self):
         """A 1x1 window without padding: in lanes, the product of the weights with
@@ -231,25 +265,11 @@ class Conv(Layer):
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
         return (kh, kw, ph, pw) == (1, 1, 0, 0)
 
-    def _backward_pointwise(self, delta):
-        ops = self.backend
-        c, f = self._geometry[0], self.filters
-        x2 = self._cache_operand.reshape(c, -1)
-        d2 = delta.reshape(f, -1)
-        ops.dense.matmul_nt(x2, d2, self.grads["W"])
-        ops.dense.row_sum(d2, self.grads["b"])
-        if not self.need_input_grad:
-            return [None]
-        dx = self._buffer("lanes_dx", self._cache_operand.shape)
-        ops.dense.matmul(self.params["W"], d2, dx.reshape(c, -1), exact_rows=False)
-        return [dx]
-
     def _zero_bias(self, size):
         """Zeros for the input gradient's convolution, which has no bias."""
         zeros = self._buffer("zero_bias", (size,))
         self.backend.dense.fill(zeros, self.backend.scalar(0.0))
         return zeros
-
 
     # -- in a lanes region (see skneuro.nn.lanes) ----------------------------
     def lanes_inputs(self, n):
@@ -260,10 +280,6 @@ class Conv(Layer):
         ops = self.backend
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
         f, nv = self.filters, x.shape[3]
-        lanes_in = x
-        if ph or pw:
-            lanes_in = self._buffer("lanes_in", (c, h + 2 * ph, w + 2 * pw, nv))
-            ops.lanes.pad_lanes(x, ph, pw, lanes_in)
         out = self._buffer("lanes_out", (f, oh, ow, nv))
         code = ACTIVATION_CODES[self.activation]
         slope = ops.scalar(self.slope)
@@ -273,21 +289,22 @@ class Conv(Layer):
             out3 = out.reshape(f, -1, nv)
             ops.lanes_layers.bias_activation_lanes(out3, self.params["b"], fused, slope, out3)
         else:
-            ops.lanes.conv_lanes(lanes_in, self.params["W"], self.params["b"], kh, kw, out)
+            # The padding stays implicit: the kernel skips the taps outside
+            # the planes (on 4x4 planes, 31% of a 3x3 window's).
+            ops.lanes.conv_lanes(x, self.params["W"], self.params["b"], kh, kw, ph, pw, out)
             if fused != IDENTITY:
                 out2 = out.reshape(f, -1)
                 ops.activations.activation_forward(out2, fused, slope, out2)
         self._cache_method = "region"
-        self._cache_operand = lanes_in
+        self._cache_operand = x
         self._cache_derivative_arg = self._finish_activation(out, code, slope)
         return out
 
     def backward_lanes(self, grad):
         """As :meth:`_backward_lanes`, with the output gradient and the input
-        gradient in lanes: no layout change, only the padding."""
+        gradient in lanes: no layout change."""
         ops = self.backend
-        c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
-        f, nv = self.filters, grad.shape[3]
+        f = self.filters
         code = ACTIVATION_CODES[self.activation]
         delta = grad
         if code != IDENTITY:
@@ -295,23 +312,7 @@ class Conv(Layer):
             ops.activations.activation_backward(
                 grad.reshape(f, -1), self._cache_derivative_arg.reshape(f, -1), code,
                 ops.scalar(self.slope), delta.reshape(f, -1))
-        if self._is_pointwise():
-            return self._backward_pointwise(delta)
-        qh, qw = kh - 1 - ph, kw - 1 - pw
-        lanes_delta = delta
-        if qh or qw:
-            lanes_delta = self._buffer("lanes_delta", (f, oh + 2 * qh, ow + 2 * qw, nv))
-            ops.lanes.pad_lanes(delta, qh, qw, lanes_delta)
-        ops.lanes.conv_lanes_weight_grad(self._cache_operand, lanes_delta, qh, qw, kh, kw,
-                                         self.grads["W"])
-        ops.dense.row_sum(delta.reshape(f, -1), self.grads["b"])
-        if not self.need_input_grad:
-            return [None]
-        flipped = self._buffer("flipped", (f * kh * kw, c))
-        ops.conv.flip_filters(self.params["W"], c, kh, kw, flipped)
-        dx = self._buffer("lanes_dx", (c, h, w, nv))
-        ops.lanes.conv_lanes(lanes_delta, flipped, self._zero_bias(c), kh, kw, dx)
-        return [dx]
+        return [self._lanes_gradients(delta)]
 
 
 class _Pool(Layer):

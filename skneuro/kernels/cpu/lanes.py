@@ -277,20 +277,27 @@ def _from_lanes_float32(y, code, param, out):
 
 
 @kernel
-def conv_lanes(xl, W, b, kh, kw, out):
-    """``out[f, i, j, s] = b[f] + sum_(c, di, dj) W[(c, di, dj), f] * xl[c, i + di, j + dj, s]``.
+def conv_lanes(xl, W, b, kh, kw, ph, pw, out):
+    """``out[f, i, j, s] = b[f] + sum_(c, di, dj) W[(c, di, dj), f] * xp[c, i + di, j + dj, s]``,
+    where ``xp`` is ``xl`` with ``ph`` (``pw``) rows (columns) of zeros around.
 
-    ``xl`` (C, HP, WP, NV) holds padded input planes (see :func:`to_lanes`),
-    ``W`` is (C*KH*KW, F), ``b`` (F,) and ``out`` (F, HP - KH + 1, WP - KW + 1, NV);
-    NV is a multiple of :data:`SAMPLE_BLOCK`. Work is split by blocks of
-    filters and output rows; each output is written by one thread, its sum
-    in tap order, so the result does not depend on the number of threads.
+    ``xl`` (C, H, W, NV) holds input planes (see :func:`to_lanes`), ``W`` is
+    (C*KH*KW, F), ``b`` (F,) and ``out`` (F, H + 2*ph - KH + 1, W + 2*pw - KW + 1,
+    NV); NV is a multiple of :data:`SAMPLE_BLOCK`. The zeros are not read:
+    each output sums only the taps that fall inside the planes (the same
+    sums, in the same order, as over a padded copy, minus terms that are
+    zero). Work is split by blocks of filters and output rows; each output is
+    written by one thread, its sum in tap order, so the result does not
+    depend on the number of threads.
     """
-    c, hp, wp, nv = xl.shape
+    c, height, width, nv = xl.shape
     n_filters, oh, ow = out.shape[0], out.shape[1], out.shape[2]
     if nv % SAMPLE_BLOCK != 0 or out.shape[3] != nv:
         raise ValueError("conv_lanes: the lanes must hold a multiple of SAMPLE_BLOCK "
                          "samples, the same number in the input and the output")
+    if oh != height + 2 * ph - kh + 1 or ow != width + 2 * pw - kw + 1:
+        raise ValueError("conv_lanes: the output's planes must be the padded input's "
+                         "minus the window")
     xf = xl.reshape(-1)
     wf = W.reshape(-1)
     bf = b.reshape(-1)
@@ -299,7 +306,7 @@ def conv_lanes(xl, W, b, kh, kw, out):
     plane_out = oh * ow * nv
     n_blocks = (n_filters + 7) // 8
     sample_blocks = nv // (2 * v)
-    # Sample blocks outermost: a job reads C*KH rows of WP positions of its
+    # Sample blocks outermost: a job reads C*KH rows of W positions of its
     # block's samples, which stay in the cache for the next jobs (the other
     # filters and rows); over all NV samples (prediction: hundreds) they
     # would not.
@@ -314,14 +321,17 @@ def conv_lanes(xl, W, b, kh, kw, out):
         f4, f5, f6 = min(f + 4, n_filters - 1), min(f + 5, n_filters - 1), \
             min(f + 6, n_filters - 1)
         f7 = min(f + 7, n_filters - 1)
+        # The window's rows inside the planes.
+        di0, di1 = max(0, ph - i), min(kh, height + ph - i)
         for j in range(ow):
             a0 = a1 = b0 = b1 = c0 = c1 = d0 = d1 = simd.zeros(xf)
             e0 = e1 = g0 = g1 = h0 = h1 = k0 = k1 = simd.zeros(xf)
+            dj0, dj1 = max(0, pw - j), min(kw, width + pw - j)
             for ch in range(c):
-                for di in range(kh):
-                    base = ((ch * hp + i + di) * wp + j) * nv + s
+                for di in range(di0, di1):
+                    base = ((ch * height + i + di - ph) * width + j - pw) * nv + s
                     tap = (ch * kh + di) * kw
-                    for dj in range(kw):
+                    for dj in range(dj0, dj1):
                         x0 = simd.load(xf, base + dj * nv)
                         x1 = simd.load(xf, base + dj * nv + v)
                         row = (tap + dj) * n_filters

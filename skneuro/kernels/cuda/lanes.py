@@ -57,8 +57,8 @@ def _pad_lanes(x, ph, pw, out):
 
 
 @cuda.jit
-def _conv_lanes(xl, W, b, kh, kw, out):
-    c = xl.shape[0]
+def _conv_lanes(xl, W, b, kh, kw, ph, pw, out):
+    c, height, width = xl.shape[0], xl.shape[1], xl.shape[2]
     n_filters, oh, ow, nv = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, out.size, stride):
@@ -68,9 +68,10 @@ def _conv_lanes(xl, W, b, kh, kw, out):
         s = k % nv
         total = 0.0
         for ch in range(c):
-            for di in range(kh):
-                for dj in range(kw):
-                    total += W[(ch * kh + di) * kw + dj, f] * xl[ch, i + di, j + dj, s]
+            for di in range(max(0, ph - i), min(kh, height + ph - i)):
+                for dj in range(max(0, pw - j), min(kw, width + pw - j)):
+                    total += (W[(ch * kh + di) * kw + dj, f]
+                              * xl[ch, i + di - ph, j + dj - pw, s])
         out[f, i, j, s] = total + b[f]
 
 
@@ -111,10 +112,11 @@ def pad_lanes(x, ph, pw, out):
     _pad_lanes[grid(out.size)](x, ph, pw, out)
 
 
-def conv_lanes(xl, W, b, kh, kw, out):
-    """``out[f, i, j, s] = b[f] + sum_(c, di, dj) W[(c, di, dj), f] * xl[c, i + di, j + dj, s]``."""
+def conv_lanes(xl, W, b, kh, kw, ph, pw, out):
+    """``out[f, i, j, s] = b[f] + sum_(c, di, dj) W[(c, di, dj), f] * xp[c, i + di, j + dj, s]``,
+    ``xp`` being ``xl`` with ``ph`` (``pw``) rows (columns) of zeros around."""
     check_device(xl, W, b, out)
-    _conv_lanes[grid(out.size)](xl, W, b, kh, kw, out)
+    _conv_lanes[grid(out.size)](xl, W, b, kh, kw, ph, pw, out)
 
 
 def conv_lanes_weight_grad(xl, dl, qh, qw, kh, kw, dW):
