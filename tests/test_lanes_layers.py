@@ -100,7 +100,11 @@ def test_group_norm_lanes(variant, dtype, name, slope, n, groups, per, p, seed):
     full = _padded(x, nv).astype(np.float64)
     expected = naive.activation(naive.group_norm(full, groups, gamma.astype(np.float64),
                                                  beta.astype(np.float64), 1e-5), name, slope)
-    assert_allclose(out, _in_lanes(expected, nv), **TOL[dtype])
+    # x - mean in the input's precision: an error of an ulp of the values,
+    # times 1/std and gamma (a small group can have a small spread).
+    rounding = np.finfo(dtype).eps * np.abs(x).max() * np.abs(gamma).max() * inv_std.max()
+    assert_allclose(out, _in_lanes(expected, nv), rtol=TOL[dtype]["rtol"],
+                    atol=TOL[dtype]["atol"] + 4 * rounding)
 
     grad = rng.normal(size=(n, c, p)).astype(dtype)
     dx = np.full_like(xl, np.nan)
