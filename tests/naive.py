@@ -271,3 +271,14 @@ def group_norm_grads(x, groups, gamma, beta, eps, name, slope, grad):
     dx = inv * (d - d.mean(axis=2, keepdims=True)
                 - xh * (d * xh).mean(axis=2, keepdims=True))
     return dx.reshape(n, c, p), (dy * xhat).sum(axis=(0, 2)), dy.sum(axis=(0, 2))
+
+
+WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+
+
+def winograd_weights(W):
+    """(16, C, F): G g G^T of every 3x3 window of W (C*9, F), flattened row by row."""
+    c, f = W.shape[0] // 9, W.shape[1]
+    g = np.asarray(W, dtype=np.float64).reshape(c, 3, 3, f)
+    u = np.einsum("ra,cabf,qb->rqcf", WINOGRAD_G, g, WINOGRAD_G)
+    return u.reshape(16, c, f)

@@ -850,3 +850,27 @@ def test_upsample_lanes_kernels(gpu, rng, factors):
     dx_d = _garbage(gpu, x.shape)
     gpu.lanes_layers.upsample_lanes_backward(on(gpu, grad)[0], sh, sw, dx_d)
     assert_allclose(gpu.to_host(dx_d), dx, **TOL)
+
+
+def test_winograd_kernels(gpu, rng):
+    from skneuro.kernels.cpu import winograd as cpu_winograd
+
+    n, c, f, h, w = 3, 2, 3, 4, 2
+    nv = cpu_lanes.lanes_size(n)
+    x = rng.normal(size=(n, c, h, w)).astype(F32)
+    padded = np.empty((c, h + 2, w + 2, nv), F32)
+    cpu_lanes.to_lanes(x, 1, 1, padded)
+    W = rng.normal(size=(9 * c, f)).astype(F32)
+    b = rng.normal(size=f).astype(F32)
+    U = np.empty((16, c, f), F32)
+    cpu_winograd.winograd_weights(W, U)
+    W_d, b_d, padded_d = on(gpu, W, b, padded)
+    U_d = gpu.empty(U.shape)
+    gpu.winograd.winograd_weights(W_d, U_d)
+    assert_allclose(gpu.to_host(U_d), U, **TOL)
+    out = np.empty((f, h, w, nv), F32)
+    scratch = np.empty(cpu_winograd.scratch_shape(c, nv, F32), F32)
+    cpu_winograd.conv_lanes_winograd(padded, U, b, scratch, out)
+    out_d = gpu.empty(out.shape)
+    gpu.winograd.conv_lanes_winograd(padded_d, U_d, b_d, None, out_d)
+    assert_allclose(gpu.to_host(out_d), out, **TOL)

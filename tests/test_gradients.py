@@ -206,6 +206,7 @@ from skneuro.nn.conv import MIN_LANES_BATCH  # noqa: E402
 @pytest.mark.parametrize("activation", ["identity", "tanh", "leaky_relu", "silu"])
 @pytest.mark.parametrize("geometry", [
     dict(shape=(2, 5, 6), kernel_size=3, stride=1, padding="same"),
+    dict(shape=(2, 4, 6), kernel_size=3, stride=1, padding="same"),  # Winograd in lanes
     dict(shape=(3, 6, 5), kernel_size=(2, 3), stride=(2, 1), padding="valid"),
     dict(shape=(1, 7, 7), kernel_size=3, stride=2, padding=1),
     dict(shape=(2, 9), kernel_size=3, stride=1, padding="same"),  # 1-D

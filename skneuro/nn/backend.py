@@ -57,6 +57,7 @@ class CPUBackend:
             perceptron,
             pool,
             resample,
+            winograd,
         )
 
         self.dtype = np.dtype(dtype)
@@ -64,6 +65,7 @@ class CPUBackend:
         self.conv = conv
         self.lanes = lanes
         self.lanes_layers = lanes_layers
+        self.winograd = winograd
         self.pool = pool
         self.embedding = embedding
         self.diffusion = diffusion
@@ -135,6 +137,7 @@ class CUDABackend:
             perceptron,
             pool,
             resample,
+            winograd,
         )
 
         self._cuda = cuda
@@ -142,6 +145,7 @@ class CUDABackend:
         self.conv = conv
         self.lanes = lanes
         self.lanes_layers = lanes_layers
+        self.winograd = winograd
         self.pool = pool
         self.embedding = embedding
         self.diffusion = diffusion

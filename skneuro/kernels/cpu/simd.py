@@ -158,6 +158,30 @@ def add(typingctx, a, b):
 
 
 @intrinsic
+def sub(typingctx, a, b):
+    """``a - b``, element by element."""
+    if not (isinstance(a, SimdVector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fsub(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def mul(typingctx, a, b):
+    """``a * b``, element by element."""
+    if not (isinstance(a, SimdVector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fmul(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
 def total(typingctx, value):
     """The sum of a vector's elements, added pairwise in a fixed order."""
     if not isinstance(value, SimdVector):
