@@ -150,7 +150,7 @@ class Conv(Layer):
             if self._uses_winograd():
                 padded = self._buffer("lanes_in", (c, h + 2, w + 2, nv))
                 ops.lanes.to_lanes(x4, 1, 1, padded)
-                self._convolve_winograd(padded, lanes_out)
+                self._convolve_winograd(padded, W, b, lanes_out)
                 self._cache_operand, self._cache_padded = None, padded
             else:
                 # Unpadded planes: the kernel skips the taps outside them.
@@ -263,7 +263,10 @@ class Conv(Layer):
         flipped = self._buffer("flipped", (f * kh * kw, c))
         ops.conv.flip_filters(self.params["W"], c, kh, kw, flipped)
         dx = self._buffer("lanes_dx", (c, h, w, nv))
-        ops.lanes.conv_lanes(delta, flipped, self._zero_bias(c), kh, kw, qh, qw, dx)
+        if self._uses_winograd():  # the same geometry: "same" 3x3 on the output's planes
+            self._convolve_winograd(lanes_delta, flipped, self._zero_bias(c), dx)
+        else:
+            ops.lanes.conv_lanes(delta, flipped, self._zero_bias(c), kh, kw, qh, qw, dx)
         return dx
 
     def _is_pointwise(self):
@@ -283,15 +286,16 @@ class Conv(Layer):
         return ((kh, kw, ph, pw) == (3, 3, 1, 1) and h % 2 == 0 and w % 2 == 0
                 and h >= 4 and w >= 4)
 
-    def _convolve_winograd(self, padded, out):
-        """``out`` = the convolution of the planes ``padded`` by one, plus the bias."""
+    def _convolve_winograd(self, padded, W, b, out):
+        """``out`` = the convolution of the planes ``padded`` by one with weights ``W``
+        (C*9, F), plus ``b``."""
         ops = self.backend
-        c, f = self._geometry[0], self.filters
+        c, f = padded.shape[0], W.shape[1]
         transformed = self._buffer("winograd_weights", (16, c, f))
-        ops.winograd.winograd_weights(self.params["W"], transformed)
+        ops.winograd.winograd_weights(W, transformed)
         scratch = self._buffer("winograd_scratch",
                                ops.winograd.scratch_shape(c, padded.shape[3], ops.dtype))
-        ops.winograd.conv_lanes_winograd(padded, transformed, self.params["b"], scratch, out)
+        ops.winograd.conv_lanes_winograd(padded, transformed, b, scratch, out)
 
     def _zero_bias(self, size):
         """Zeros for the input gradient's convolution, which has no bias."""
@@ -320,7 +324,7 @@ class Conv(Layer):
         elif self._uses_winograd():
             padded = self._buffer("lanes_in", (c, h + 2, w + 2, nv))
             ops.lanes.pad_lanes(x, 1, 1, padded)
-            self._convolve_winograd(padded, out)
+            self._convolve_winograd(padded, self.params["W"], self.params["b"], out)
             self._cache_padded = padded  # the weight gradient reads it
             if fused != IDENTITY:
                 out2 = out.reshape(f, -1)
