@@ -135,6 +135,8 @@ def test_a_sample_gets_the_same_output_in_any_batch(rng):
     down = net.add(AvgPool(2), h)
     h = net.add(Upsample(2), net.add(Conv(4, 3, activation="sigmoid"), down))
     h = net.add(Conv(3, 1, activation="identity"), net.add(Concatenate(), [h, "input"]))
+    h = net.add(Conv(1, 1, activation="identity"), h)  # one filter: no BLAS product
+    net.add(Upsample(1), h)  # keeps the last convolution in the region
     net.build(CPUBackend(np.float32), rng)
     x = rng.normal(size=(45, 2, 4, 4)).astype(np.float32)
     whole = net.forward(x).copy()
@@ -170,3 +172,31 @@ def test_ddpm_trains_and_samples_the_same_in_both_layouts():
     assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-5)
     assert_allclose(model.sample(20, random_state=1), reference.sample(20, random_state=1),
                     atol=1e-3)
+
+
+def test_gradients_after_a_prediction_pass(rng):
+    # L-BFGS takes its gradient after forward(training=False): what the
+    # backward pass reads (GroupNorm's normalized input) must be kept then too.
+    net = small_unet()
+    x = _inputs(rng, 16)
+    grad = rng.normal(size=(16, 3))
+    net.forward(x, training=False)
+    net.backward(grad.copy())
+    lanes_grads = [layer.grads[name].copy() for layer, name in net.parameters()]
+    with _samples_layout_only():
+        net.forward(x, training=False)
+        net.backward(grad.copy())
+    for a, (layer, name) in zip(lanes_grads, net.parameters(), strict=True):
+        assert_allclose(a, layer.grads[name], rtol=1e-10, atol=1e-10)
+
+
+def test_a_network_grown_after_a_forward_pass_plans_again(rng):
+    net = Network((2, 4, 4))
+    net.add(Conv(3, 3))
+    net.build(CPUBackend(np.float64), rng)
+    x = rng.normal(size=(8, 2, 4, 4))
+    assert net.forward(x).shape == (8, 3, 4, 4)
+    net.add(Flatten())
+    net.add(Dense(5))
+    net.build(CPUBackend(np.float32), rng)
+    assert net.forward(x.astype(np.float32)).shape == (8, 5)

@@ -275,7 +275,10 @@ class Conv(Layer):
         of :func:`~skneuro.kernels.cpu.lanes.conv_lanes` (whose loads, one plane
         apart per channel, then share a few cache sets)."""
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
-        return (kh, kw, ph, pw) == (1, 1, 0, 0)
+        # One filter would be a matrix-vector product, whose rounding in
+        # OpenBLAS depends on the number of columns (the batch): a sample's
+        # output would change with its batch.
+        return (kh, kw, ph, pw) == (1, 1, 0, 0) and self.filters >= 2
 
     def _uses_winograd(self):
         """A "same" 3x3 window on planes of even sizes, at least 4x4: F(2x2, 3x3)

@@ -11,8 +11,9 @@ connected to a convolution in lanes, and inserts a layout change only where
 a lanes value meets a layer that needs the samples layout (or the reverse):
 the layers below.
 
-Lanes past the batch (``n..NV``) hold zeros in every value and gradient of a
-region (see :mod:`skneuro.kernels.cpu.lanes_layers`).
+Lanes past the batch (``n..NV``) enter a region as zeros and carry what the
+layers compute from them (finite values, never read by a real sample); their
+gradients are zero throughout (see :mod:`skneuro.kernels.cpu.lanes_layers`).
 """
 
 from skneuro.kernels.cpu.activations import IDENTITY

@@ -129,6 +129,7 @@ class Network:
             raise ValueError(f"Node name {name!r} is already used.")
         self.nodes.append(Node(name, layer, inputs))
         self.output = name
+        self._forget_plans()
         return name
 
     @property
@@ -138,6 +139,7 @@ class Network:
 
     def build(self, backend, rng):
         """Create every layer's parameters, in order, from ``rng``."""
+        self._forget_plans()
         self.backend = backend
         shapes = {INPUT: self.input_shape}
         for node in self.nodes:

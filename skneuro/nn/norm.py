@@ -107,10 +107,11 @@ class GroupNorm(Layer):
         xhat = self._buffer("lanes_xhat", x3.shape)
         inv_std = self._buffer("lanes_inv_std", (self.groups, nv), dtype="float64")
         code, slope = self._code_and_slope()
-        # Prediction (a diffusion model's sampling) keeps no normalized input.
+        # xhat is kept whatever ``training`` says: L-BFGS takes its gradients
+        # after forward passes with training=False.
         self.backend.lanes_layers.group_norm_lanes_forward(
             x3, self.groups, self.params["gamma"], self.params["beta"], self.eps, code, slope,
-            bool(training), out.reshape(x3.shape), xhat, inv_std)
+            out.reshape(x3.shape), xhat, inv_std)
         self._cache_xhat = xhat
         self._cache_inv_std = inv_std
         return out

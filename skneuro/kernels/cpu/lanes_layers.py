@@ -14,9 +14,10 @@ samples, full-width even on a 4x4 plane.
 Kernels take their arrays as (C, P, NV) (positions flattened) or (C, H, W,
 NV), and run over all NV lanes: NV is a multiple of 32, so every loop over a
 vector of samples is whole vectors, without a scalar remainder. Lanes past
-the batch (``n..NV``) therefore carry the values of an all-zero sample
-through a region (finite, as a real sample's: a normalization's statistics
-are per lane), which no real sample ever reads; their gradients are zero
+the batch (``n..NV``) therefore carry what the layers compute from zeros
+(an all-zero sample's values, less the time embedding, which adds nothing
+there: finite, as a real sample's, a normalization's statistics being per
+lane), which no real sample ever reads; their gradients are zero
 (the region's output gradient enters with zeros there, and every backward
 kernel maps zeros to zeros), so they add nothing to a parameter's gradient.
 
@@ -47,14 +48,14 @@ def bias_activation_lanes(y, b, code, param, out):
 
 
 @kernel
-def group_norm_lanes_forward(x, groups, gamma, beta, eps, code, param, keep, out, xhat,
-                             inv_std):
+def group_norm_lanes_forward(x, groups, gamma, beta, eps, code, param, out, xhat, inv_std):
     """Group normalization of ``x`` (C, P, NV), then activation ``code``, into ``out``.
 
-    With ``keep``, writes ``xhat`` (the normalized input) for the backward
-    pass; ``inv_std`` (G, NV), float64, is always written. Each lane's group
-    statistics are sums in float64 (of the values and of their squares, in
-    one pass), as vectors over the samples.
+    Keeps ``xhat`` (the normalized input) and ``inv_std`` (G, NV), float64,
+    for the backward pass. Each lane's group statistics are sums in float64,
+    as vectors over the samples, in two passes (the mean, then the squares
+    about it: one pass, E[x^2] - E[x]^2, loses the variance of data far from
+    zero), as :func:`skneuro.kernels.cpu.norm.group_norm_forward` does.
     """
     c, p, nv = x.shape
     per = c // groups
@@ -63,22 +64,25 @@ def group_norm_lanes_forward(x, groups, gamma, beta, eps, code, param, keep, out
     zero = dtype(0.0)
     for g in prange(groups):
         total = np.zeros(nv)
-        squares = np.zeros(nv)
         for ch in range(g * per, (g + 1) * per):
             for q in range(p):
                 row = x[ch, q]
                 for s in range(nv):
-                    v = np.float64(row[s])
-                    total[s] += v
-                    squares[s] += v * v
+                    total[s] += np.float64(row[s])
+        mean = total / count
+        spread = np.zeros(nv)
+        for ch in range(g * per, (g + 1) * per):
+            for q in range(p):
+                row = x[ch, q]
+                for s in range(nv):
+                    d = np.float64(row[s]) - mean[s]
+                    spread[s] += d * d
         m = np.empty(nv, x.dtype)
         r = np.empty(nv, x.dtype)
         for s in range(nv):
-            mean = total[s] / count
-            var = max(squares[s] / count - mean * mean, 0.0)
-            inv = 1.0 / np.sqrt(var + eps)
+            inv = 1.0 / np.sqrt(spread[s] / count + eps)
             inv_std[g, s] = inv
-            m[s] = dtype(mean)
+            m[s] = dtype(mean[s])
             r[s] = dtype(inv)
         scale = np.empty(nv, x.dtype)
         for ch in range(g * per, (g + 1) * per):
@@ -90,12 +94,11 @@ def group_norm_lanes_forward(x, groups, gamma, beta, eps, code, param, keep, out
             for q in range(p):
                 row = x[ch, q]
                 o = out[ch, q]
+                h = xhat[ch, q]
                 for s in range(nv):
-                    o[s] = (row[s] - m[s]) * scale[s] + shift
-                if keep:
-                    h = xhat[ch, q]
-                    for s in range(nv):
-                        h[s] = (row[s] - m[s]) * r[s]
+                    v = row[s] - m[s]
+                    h[s] = v * r[s]
+                    o[s] = v * scale[s] + shift
             if code != IDENTITY:
                 plane = out[ch].reshape(p * nv)
                 activate_row(plane, zero, code, param, plane)

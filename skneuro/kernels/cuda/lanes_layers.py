@@ -37,19 +37,21 @@ def _group_stats(x, groups, eps, mean, inv_std):
     for k in range(start, groups * nv, stride):
         g, s = k // nv, k % nv
         total = 0.0
-        squares = 0.0
         for ch in range(g * per, (g + 1) * per):
             for q in range(p):
-                v = float64(x[ch, q, s])
-                total += v
-                squares += v * v
+                total += float64(x[ch, q, s])
         m = total / count
+        spread = 0.0  # about the mean, as the CPU kernel
+        for ch in range(g * per, (g + 1) * per):
+            for q in range(p):
+                d = float64(x[ch, q, s]) - m
+                spread += d * d
         mean[g, s] = m
-        inv_std[g, s] = 1.0 / math.sqrt(max(squares / count - m * m, 0.0) + eps)
+        inv_std[g, s] = 1.0 / math.sqrt(spread / count + eps)
 
 
 @cuda.jit
-def _group_normalize(x, groups, gamma, beta, mean, inv_std, code, param, keep, out, xhat):
+def _group_normalize(x, groups, gamma, beta, mean, inv_std, code, param, out, xhat):
     c, p, nv = x.shape
     per = c // groups
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -59,8 +61,7 @@ def _group_normalize(x, groups, gamma, beta, mean, inv_std, code, param, keep, o
         s = k % nv
         g = ch // per
         h = (x[ch, q, s] - mean[g, s]) * inv_std[g, s]
-        if keep:
-            xhat[ch, q, s] = h
+        xhat[ch, q, s] = h
         out[ch, q, s] = _apply(gamma[ch] * h + beta[ch], code, param)
 
 
@@ -244,15 +245,14 @@ def bias_activation_lanes(y, b, code, param, out):
     _bias_activation[grid(y.size)](y, b, code, param, out)
 
 
-def group_norm_lanes_forward(x, groups, gamma, beta, eps, code, param, keep, out, xhat,
-                             inv_std):
+def group_norm_lanes_forward(x, groups, gamma, beta, eps, code, param, out, xhat, inv_std):
     """Group normalization of ``x`` (C, P, NV) and activation ``code`` into ``out``;
-    ``xhat`` with ``keep``, ``inv_std`` (G, NV, float64) always."""
+    ``xhat`` and ``inv_std`` (G, NV, float64) for the backward pass."""
     check_device(x, gamma, beta, out, xhat, inv_std)
     mean = cuda.device_array(inv_std.shape, dtype=inv_std.dtype)
     _group_stats[grid(inv_std.size)](x, groups, eps, mean, inv_std)
     _group_normalize[grid(x.size)](x, groups, gamma, beta, mean, inv_std, code, param,
-                                   bool(keep), out, xhat)
+                                   out, xhat)
 
 
 def group_norm_lanes_backward(grad, xhat, inv_std, gamma, beta, groups, code, param, dx,

@@ -116,4 +116,10 @@ def scratch_shape(c, nv, dtype):
 def conv_lanes_winograd(xl, U, b, scratch, out):
     """The "same" 3x3 convolution of padded planes ``xl`` by F(2x2, 3x3), plus ``b``."""
     check_device(xl, U, b, out)
+    c, hp, wp, nv = xl.shape
+    f = out.shape[0]
+    if (hp % 2 or wp % 2 or tuple(out.shape) != (f, hp - 2, wp - 2, nv)
+            or tuple(U.shape) != (16, c, f) or b.shape[0] != f):
+        raise ValueError("conv_lanes_winograd: planes of even sizes, the output's as the "
+                         "input's, and transformed weights (16, C, F)")
     _conv_lanes_winograd[grid(out.size)](xl, U, b, out)
