@@ -202,13 +202,7 @@ class Conv(Layer):
         n = grad.shape[0]
         c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = self._geometry
         f = self.filters
-        code = ACTIVATION_CODES[self.activation]
-        delta = grad
-        if code != IDENTITY:
-            delta = self._buffer("delta_samples", grad.shape)
-            ops.activations.activation_backward(
-                grad.reshape(n, -1), self._cache_derivative_arg.reshape(n, -1), code,
-                ops.scalar(self.slope), delta.reshape(n, -1))
+        delta = self._pre_activation_grad(grad, "delta_samples")
         nv = lanes_size(n)
         lanes_delta = self._buffer("lanes_delta_plain", (f, oh, ow, nv))
         ops.lanes.to_lanes(delta.reshape(n, f, oh, ow), 0, 0, lanes_delta)
@@ -218,6 +212,20 @@ class Conv(Layer):
         dx = self._buffer("dx", self._cache_input.shape)
         ops.lanes.from_lanes(lanes_dx, IDENTITY, ops.scalar(1.0), dx.reshape(n, c, h, w))
         return [dx]
+
+    def _pre_activation_grad(self, grad, name):
+        """``grad`` times the activation's derivative, into buffer ``name`` (``grad``
+        itself for the identity); element-wise, so in either layout."""
+        code = ACTIVATION_CODES[self.activation]
+        if code == IDENTITY:
+            return grad
+        ops = self.backend
+        delta = self._buffer(name, grad.shape)
+        rows = grad.shape[0]
+        ops.activations.activation_backward(
+            grad.reshape(rows, -1), self._cache_derivative_arg.reshape(rows, -1), code,
+            ops.scalar(self.slope), delta.reshape(rows, -1))
+        return delta
 
     def _lanes_gradients(self, delta):
         """Fill the parameter gradients from the cached input lanes and ``delta``
@@ -324,18 +332,17 @@ class Conv(Layer):
             ops.dense.matmul_tn(self.params["W"], x.reshape(c, -1), out.reshape(f, -1))
             out3 = out.reshape(f, -1, nv)
             ops.lanes_layers.bias_activation_lanes(out3, self.params["b"], fused, slope, out3)
-        elif self._uses_winograd():
-            padded = self._buffer("lanes_in", (c, h + 2, w + 2, nv))
-            ops.lanes.pad_lanes(x, 1, 1, padded)
-            self._convolve_winograd(padded, self.params["W"], self.params["b"], out)
-            self._cache_padded = padded  # the weight gradient reads it
-            if fused != IDENTITY:
-                out2 = out.reshape(f, -1)
-                ops.activations.activation_forward(out2, fused, slope, out2)
         else:
-            # The padding stays implicit: the kernel skips the taps outside
-            # the planes (on 4x4 planes, 31% of a 3x3 window's).
-            ops.lanes.conv_lanes(x, self.params["W"], self.params["b"], kh, kw, ph, pw, out)
+            if self._uses_winograd():
+                padded = self._buffer("lanes_in", (c, h + 2, w + 2, nv))
+                ops.lanes.pad_lanes(x, 1, 1, padded)
+                self._convolve_winograd(padded, self.params["W"], self.params["b"], out)
+                self._cache_padded = padded  # the weight gradient reads it
+            else:
+                # The padding stays implicit: the kernel skips the taps outside
+                # the planes (on 4x4 planes, 31% of a 3x3 window's).
+                ops.lanes.conv_lanes(x, self.params["W"], self.params["b"], kh, kw, ph, pw,
+                                     out)
             if fused != IDENTITY:
                 out2 = out.reshape(f, -1)
                 ops.activations.activation_forward(out2, fused, slope, out2)
@@ -346,16 +353,7 @@ class Conv(Layer):
     def backward_lanes(self, grad):
         """As :meth:`_backward_lanes`, with the output gradient and the input
         gradient in lanes: no layout change."""
-        ops = self.backend
-        f = self.filters
-        code = ACTIVATION_CODES[self.activation]
-        delta = grad
-        if code != IDENTITY:
-            delta = self._buffer("lanes_delta_act", grad.shape)
-            ops.activations.activation_backward(
-                grad.reshape(f, -1), self._cache_derivative_arg.reshape(f, -1), code,
-                ops.scalar(self.slope), delta.reshape(f, -1))
-        return [self._lanes_gradients(delta)]
+        return [self._lanes_gradients(self._pre_activation_grad(grad, "lanes_delta_act"))]
 
 
 class _Pool(Layer):
