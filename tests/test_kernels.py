@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skneuro.kernels._jit import _OPTIONS
+from skneuro.kernels._jit import _OPTIONS, parallel_kernels
 from skneuro.kernels.cpu import (
     activations,
     conv,
@@ -225,6 +225,33 @@ def test_simd_transpose_and_totals(dtype):
     assert_array_equal(out.reshape(16, 16)[:width, :width], square[:width, :width].T)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_simd_partial_vectors_and_nonzero_bits(dtype):
+    width = 64 // np.dtype(dtype).itemsize
+    values = np.arange(1, 2 * width + 1, dtype=dtype)
+    for count in range(width):
+        out = np.full(2 * width, -1.0, dtype)
+        # From the end of the array: nothing past it may be read.
+        _copy_first(values, 2 * width - count, count, out, 3)
+        expected = np.full(2 * width, -1.0, dtype)
+        expected[3:3 + count] = values[2 * width - count:]
+        assert_array_equal(out, expected)
+    x = np.zeros(width, dtype)
+    x[[0, 2, width - 1]] = [1.0, np.nan, -2.0]
+    x[1] = -0.0
+    assert _nonzero_bits(x) == (1 | 4 | 1 << (width - 1))
+
+
+@numba.njit
+def _copy_first(a, index, count, out, at):
+    simd.store_first(out, at, count, simd.load_first(a, index, count))
+
+
+@numba.njit
+def _nonzero_bits(a):
+    return simd.nonzero_bits(a, 0)
+
+
 @numba.njit
 def _totals(a):
     return simd.totals(simd.load(a, 0), simd.load(a, 16), simd.load(a, 32), simd.load(a, 48),
@@ -304,19 +331,49 @@ def test_pool_kernels(variant, geometry, size, rng):
     assert_allclose(np.vdot(dx, x), np.vdot(g, out), rtol=1e-12)
 
 
-@given(shape=st.tuples(st.integers(1, 40), st.integers(1, 30), st.integers(1, 20)),
-       seed=st.integers(0, 2**16))
-def test_matmul_rows_is_row_independent(shape, seed):
+@given(shape=st.tuples(st.integers(1, 40), st.integers(1, 40), st.integers(1, 70)),
+       zeros=st.sampled_from([0.0, 0.5, 0.9, 1.0]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_matmul_rows_is_exact_per_row(shape, zeros, dtype, seed):
+    # Shapes cover blocks of 4 rows and single rows, whole column blocks,
+    # partial ones and the masked last vector (16 float32 or 8 float64 lanes),
+    # inputs with zeros (skipped terms) in any density.
     rng = np.random.default_rng(seed)
     n, k, m = shape
-    a = rng.normal(size=(n, k)).astype(np.float32)
-    b = rng.normal(size=(k, m)).astype(np.float32)
-    out = np.empty((n, m), np.float32)
+    a = rng.normal(size=(n, k)).astype(dtype)
+    a[rng.random(a.shape) < zeros] = 0
+    b = rng.normal(size=(k, m)).astype(dtype)
+    out = np.full((n, m), np.nan, dtype)
     dense.matmul_rows(a, b, out)
-    assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
-    one = np.empty((1, m), np.float32)
-    dense.matmul_rows(a[-1:], b, one)
-    assert np.array_equal(one[0], out[-1])
+    assert_allclose(out, a.astype(np.float64) @ b, rtol=TOL[dtype] * 10 * k, atol=TOL[dtype] * k)
+    # Each row's result is the same alone, in another order, with other
+    # rows around it, and with the parallel variant.
+    one = np.empty((1, m), dtype)
+    for i in {0, n - 1, n // 2}:
+        dense.matmul_rows(a[i:i + 1], b, one)
+        assert_array_equal(one[0], out[i])
+    order = rng.permutation(n)
+    shuffled = np.empty_like(out)
+    dense.matmul_rows(a[order], b, shuffled)
+    assert_array_equal(shuffled, out[order])
+    with parallel_kernels():
+        threaded = np.empty_like(out)
+        dense.matmul_rows(a, b, threaded)
+    assert_array_equal(threaded, out)
+
+
+def test_matmul_rows_propagates_non_finite_inputs(rng):
+    # A NaN or inf input is never a skipped zero: it reaches every output of its row.
+    a = rng.normal(size=(6, 20)).astype(np.float32)
+    a[:, 3:] = 0
+    a[1, 10] = np.nan
+    a[4, 2] = np.inf
+    b = rng.normal(size=(20, 40)).astype(np.float32)
+    out = np.empty((6, 40), np.float32)
+    dense.matmul_rows(a, b, out)
+    assert np.isnan(out[1]).all()
+    assert not np.isfinite(out[4]).any()
+    assert np.isfinite(np.delete(out, [1, 4], axis=0)).all()
 
 
 def test_matmul_wrappers(rng):

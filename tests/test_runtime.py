@@ -4,6 +4,7 @@ Each scenario that could crash or hang the interpreter runs in a subprocess
 with a timeout, so a failure is reported instead of killing the test run.
 """
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -106,7 +107,37 @@ def test_read_only_install_works_with_one_warning(tmp_path):
     assert not any(site.rglob("*.nbi"))
 
 
-def test_threads_fitting_at_once_do_not_crash():
+def test_threading_layer_is_tbb_where_installed_unless_the_user_chose():
+    code = """
+    import numba, numpy as np
+    from skneuro.kernels._jit import parallel_kernels
+    from skneuro.kernels.cpu import dense
+    with parallel_kernels():
+        dense.matmul_rows(np.ones((64, 100), np.float32), np.ones((100, 100), np.float32),
+                          np.empty((64, 100), np.float32))
+    print(numba.threading_layer())
+    """
+    expected = "tbb" if _tbb_installed() else "workqueue"
+    assert run_python(code).stdout.strip() == expected
+    assert run_python(code, env={"NUMBA_THREADING_LAYER": "workqueue"}).stdout.strip() == \
+        "workqueue"
+
+
+def _tbb_installed():
+    try:
+        importlib.metadata.distribution("tbb")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+#: The layers a user can end up with: the one skneuro selects (TBB where the
+#: wheel is installed) and workqueue, its fallback elsewhere.
+LAYERS = [None, "workqueue"]
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_threads_fitting_at_once_do_not_crash(layer):
     """Several Python threads training, with the parallel variants allowed.
 
     Numba's workqueue layer aborts the process on concurrent entry; the
@@ -140,15 +171,20 @@ def test_threads_fitting_at_once_do_not_crash():
     assert not errors, errors
     print("ok")
     """
-    proc = run_python(code, timeout=300)
+    proc = run_python(code, timeout=300, env=_layer_env(layer))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def _layer_env(layer):
+    return {} if layer is None else {"NUMBA_THREADING_LAYER": layer}
 
 
 # Forking is what the GNU OpenMP layer gets wrong; where there is no fork there
 # is nothing to test.
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
-def test_fork_after_a_parallel_fit_does_not_hang():
+@pytest.mark.parametrize("layer", LAYERS)
+def test_fork_after_a_parallel_fit_does_not_hang(layer):
     code = """
     import os, warnings
     import numpy as np
@@ -174,7 +210,7 @@ def test_fork_after_a_parallel_fit_does_not_hang():
     _, status = os.waitpid(pid, 0)
     print(os.waitstatus_to_exitcode(status))
     """
-    proc = run_python(code, timeout=120)
+    proc = run_python(code, timeout=120, env=_layer_env(layer))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "0"
 

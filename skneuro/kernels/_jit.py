@@ -24,10 +24,16 @@ or NaN (which the trainer detects) instead of raising, and without the
 zero-division branch in every loop body LLVM vectorizes the loops (7x on an
 Adam step).
 
-Threading layer: Numba's ``workqueue`` layer is chosen at import unless the
-user chose one (``NUMBA_THREADING_LAYER``): the GNU OpenMP layer can hang a
-process forked after a parallel region, and the lock above removes
-``workqueue``'s one weakness, concurrent entry.
+Threading layer: TBB where the ``tbb`` wheel is installed (a dependency on
+Linux x86-64), else ``workqueue``, unless the user chose one
+(``NUMBA_THREADING_LAYER`` or ``NUMBA_THREADING_LAYER_PRIORITY``). Both are
+safe in a process forked after a parallel region, which the GNU OpenMP
+layer is not. TBB's threads wait for work briefly before sleeping, so a
+parallel region starts in ~2 us; ``workqueue`` wakes sleeping threads every
+time, ~75 us on these virtual machines, more than a whole small kernel. The
+wheel puts ``libtbb.so.12`` where the dynamic loader does not look, so it is
+loaded here by its path before Numba looks for it by name. The lock above
+removes ``workqueue``'s one weakness, concurrent entry.
 
 If Numba's cache cannot be written anywhere (a read-only install with no
 writable cache directory), kernels are compiled without caching, with one
@@ -35,8 +41,10 @@ warning.
 """
 
 import contextlib
+import ctypes
 import functools
 import hashlib
+import importlib.metadata
 import os
 import threading
 import types
@@ -46,9 +54,46 @@ import numba
 
 from skneuro._config import FASTMATH, PARALLEL_THRESHOLD
 
-if os.environ.get("NUMBA_THREADING_LAYER") is None and \
-        numba.config.THREADING_LAYER == "default":
-    numba.config.THREADING_LAYER = "workqueue"
+
+def _tbb_library():
+    """The path of the ``tbb`` wheel's ``libtbb.so.12``, or None."""
+    try:
+        files = importlib.metadata.files("tbb") or ()
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == "libtbb.so.12":
+            return str(file.locate())
+    return None
+
+
+def _select_threading_layer():
+    """TBB if it loads, else ``workqueue`` (see the module docstring).
+
+    Returns whether parallel regions will start quickly (TBB or OpenMP).
+    """
+    if os.environ.get("NUMBA_THREADING_LAYER") is not None or \
+            os.environ.get("NUMBA_THREADING_LAYER_PRIORITY") is not None or \
+            numba.config.THREADING_LAYER != "default":
+        chosen = str(numba.config.THREADING_LAYER).lower()
+        return chosen in ("tbb", "omp", "safe", "threadsafe")
+    path = _tbb_library()
+    loaded = False
+    if path is not None:
+        try:
+            ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            loaded = True
+        except OSError:
+            pass
+    # Numba takes the first layer that loads: TBB if the library above did
+    # (and its version suits Numba), else workqueue; never GNU OpenMP.
+    numba.config.THREADING_LAYER_PRIORITY = ["tbb", "workqueue", "omp"]
+    return loaded
+
+
+#: Whether a parallel region starts in microseconds (TBB, OpenMP) rather than
+#: ~75 us (workqueue): code that would run short kernels in parallel asks.
+QUICK_THREAD_START = _select_threading_layer()
 
 _PARALLEL_LOCK = threading.Lock()
 _STATE = threading.local()

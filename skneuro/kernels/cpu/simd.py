@@ -111,6 +111,92 @@ def store(typingctx, array, index, value):
     return types.void(array, index, value), codegen
 
 
+def _first_lanes(builder, count, lanes):
+    """The mask ``[0 < count, 1 < count, ..., lanes - 1 < count]``."""
+    index_type = ir.VectorType(ir.IntType(64), lanes)
+    spread = builder.insert_element(ir.Constant(index_type, ir.Undefined), count,
+                                    ir.Constant(ir.IntType(32), 0))
+    spread = builder.shuffle_vector(spread, ir.Constant(index_type, ir.Undefined),
+                                    ir.Constant(ir.VectorType(ir.IntType(32), lanes),
+                                                [0] * lanes))
+    return builder.icmp_signed("<", ir.Constant(index_type, list(range(lanes))), spread)
+
+
+def _masked_name(operation, vector):
+    return f"llvm.masked.{operation}.v{vector.count}f{vector.dtype.bitwidth}.p0"
+
+
+@intrinsic
+def load_first(typingctx, array, index, count):
+    """``array[index:index + count]`` and zeros after, as a vector (``count`` < width).
+
+    Reads nothing past the ``count`` elements, so a partial vector at the
+    end of an array is safe."""
+    vector = _vector_of(array)
+    if vector is None or not isinstance(index, types.Integer) \
+            or not isinstance(count, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        llty = context.get_value_type(vector)
+        address = _address(context, builder, signature.args[0], args[0], args[1])
+        count_ = context.cast(builder, args[2], signature.args[2], types.int64)
+        mask = _first_lanes(builder, count_, vector.count)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(llty, [llty.as_pointer(), ir.IntType(32), mask.type, llty]),
+            _masked_name("load", vector))
+        return builder.call(function, [builder.bitcast(address, llty.as_pointer()),
+                                       ir.Constant(ir.IntType(32), 1), mask,
+                                       ir.Constant(llty, [0.0] * vector.count)])
+
+    return vector(array, index, count), codegen
+
+
+@intrinsic
+def store_first(typingctx, array, index, count, value):
+    """``array[index:index + count] = value[:count]``; nothing else is written."""
+    vector = _vector_of(array)
+    if vector is None or value != vector or not isinstance(index, types.Integer) \
+            or not isinstance(count, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        llty = context.get_value_type(vector)
+        address = _address(context, builder, signature.args[0], args[0], args[1])
+        count_ = context.cast(builder, args[2], signature.args[2], types.int64)
+        mask = _first_lanes(builder, count_, vector.count)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [llty, llty.as_pointer(), ir.IntType(32),
+                                            mask.type]),
+            _masked_name("store", vector))
+        builder.call(function, [args[3], builder.bitcast(address, llty.as_pointer()),
+                                ir.Constant(ir.IntType(32), 1), mask])
+        return context.get_dummy_value()
+
+    return types.void(array, index, count, value), codegen
+
+
+@intrinsic
+def nonzero_bits(typingctx, array, index):
+    """Bit ``l`` set where ``array[index + l]`` is not zero (NaN included), for the
+    ``width`` elements from ``index``, as an int64."""
+    vector = _vector_of(array)
+    if vector is None or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        llty = context.get_value_type(vector)
+        address = _address(context, builder, signature.args[0], args[0], args[1])
+        value = builder.load(builder.bitcast(address, llty.as_pointer()), align=1)
+        nonzero = builder.fcmp_unordered("!=", value, ir.Constant(llty, [0.0] * vector.count))
+        bits = builder.bitcast(nonzero, ir.IntType(vector.count))
+        return builder.zext(bits, ir.IntType(64))
+
+    return types.int64(array, index), codegen
+
+
 @intrinsic
 def broadcast(typingctx, array, index):
     """A vector with every element ``array[index]``."""
