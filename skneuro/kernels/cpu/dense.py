@@ -160,15 +160,22 @@ def _nonzero_taps(af, m, first, last, taps):
 
 
 @numba.njit(inline="always")
-def _four_rows(af, bf, of, m, p, i, j, taps, count):
-    """Rows i..i+3, columns j..j+4*width-1 of ``out``: 4 rows x 4 vectors of accumulators."""
+def _column_block(bf, p, j):
+    """Vector width, end of the whole vectors, start of the last whole one, and the
+    starts of the 4 vectors of the column block at ``j``: a partial block
+    repeats its last whole vector (computed, not stored)."""
     v = simd.width(bf)
     whole = p - p % v
     last = whole - v
+    return (v, whole, last, min(j, last), min(j + v, last), min(j + 2 * v, last),
+            min(j + 3 * v, last))
+
+
+@numba.njit(inline="always")
+def _four_rows(af, bf, of, m, p, i, j, taps, count):
+    """Rows i..i+3, columns j..j+4*width-1 of ``out``: 4 rows x 4 vectors of accumulators."""
+    v, whole, last, c0, c1, c2, c3 = _column_block(bf, p, j)
     if j < whole:
-        # A partial block repeats its last whole vector (not stored).
-        c0, c1, c2, c3 = min(j, last), min(j + v, last), min(j + 2 * v, last), \
-            min(j + 3 * v, last)
         a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = simd.zeros(bf)
         e0 = e1 = e2 = e3 = d0 = d1 = d2 = d3 = simd.zeros(bf)
         for t in range(count):
@@ -221,12 +228,8 @@ def _four_rows(af, bf, of, m, p, i, j, taps, count):
 @numba.njit(inline="always")
 def _one_row(af, bf, of, m, p, i, j, taps, count):
     """Row i, columns j..j+4*width-1 of ``out``, alone: 4 vectors of accumulators."""
-    v = simd.width(bf)
-    whole = p - p % v
-    last = whole - v
+    v, whole, last, c0, c1, c2, c3 = _column_block(bf, p, j)
     if j < whole:
-        c0, c1, c2, c3 = min(j, last), min(j + v, last), min(j + 2 * v, last), \
-            min(j + 3 * v, last)
         a0 = a1 = a2 = a3 = simd.zeros(bf)
         for t in range(count):
             k = taps[t]

@@ -88,11 +88,16 @@ def load(typingctx, array, index):
         return None
 
     def codegen(context, builder, signature, args):
-        llty = context.get_value_type(vector)
-        address = _address(context, builder, signature.args[0], args[0], args[1])
-        return builder.load(builder.bitcast(address, llty.as_pointer()), align=1)
+        return _load_vector(context, builder, signature, args, vector)
 
     return vector(array, index), codegen
+
+
+def _load_vector(context, builder, signature, args, vector):
+    """The vector at ``array[index]``, for an intrinsic called as ``(array, index, ...)``."""
+    llty = context.get_value_type(vector)
+    address = _address(context, builder, signature.args[0], args[0], args[1])
+    return builder.load(builder.bitcast(address, llty.as_pointer()), align=1)
 
 
 @intrinsic
@@ -122,8 +127,20 @@ def _first_lanes(builder, count, lanes):
     return builder.icmp_signed("<", ir.Constant(index_type, list(range(lanes))), spread)
 
 
-def _masked_name(operation, vector):
-    return f"llvm.masked.{operation}.v{vector.count}f{vector.dtype.bitwidth}.p0"
+def _masked_operands(context, builder, signature, args, vector):
+    """The vector's LLVM type, the pointer at ``array[index]`` and the mask of the
+    first ``count`` lanes, for an intrinsic called as ``(array, index, count, ...)``."""
+    llty = context.get_value_type(vector)
+    address = _address(context, builder, signature.args[0], args[0], args[1])
+    count = context.cast(builder, args[2], signature.args[2], types.int64)
+    return (llty, builder.bitcast(address, llty.as_pointer()),
+            _first_lanes(builder, count, vector.count))
+
+
+def _masked_function(builder, operation, vector, return_type, argument_types):
+    name = f"llvm.masked.{operation}.v{vector.count}f{vector.dtype.bitwidth}.p0"
+    return cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(return_type, argument_types), name)
 
 
 @intrinsic
@@ -138,16 +155,10 @@ def load_first(typingctx, array, index, count):
         return None
 
     def codegen(context, builder, signature, args):
-        llty = context.get_value_type(vector)
-        address = _address(context, builder, signature.args[0], args[0], args[1])
-        count_ = context.cast(builder, args[2], signature.args[2], types.int64)
-        mask = _first_lanes(builder, count_, vector.count)
-        function = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(llty, [llty.as_pointer(), ir.IntType(32), mask.type, llty]),
-            _masked_name("load", vector))
-        return builder.call(function, [builder.bitcast(address, llty.as_pointer()),
-                                       ir.Constant(ir.IntType(32), 1), mask,
+        llty, pointer, mask = _masked_operands(context, builder, signature, args, vector)
+        function = _masked_function(builder, "load", vector, llty,
+                                    [pointer.type, ir.IntType(32), mask.type, llty])
+        return builder.call(function, [pointer, ir.Constant(ir.IntType(32), 1), mask,
                                        ir.Constant(llty, [0.0] * vector.count)])
 
     return vector(array, index, count), codegen
@@ -162,17 +173,10 @@ def store_first(typingctx, array, index, count, value):
         return None
 
     def codegen(context, builder, signature, args):
-        llty = context.get_value_type(vector)
-        address = _address(context, builder, signature.args[0], args[0], args[1])
-        count_ = context.cast(builder, args[2], signature.args[2], types.int64)
-        mask = _first_lanes(builder, count_, vector.count)
-        function = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(ir.VoidType(), [llty, llty.as_pointer(), ir.IntType(32),
-                                            mask.type]),
-            _masked_name("store", vector))
-        builder.call(function, [args[3], builder.bitcast(address, llty.as_pointer()),
-                                ir.Constant(ir.IntType(32), 1), mask])
+        llty, pointer, mask = _masked_operands(context, builder, signature, args, vector)
+        function = _masked_function(builder, "store", vector, ir.VoidType(),
+                                    [llty, pointer.type, ir.IntType(32), mask.type])
+        builder.call(function, [args[3], pointer, ir.Constant(ir.IntType(32), 1), mask])
         return context.get_dummy_value()
 
     return types.void(array, index, count, value), codegen
@@ -187,10 +191,9 @@ def nonzero_bits(typingctx, array, index):
         return None
 
     def codegen(context, builder, signature, args):
-        llty = context.get_value_type(vector)
-        address = _address(context, builder, signature.args[0], args[0], args[1])
-        value = builder.load(builder.bitcast(address, llty.as_pointer()), align=1)
-        nonzero = builder.fcmp_unordered("!=", value, ir.Constant(llty, [0.0] * vector.count))
+        value = _load_vector(context, builder, signature, args, vector)
+        zero = ir.Constant(context.get_value_type(vector), [0.0] * vector.count)
+        nonzero = builder.fcmp_unordered("!=", value, zero)
         bits = builder.bitcast(nonzero, ir.IntType(vector.count))
         return builder.zext(bits, ir.IntType(64))
 
