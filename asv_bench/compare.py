@@ -10,7 +10,8 @@
 network 784-256-128-10, ReLU, Adam, batch 64, a fixed number of epochs (no
 early stopping), float32 data given to both libraries. Fits alternate between
 the libraries, after a warm-up fit of each (Numba compilation is never
-timed); the median is reported. ``predict_proba`` is timed on 1, 64 and 10,000
+timed), half a second apart (``IDLE_PAUSE``, see the ``cnn`` comparison); the
+median is reported. ``predict_proba`` is timed on 1, 64 and 10,000
 test rows the same way, and on 64 rows of uniform noise in [0.01, 1] (no
 zeros for skneuro's small products to skip). The share of the machine's
 matrix-multiply throughput that an epoch reaches is measured against a large
@@ -85,6 +86,13 @@ def training_flops(n_samples, sizes):
     return 2 * n_samples * (2 * sum(products) + sum(products[1:]))
 
 
+#: Seconds between two timed runs: OpenBLAS's idle threads spin for ~0.1 s
+#: after a product; measured, scikit-learn's 1,000 predictions of 64 rows
+#: right before skneuro's slowed skneuro's (whose kernels then use both
+#: cores) from 155 to 186 us per call.
+IDLE_PAUSE = 0.5
+
+
 def alternate(functions, repeats, pause=0.0):
     """Run each function ``repeats`` times, alternating; return the medians.
 
@@ -122,7 +130,8 @@ def compare_mlp(epochs=10, repeats=3):
         def fit(name):
             fitted[name] = models[name]().fit(X_train, y_train)
 
-        fit_times = alternate({name: (lambda n=name: fit(n)) for name in models}, repeats)
+        fit_times = alternate({name: (lambda n=name: fit(n)) for name in models}, repeats,
+                              pause=IDLE_PAUSE)
     accuracy = {name: est.score(X_test, y_test) for name, est in fitted.items()}
 
     rows = np.tile(X_test, (10, 1))
@@ -135,7 +144,7 @@ def compare_mlp(epochs=10, repeats=3):
                                   ("10000 rows", rows, 5)]:
         calls = {name: (lambda e=est, b=batch, k=n_calls: [e.predict_proba(b) for _ in range(k)])
                  for name, est in fitted.items()}
-        t = alternate(calls, repeats)
+        t = alternate(calls, repeats, pause=IDLE_PAUSE)
         predict_times[label] = {name: v / n_calls for name, v in t.items()}
 
     peak = machine_gflops()
@@ -346,7 +355,7 @@ def compare_cnn(epochs=2, repeats=3, padding="same", lr=0.01):
             fitted[name] = models[name]().fit(X_train, y_train)
 
         fit_times = alternate({name: (lambda n=name: fit(n)) for name in models}, repeats,
-                              pause=0.5)
+                              pause=IDLE_PAUSE)
     accuracy = {name: est.score(X_test, y_test) for name, est in fitted.items()}
     predict_times = {}
     for n_rows, n_calls in [(1000, 5), (10000, 1)]:
@@ -355,7 +364,7 @@ def compare_cnn(epochs=2, repeats=3, padding="same", lr=0.01):
             est.predict_proba(batch)
         calls = {name: (lambda e=est, b=batch, k=n_calls: [e.predict_proba(b) for _ in range(k)])
                  for name, est in fitted.items()}
-        t = alternate(calls, repeats, pause=0.5)
+        t = alternate(calls, repeats, pause=IDLE_PAUSE)
         predict_times[n_rows] = {name: v / n_calls for name, v in t.items()}
 
     peak = machine_gflops()

@@ -50,3 +50,32 @@ def test_estimator_uses_n_jobs_only_during_fit():
     MLPClassifier((4,), max_iter=2, n_jobs=1, callbacks=[Record()]).fit(X, y)
     assert seen == [1, 1]
     assert numba.get_num_threads() == before
+
+
+def _double(x):
+    for i in numba.prange(x.shape[0]):
+        x[i] *= 2.0
+
+
+def _halve(x):
+    for i in numba.prange(x.shape[0]):
+        x[i] *= 0.5
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one thread: never parallel")
+def test_parallel_kernels_only_lets_the_named_kernels_run_in_parallel():
+    import numpy as np
+
+    from skneuro.kernels._jit import kernel, parallel_kernels
+
+    double, halve = kernel(_double, threshold=1), kernel(_halve, threshold=1)
+    x = np.ones(8)
+    with parallel_kernels(only=[double]):
+        double(x)
+        halve(x)
+    assert double.parallel.signatures and not double.serial.signatures
+    assert halve.serial.signatures and not halve.parallel.signatures
+    with parallel_kernels():
+        halve(x)
+    assert halve.parallel.signatures
+    assert (x == 0.5).all()

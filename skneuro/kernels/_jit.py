@@ -168,10 +168,14 @@ def _compile(func, suffix, **options):
 
 
 @contextlib.contextmanager
-def parallel_kernels(enabled=True):
-    """Let kernels called in this thread, inside the block, run in parallel."""
+def parallel_kernels(enabled=True, only=None):
+    """Let kernels called in this thread, inside the block, run in parallel.
+
+    ``only``: the kernels allowed to, if not all (the others stay serial,
+    and their parallel variants are never compiled: ~1 s each, cold).
+    """
     previous = getattr(_STATE, "parallel", False)
-    _STATE.parallel = enabled
+    _STATE.parallel = (True if only is None else frozenset(only)) if enabled else False
     try:
         yield
     finally:
@@ -200,8 +204,9 @@ class Kernel:
         functools.update_wrapper(self, func)
 
     def __call__(self, *args):
-        if (getattr(_STATE, "parallel", False) and args[0].size >= self.threshold
-                and numba.get_num_threads() > 1):
+        allowed = getattr(_STATE, "parallel", False)
+        if (allowed is not False and (allowed is True or self in allowed)
+                and args[0].size >= self.threshold and numba.get_num_threads() > 1):
             if _PARALLEL_LOCK.acquire(blocking=False):
                 try:
                     return self.parallel(*args)

@@ -76,12 +76,12 @@ def matmul_rows(a, b, out):
     taps = getattr(_WORKSPACE, "taps", None)
     if taps is None or taps.size < jobs * a.shape[1]:
         taps = _WORKSPACE.taps = np.empty(jobs * a.shape[1], np.int32)
-    _matmul_rows(out, a, b, taps[:jobs * a.shape[1]].reshape(jobs, a.shape[1]))
+    matmul_row_blocks(out, a, b, taps[:jobs * a.shape[1]].reshape(jobs, a.shape[1]))
 
 
 @kernel(threshold=4096)
-def _matmul_rows(out, a, b, taps):
-    """:func:`matmul_rows` with ``taps``, a (jobs, K) workspace.
+def matmul_row_blocks(out, a, b, taps):
+    """:func:`matmul_rows` with ``taps``, a (N // 4 + N % 4, K) int32 workspace.
 
     ``out`` comes first: its size decides the parallel variant (at 64 x 10
     outputs, the 10-class layer, starting threads costs more than it saves).
