@@ -382,6 +382,10 @@ def test_matmul_wrappers(rng):
     out = np.empty((5, 3))
     dense.matmul(a, b, out)
     assert_allclose(out, a @ b)
+    # Inputs of another dtype or layout than the weights' are converted.
+    out32 = np.empty((5, 3), np.float32)
+    dense.matmul(np.asfortranarray(a), b.astype(np.float32), out32)
+    assert_allclose(out32, a @ b, rtol=1e-5, atol=1e-6)
     big = rng.normal(size=(dense.SMALL_ROWS + 3, 4))
     out_big = np.empty((big.shape[0], 3))
     dense.matmul(big, b, out_big)

@@ -60,7 +60,7 @@ def matmul(a, b, out, exact_rows=True):
     batch can have as few rows as :data:`SMALL_ROWS`.
     """
     if exact_rows and a.shape[0] <= SMALL_ROWS:
-        matmul_rows(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+        matmul_rows(np.ascontiguousarray(a, dtype=b.dtype), np.ascontiguousarray(b), out)
     else:
         np.dot(a, b, out=out)
 
