@@ -36,6 +36,7 @@ from skneuro.kernels.cpu.activations import (
     activate_row,
     derivative_times_row,
 )
+from skneuro.kernels.cpu.pool import clipped_window
 
 
 @kernel
@@ -216,11 +217,8 @@ def avg_pool_lanes_forward(x, kh, kw, sh, sw, out):
     for ch in prange(c):
         for i in range(oh):
             for j in range(ow):
-                y0 = i * sh
-                x0 = j * sw
-                y1 = min(y0 + kh, h)
-                x1 = min(x0 + kw, w)
-                count = dtype((y1 - y0) * (x1 - x0))
+                y0, y1, x0, x1, cells = clipped_window(i, j, kh, kw, sh, sw, h, w)
+                count = dtype(cells)
                 o = out[ch, i, j]
                 for s in range(nv):
                     o[s] = dtype(0.0)
@@ -245,11 +243,8 @@ def avg_pool_lanes_backward(grad, kh, kw, sh, sw, dx):
             plane[k] = dtype(0.0)
         for i in range(oh):
             for j in range(ow):
-                y0 = i * sh
-                x0 = j * sw
-                y1 = min(y0 + kh, h)
-                x1 = min(x0 + kw, w)
-                count = dtype((y1 - y0) * (x1 - x0))
+                y0, y1, x0, x1, cells = clipped_window(i, j, kh, kw, sh, sw, h, w)
+                count = dtype(cells)
                 g = grad[ch, i, j]
                 for y in range(y0, y1):
                     for xx in range(x0, x1):

@@ -7,6 +7,7 @@ parallel over samples; each sample's gradient is written by one thread, in a
 fixed order.
 """
 
+import numba
 from numba import prange
 
 from skneuro.kernels._jit import kernel
@@ -21,6 +22,17 @@ def pooled_size(size, k, s):
     if size <= k:
         return 1
     return min(-(-(size - k) // s) + 1, (size - 1) // s + 1)
+
+
+@numba.njit(inline="always")
+def clipped_window(i, j, kh, kw, sh, sw, h, w):
+    """Rows ``y0:y1`` and columns ``x0:x1`` of output (i, j)'s window, clipped to
+    the (h, w) input; also the number of inputs in it, for the mean."""
+    y0 = i * sh
+    x0 = j * sw
+    y1 = min(y0 + kh, h)
+    x1 = min(x0 + kw, w)
+    return y0, y1, x0, x1, (y1 - y0) * (x1 - x0)
 
 
 @kernel
@@ -56,12 +68,11 @@ def max_pool_forward(x, kh, kw, sh, sw, out, argmax):
         for ch in range(c):
             for i in range(oh):
                 for j in range(ow):
-                    y0 = i * sh
-                    x0 = j * sw
+                    y0, y1, x0, x1, _ = clipped_window(i, j, kh, kw, sh, sw, h, w)
                     best = x[s, ch, y0, x0]
                     where = y0 * w + x0
-                    for y in range(y0, min(y0 + kh, h)):
-                        for xx in range(x0, min(x0 + kw, w)):
+                    for y in range(y0, y1):
+                        for xx in range(x0, x1):
                             if x[s, ch, y, xx] > best:
                                 best = x[s, ch, y, xx]
                                 where = y * w + xx
@@ -92,15 +103,12 @@ def avg_pool_forward(x, kh, kw, sh, sw, out):
         for ch in range(c):
             for i in range(oh):
                 for j in range(ow):
-                    y0 = i * sh
-                    x0 = j * sw
-                    y1 = min(y0 + kh, h)
-                    x1 = min(x0 + kw, w)
+                    y0, y1, x0, x1, count = clipped_window(i, j, kh, kw, sh, sw, h, w)
                     acc = x.dtype.type(0.0)
                     for y in range(y0, y1):
                         for xx in range(x0, x1):
                             acc += x[s, ch, y, xx]
-                    out[s, ch, i, j] = acc / x.dtype.type((y1 - y0) * (x1 - x0))
+                    out[s, ch, i, j] = acc / x.dtype.type(count)
 
 
 @kernel
@@ -113,11 +121,8 @@ def avg_pool_backward(grad, kh, kw, sh, sw, dx):
         for ch in range(c):
             for i in range(oh):
                 for j in range(ow):
-                    y0 = i * sh
-                    x0 = j * sw
-                    y1 = min(y0 + kh, h)
-                    x1 = min(x0 + kw, w)
-                    share = grad[s, ch, i, j] / dx.dtype.type((y1 - y0) * (x1 - x0))
+                    y0, y1, x0, x1, count = clipped_window(i, j, kh, kw, sh, sw, h, w)
+                    share = grad[s, ch, i, j] / dx.dtype.type(count)
                     for y in range(y0, y1):
                         for xx in range(x0, x1):
                             dx[s, ch, y, xx] += share
