@@ -121,6 +121,11 @@ def test_threading_layer_is_tbb_where_installed_unless_the_user_chose():
     assert run_python(code).stdout.strip() == expected
     assert run_python(code, env={"NUMBA_THREADING_LAYER": "workqueue"}).stdout.strip() == \
         "workqueue"
+    if _tbb_installed():
+        # Chosen by name, TBB must be found as well (the wheel's library is
+        # loaded whatever the choice).
+        proc = run_python(code, env={"NUMBA_THREADING_LAYER": "tbb"})
+        assert proc.stdout.strip() == "tbb", proc.stderr
 
 
 def _tbb_installed():

@@ -72,23 +72,28 @@ def _select_threading_layer():
 
     Returns whether parallel regions will start quickly (TBB or OpenMP).
     """
-    if os.environ.get("NUMBA_THREADING_LAYER") is not None or \
-            os.environ.get("NUMBA_THREADING_LAYER_PRIORITY") is not None or \
-            numba.config.THREADING_LAYER != "default":
-        chosen = str(numba.config.THREADING_LAYER).lower()
-        return chosen in ("tbb", "omp", "safe", "threadsafe")
+    # Loaded whatever the user chose: NUMBA_THREADING_LAYER=tbb (or "safe",
+    # "threadsafe", a priority list) needs the library found too.
+    tbb = False
     path = _tbb_library()
-    loaded = False
     if path is not None:
         try:
             ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
-            loaded = True
+            tbb = True
         except OSError:
             pass
-    # Numba takes the first layer that loads: TBB if the library above did
-    # (and its version suits Numba), else workqueue; never GNU OpenMP.
-    numba.config.THREADING_LAYER_PRIORITY = ["tbb", "workqueue", "omp"]
-    return loaded
+    chosen = str(numba.config.THREADING_LAYER).lower()
+    if os.environ.get("NUMBA_THREADING_LAYER") is None and chosen == "default" and \
+            os.environ.get("NUMBA_THREADING_LAYER_PRIORITY") is None:
+        # Numba takes the first layer that loads: TBB if the library above did
+        # (and its version suits Numba), else workqueue; never GNU OpenMP.
+        numba.config.THREADING_LAYER_PRIORITY = ["tbb", "workqueue", "omp"]
+        return tbb
+    if chosen == "default":  # the user's priority list: its first layer that loads
+        chosen = next(layer for layer in numba.config.THREADING_LAYER_PRIORITY
+                      if layer != "tbb" or tbb)
+    return {"tbb": tbb, "safe": tbb, "forksafe": tbb, "omp": True,
+            "threadsafe": True}.get(chosen, False)
 
 
 #: Whether a parallel region starts in microseconds (TBB, OpenMP) rather than

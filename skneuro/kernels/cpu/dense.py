@@ -13,10 +13,16 @@ kernel, for two reasons.
 * It skips the inner indices where every row of a 4-row block is zero: the
   black background of an image, the zeros of one-hot features, the units a
   ReLU switched off. On MNIST a 4-row block has 39% nonzero pixels, so the
-  first layer's product of 64 rows takes ~80 us on 2 cores where BLAS takes
+  first layer's product of 64 rows takes ~60 us on 2 cores where BLAS takes
   ~155; on dense data it runs at about BLAS's speed (~180 GFLOP/s on 2 cores
   from 128 rows on). Skipping a zero term changes nothing in the sum
-  (``x + 0 * w == x`` for finite ``w``; a fitted network's weights are).
+  (``x + 0 * w == x``) as long as ``w`` is finite, which a fitted network's
+  weights are (the trainer puts back the last finite ones when training
+  diverges), with one exception that no prediction sees: a zero result's
+  sign (the kernels are compiled without signed zeros anyway). With an inf
+  or NaN in ``b``, a row whose input is zero there gets a finite result
+  alone and NaN (IEEE's ``0 * inf``) in a block with a nonzero neighbour.
+  Non-finite inputs ``a`` always propagate.
 
 The bias gradient is a column sum computed over fixed column blocks, each
 summed over rows in order, so its result does not depend on the thread count.
@@ -69,8 +75,9 @@ def matmul_rows(a, b, out):
     """``out = a @ b``, each ``out[i, j]`` a chain of fused multiply-adds over k in order.
 
     ``a`` (N, K), ``b`` (K, P) and ``out`` (N, P) are C-contiguous arrays of
-    one float dtype. The result depends neither on N, nor on the other rows,
-    nor on the number of threads (see the module docstring).
+    one float dtype. For finite ``b`` the result depends neither on N, nor on
+    the other rows, nor on the number of threads (up to the sign of a zero
+    result; see the module docstring).
     """
     jobs = a.shape[0] // _ROW_BLOCK + a.shape[0] % _ROW_BLOCK
     # A workspace kept per thread: allocating it in the kernel (~100 KB, page
