@@ -335,6 +335,12 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def _forward(self, X, activate=True):
         """Network outputs for validated ``X``, in chunks, as a new host array."""
+        # Predictions from several threads take turns: the layers' buffers
+        # are the network's (see Network.lock).
+        with self.network_.lock:
+            return self._forward_unlocked(X, activate)
+
+    def _forward_unlocked(self, X, activate):
         backend = self._predict_backend()
         self.network_.bind(backend)
         self._loss.bind(backend)

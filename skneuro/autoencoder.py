@@ -522,8 +522,8 @@ or (n_samples, C, H, W)
     # -- transform and decode -------------------------------------------------
     def _run_fitted(self, X, source, target):
         backend = self._predict_backend()
-        self.network_.bind(backend)
-        with limit_threads(self.n_jobs):
+        with self.network_.lock, limit_threads(self.n_jobs):
+            self.network_.bind(backend)
             return _run(self.network_, X, source, target, backend, self._predict_chunk,
                         self._compute_dtype)
 

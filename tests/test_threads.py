@@ -79,3 +79,37 @@ def test_parallel_kernels_only_lets_the_named_kernels_run_in_parallel():
         halve(x)
     assert halve.parallel.signatures
     assert (x == 0.5).all()
+
+
+def test_one_estimator_predicting_from_several_threads_at_once():
+    # The layers' buffers are the network's: without Network.lock, threads
+    # overwrote each other's activations (wrong predictions, no error).
+    import threading
+    import warnings
+
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from skneuro import AutoEncoder, MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        methods = [MLPClassifier((64,), max_iter=3, random_state=0).fit(X, y).predict_proba,
+                   AutoEncoder(2, max_iter=2, random_state=0).fit(X).transform]
+    for method in methods:
+        expected = {n: method(X[:n]) for n in (7, 64, 300)}
+        wrong = []
+
+        def work(n, method=method, expected=expected, wrong=wrong):
+            for _ in range(60):
+                if not np.array_equal(method(X[:n]), expected[n]):
+                    wrong.append(n)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in (7, 64, 300, 64, 7, 300)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not wrong

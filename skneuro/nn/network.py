@@ -7,6 +7,9 @@ the one before; skip and residual connections are nodes with several inputs
 (:class:`~skneuro.nn.layers.Concatenate`, :class:`~skneuro.nn.layers.Add`).
 """
 
+import threading
+import weakref
+
 import numpy as np
 
 from skneuro.nn.layers import _shallow_copy
@@ -17,6 +20,12 @@ INPUT = "input"
 #: (see :meth:`Network.plan`); False runs every layer in the samples layout,
 #: each convolution changing layout on its own (tests compare the two).
 LANES_REGIONS = True
+
+
+# Network.lock's locks, kept outside the networks so that pickling, copies and
+# replicas need not know about them.
+_LOCKS = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
 
 
 class Node:
@@ -167,6 +176,20 @@ class Network:
         """Drop the plans: their layout changes hold arrays and another graph's layers."""
         self._plans = {}
         self._last_plan = None
+
+    @property
+    def lock(self):
+        """A re-entrant lock over the network's buffers (one per network, not pickled).
+
+        Layers keep their outputs in buffers reused from call to call, so two
+        threads running one network at once would overwrite each other's
+        values: the estimators hold this lock while they run it.
+        """
+        with _LOCKS_GUARD:
+            lock = _LOCKS.get(self)
+            if lock is None:
+                lock = _LOCKS[self] = threading.RLock()
+            return lock
 
     def replicate(self):
         """The same graph over replicas of its layers (shared parameters, own buffers)."""
