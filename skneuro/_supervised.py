@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
 )
 
 from skneuro._warnings import warn
+from skneuro.kernels.cpu.dense import all_finite
 from skneuro.nn import (
     PoissonDeviance,
     SigmoidBinaryCrossEntropy,
@@ -153,9 +154,10 @@ def _is_plain_valid_array(X, estimator):
             and X.dtype in (np.float32, np.float64)
             and X.shape[1] == estimator.n_features_in_
             and not hasattr(estimator, "feature_names_in_")
-            # The sum is finite only if every value is (as in scikit-learn's own
-            # check; an overflow merely sends X down the full path).
-            and np.isfinite(X.sum()))
+            and (all_finite(X) if X.flags.c_contiguous
+                 # The sum is finite only if every value is (as in scikit-learn's
+                 # own check; an overflow merely sends X down the full path).
+                 else np.isfinite(X.sum())))
 
 
 class NetworkClassifierMixin(SupervisedNetworkMixin):

@@ -823,3 +823,15 @@ def test_simd_refuses_strided_arrays():
     assert first_vector_total(np.arange(64, dtype=np.float32)) == sum(range(16))
     with pytest.raises(numba.core.errors.TypingError):
         first_vector_total(np.arange(64, dtype=np.float32)[::2])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_all_finite(dtype, rng):
+    x = rng.normal(size=(7, 33)).astype(dtype)
+    x[0, 0] = np.finfo(dtype).max  # huge but finite: no overflow to inf
+    assert dense.all_finite(x)
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[6, 32] = bad
+        assert not dense.all_finite(y)
+    assert dense.all_finite(np.zeros((0, 3), dtype))
