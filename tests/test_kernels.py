@@ -362,6 +362,28 @@ def test_matmul_rows_is_exact_per_row(shape, zeros, dtype, seed):
     assert_array_equal(threaded, out)
 
 
+def test_matmul_rows_with_a_right_hand_side_larger_than_a_cache(rng):
+    # Over _CACHED_B_BYTES the kernel splits the columns between jobs (two
+    # parallel loops); the results are those of the one-loop path.
+    a = rng.normal(size=(9, 600)).astype(np.float32)
+    a[rng.random(a.shape) < 0.7] = 0
+    b = rng.normal(size=(600, 500)).astype(np.float32)
+    assert b.nbytes > dense._CACHED_B_BYTES
+    out = np.empty((9, 500), np.float32)
+    dense.matmul_rows(a, b, out)
+    assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+    with parallel_kernels():
+        threaded = np.empty_like(out)
+        dense.matmul_rows(a, b, threaded)
+    assert_array_equal(threaded, out)
+    narrow = np.empty((9, 100), np.float32)  # the same columns, b under the limit
+    dense.matmul_rows(a, np.ascontiguousarray(b[:, :100]), narrow)
+    assert_array_equal(narrow, out[:, :100])
+    one = np.empty((1, 500), np.float32)
+    dense.matmul_rows(a[8:], b, one)
+    assert_array_equal(one[0], out[8])
+
+
 def test_matmul_rows_propagates_non_finite_inputs(rng):
     # A NaN or inf input is never a skipped zero: it reaches every output of its row.
     a = rng.normal(size=(6, 20)).astype(np.float32)
