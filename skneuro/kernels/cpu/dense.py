@@ -13,7 +13,7 @@ kernel, for two reasons.
 * It skips the inner indices where every row of a 4-row block is zero: the
   black background of an image, the zeros of one-hot features, the units a
   ReLU switched off. On MNIST a 4-row block has 39% nonzero pixels, so the
-  first layer's product of 64 rows takes ~60 us on 2 cores where BLAS takes
+  first layer's product of 64 rows takes ~54 us on 2 cores where BLAS takes
   ~155; on dense data it runs at about BLAS's speed (~180 GFLOP/s on 2 cores
   from 128 rows on). Skipping a zero term changes nothing in the sum
   (``x + 0 * w == x``) as long as ``w`` is finite, which a fitted network's
