@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
 )
 
 from skneuro._warnings import warn
-from skneuro.kernels.cpu.dense import all_finite
+from skneuro.kernels.host import all_finite
 from skneuro.nn import (
     PoissonDeviance,
     SigmoidBinaryCrossEntropy,
