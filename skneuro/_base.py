@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skneuro._threads import limit_threads
 from skneuro._warnings import warn
 from skneuro.kernels._jit import QUICK_THREAD_START, parallel_kernels
-from skneuro.kernels.cpu import dense
+from skneuro.kernels.cpu import dense, dense_chain
 from skneuro.kernels.cpu.dense import SMALL_ROWS
 from skneuro.nn import Trainer, get_backend, make_optimizer, make_schedule
 from skneuro.nn.backend import cuda_unavailable_reason
@@ -356,10 +356,11 @@ class BaseNetworkEstimator(BaseEstimator):
                 stack.enter_context(single_threaded_blas())
             elif n <= SMALL_ROWS and backend.name == "cpu" and QUICK_THREAD_START:
                 # Dense products this small are our kernel's, not BLAS's (see
-                # kernels.cpu.dense), so no BLAS thread spins between them:
+                # kernels.cpu.dense and dense_chain), so no BLAS thread spins between them:
                 # our kernels may use every core, where starting threads
                 # costs microseconds (with workqueue, more than the product).
-                stack.enter_context(parallel_kernels(only=[dense.matmul_row_blocks]))
+                stack.enter_context(parallel_kernels(
+                    only=[dense.matmul_row_blocks, dense_chain.chain_row_groups]))
             for start in range(0, n, chunk):
                 stop = min(start + chunk, n)
                 rows = X[start:stop]

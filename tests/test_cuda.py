@@ -20,6 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skneuro import MLPClassifier, MLPRegressor, Perceptron
 from skneuro.kernels.cpu import activations as cpu_act
 from skneuro.kernels.cpu import dense as cpu_dense
+from skneuro.kernels.cpu import dense_chain as cpu_dense_chain
 from skneuro.kernels.cpu import dropout as cpu_dropout
 from skneuro.kernels.cpu import losses as cpu_losses
 from skneuro.kernels.cpu import optim as cpu_optim
@@ -100,6 +101,24 @@ def test_matrix_products(gpu, rng, shape):
     one = gpu.empty((1, m))
     gpu.dense.matmul_rows(on(gpu, a[-1:])[0], b_d, one)
     assert_array_equal(gpu.to_host(one)[0], gpu.to_host(out)[-1])
+
+
+def test_dense_chain_kernel(gpu, rng):
+    # Three layers, 6 rows (a block of 4 and single rows on the CPU).
+    widths, names = (7, 5, 4, 3), ("relu", "sigmoid", "identity")
+    x = rng.normal(size=(6, widths[0])).astype(F32)
+    x[rng.random(x.shape) < 0.5] = 0
+    weights = tuple(rng.normal(size=(k, p)).astype(F32) for k, p in zip(widths, widths[1:]))
+    biases = tuple(rng.normal(size=p).astype(F32) for p in widths[1:])
+    codes = np.array([cpu_act.CODES[name] for name in names], np.int64)
+    params = np.array([1.0, 1.7, 1.0], F32)
+    outs = tuple(np.empty((6, p), F32) for p in widths[1:])
+    cpu_dense_chain.forward_chain(x, weights, biases, codes, params, outs)
+    outs_d = tuple(gpu.empty(out.shape) for out in outs)
+    gpu.dense_chain.forward_chain(on(gpu, x)[0], tuple(on(gpu, *weights)),
+                                  tuple(on(gpu, *biases)), codes, params, outs_d)
+    for out_d, out in zip(outs_d, outs):
+        assert_allclose(gpu.to_host(out_d), out, **TOL)
 
 
 def test_data_movement_and_reductions(gpu, rng):

@@ -13,6 +13,7 @@ from skneuro.kernels.cpu import (
     activations,
     conv,
     dense,
+    dense_chain,
     dropout,
     embedding,
     fast_exp,
@@ -383,6 +384,80 @@ def test_matmul_rows_with_a_right_hand_side_larger_than_a_cache(rng):
     one = np.empty((1, 500), np.float32)
     dense.matmul_rows(a[8:], b, one)
     assert_array_equal(one[0], out[8])
+
+
+def _chain(rng, n, widths, names, zeros, dtype):
+    """Input, weights, biases, codes, slopes and outputs of a chain of dense layers."""
+    x = rng.normal(size=(n, widths[0])).astype(dtype)
+    x[rng.random(x.shape) < zeros] = 0
+    weights = tuple(rng.normal(scale=k ** -0.5, size=(k, p)).astype(dtype)
+                    for k, p in zip(widths[:-1], widths[1:]))
+    biases = tuple(rng.normal(size=p).astype(dtype) for p in widths[1:])
+    codes = np.array([activations.CODES[name] for name in names], np.int64)
+    slopes = np.array([SLOPES.get(name, 1.0) for name in names], dtype)
+    outs = tuple(np.full((n, p), np.nan, dtype) for p in widths[1:])
+    return x, weights, biases, codes, slopes, outs
+
+
+@given(n=st.integers(1, 40), widths=st.lists(st.integers(1, 70), min_size=2, max_size=4),
+       zeros=st.sampled_from([0.0, 0.5, 0.9, 1.0]), names=st.data(),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_forward_chain_is_the_layers_one_by_one(n, widths, zeros, names, dtype, seed):
+    # 1 to 3 layers of any widths and activations (SiLU and GELU included),
+    # row counts that cover groups of row blocks and single rows.
+    rng = np.random.default_rng(seed)
+    names = names.draw(st.lists(st.sampled_from(ACTIVATIONS), min_size=len(widths) - 1,
+                                max_size=len(widths) - 1))
+    x, weights, biases, codes, slopes, outs = _chain(rng, n, widths, names, zeros, dtype)
+    dense_chain.forward_chain(x, weights, biases, codes, slopes, outs)
+    h = x.astype(np.float64)
+    for w, b, name, out in zip(weights, biases, names, outs):
+        h = naive.activation(h @ w + b, name, SLOPES.get(name, 1.0))
+        assert_allclose(out, h, rtol=TOL[dtype] * 100, atol=TOL[dtype] * 100)
+        h = out.astype(np.float64)  # the next layer reads the rounded output
+    # Bit for bit: the layers' own kernels one by one, the parallel variant,
+    # and each row alone.
+    h = x
+    for w, b, code, slope, out in zip(weights, biases, codes, slopes, outs):
+        expected = np.empty_like(out)
+        dense.matmul_rows(h, w, expected)
+        activations.bias_activation_forward(expected, b, code, slope)
+        assert_array_equal(out, expected)
+        h = expected
+    with parallel_kernels():
+        threaded = tuple(np.empty_like(out) for out in outs)
+        dense_chain.forward_chain(x, weights, biases, codes, slopes, threaded)
+    for out, other in zip(outs, threaded):
+        assert_array_equal(other, out)
+    i = n // 2
+    alone = tuple(np.empty((1, out.shape[1]), dtype) for out in outs)
+    dense_chain.forward_chain(x[i:i + 1], weights, biases, codes, slopes, alone)
+    assert_array_equal(alone[-1][0], outs[-1][i])
+
+
+def test_forward_chain_with_weights_larger_than_a_cache(rng):
+    # A layer over _CACHED_B_BYTES sends the chain layer by layer (through
+    # matmul_rows's column split): the same results as the kernel's path.
+    x, weights, biases, codes, slopes, outs = _chain(rng, 9, (600, 500, 30),
+                                                     ["relu", "tanh"], 0.7, np.float32)
+    assert weights[0].nbytes > dense._CACHED_B_BYTES
+    dense_chain.forward_chain(x, weights, biases, codes, slopes, outs)
+    expected = tuple(np.empty_like(out) for out in outs)
+    dense_chain.chain_row_groups(x, expected, weights, biases, codes, slopes,
+                                 dense.taps_workspace(9, 600))
+    for out, other in zip(outs, expected):
+        assert_array_equal(out, other)
+
+
+def test_forward_chain_refuses_mismatched_shapes(rng):
+    x, weights, biases, codes, slopes, outs = _chain(rng, 5, (6, 4, 3), ["relu", "identity"],
+                                                     0.0, np.float32)
+    with pytest.raises(ValueError, match="shapes do not match"):
+        dense_chain.forward_chain(x, weights, biases, codes, slopes, outs[::-1])
+    with pytest.raises(ValueError, match="shapes do not match"):
+        dense_chain.forward_chain(x[:, :5], weights, biases, codes, slopes, outs)
+    with pytest.raises(ValueError, match="one code and one parameter per layer"):
+        dense_chain.forward_chain(x, weights, biases, codes[:1], slopes, outs)
 
 
 def test_matmul_rows_propagates_non_finite_inputs(rng):

@@ -32,6 +32,8 @@ class Augment(Layer):
     #: Row of the batch where this layer's rows start (see :meth:`start_shard`).
     first_row = 0
 
+    identity_at_prediction = True
+
     def __init__(self, shift=0, flip=False, noise=0.0, brightness=0.0):
         super().__init__()
         if int(shift) < 0 or noise < 0 or not 0 <= brightness < 1:

@@ -45,6 +45,7 @@ class CPUBackend:
             augment,
             conv,
             dense,
+            dense_chain,
             diffusion,
             dropout,
             embedding,
@@ -74,6 +75,7 @@ class CPUBackend:
         self.augment = augment
         self.activations = activations
         self.dense = dense
+        self.dense_chain = dense_chain
         self.dropout = dropout
         self.gaussian = gaussian
         self.losses = losses
@@ -125,6 +127,7 @@ class CUDABackend:
             augment,
             conv,
             dense,
+            dense_chain,
             diffusion,
             dropout,
             embedding,
@@ -155,6 +158,7 @@ class CUDABackend:
         self.dtype = np.dtype(dtype)
         self.activations = activations
         self.dense = dense
+        self.dense_chain = dense_chain
         self.dropout = dropout
         self.gaussian = gaussian
         self.losses = losses

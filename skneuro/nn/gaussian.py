@@ -49,6 +49,8 @@ class GaussianNoise(_Drawing):
         Standard deviation of the noise, >= 0.
     """
 
+    identity_at_prediction = True
+
     def __init__(self, std):
         super().__init__()
         if not std >= 0:

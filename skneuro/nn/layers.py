@@ -55,6 +55,11 @@ class Layer:
     #: :meth:`skneuro.nn.Network.plan`).
     lanes_seed = False
 
+    #: Whether :meth:`forward` returns its input unchanged when not training
+    #: (dropout, noise, augmentation): prediction passes can run through it
+    #: (see :mod:`skneuro.nn.dense_chain`).
+    identity_at_prediction = False
+
     #: Per-sample shapes of the inputs, set by :meth:`build` (None in layers
     #: pickled before it was kept: they run in the samples layout).
     input_shapes = None
@@ -263,9 +268,14 @@ class Dense(Layer):
         slope = ops.scalar(self.slope)
         ops.activations.bias_activation_forward(out, self.params["b"], self._fused_code(code),
                                                 slope)
-        self._cache_input = x
-        self._cache_derivative_arg = self._finish_activation(out, code, slope)
+        self.keep_for_backward(x, self._finish_activation(out, code, slope))
         return out
+
+    def keep_for_backward(self, x, derivative_arg):
+        """Keep what :meth:`backward` needs: the input, and the output (the
+        pre-activation for SiLU and GELU; see :meth:`_finish_activation`)."""
+        self._cache_input = x
+        self._cache_derivative_arg = derivative_arg
 
     def backward(self, grad):
         ops = self.backend
@@ -358,6 +368,8 @@ class Dropout(Layer):
 
     #: Row of the batch where this layer's rows start (see :meth:`start_shard`).
     first_row = 0
+
+    identity_at_prediction = True
 
     def __init__(self, rate):
         super().__init__()

@@ -12,6 +12,7 @@ import weakref
 
 import numpy as np
 
+from skneuro.nn.dense_chain import fuse as fuse_dense_chains
 from skneuro.nn.layers import _shallow_copy
 
 INPUT = "input"
@@ -20,6 +21,11 @@ INPUT = "input"
 #: (see :meth:`Network.plan`); False runs every layer in the samples layout,
 #: each convolution changing layout on its own (tests compare the two).
 LANES_REGIONS = True
+
+#: Whether plans for small requests run consecutive dense layers as one step
+#: (see :mod:`skneuro.nn.dense_chain`); False runs them one by one (tests
+#: compare the two).
+DENSE_CHAINS = True
 
 
 # Network.lock's locks, kept outside the networks so that pickling, copies and
@@ -222,11 +228,14 @@ class Network:
         is inserted, once per value, where a value is read in the other
         layout. A convolution alone among samples-layout layers (a CNN's,
         between poolings) keeps its own path, which fuses the layout changes
-        with the padding, the bias and the activation.
+        with the padding, the bias and the activation. For at most the
+        backend's ``dense.SMALL_ROWS`` samples (a prediction request), each
+        run of consecutive dense layers is one step
+        (:class:`~skneuro.nn.dense_chain.DenseChain`).
         """
         from skneuro.nn.lanes import FromLanes, ToLanes
 
-        key = (n, LANES_REGIONS)
+        key = (n, LANES_REGIONS, DENSE_CHAINS)
         plans = self.__dict__.setdefault("_plans", {})
         if key in plans:
             return plans[key]
@@ -270,7 +279,10 @@ class Network:
             want = wants[node.name] if lanes[node.name] else (False,) * len(node.inputs)
             inputs = [source(src, w) for src, w in zip(node.inputs, want)]
             steps.append(Step(node.name, inputs, node.layer, n if lanes[node.name] else None))
-        plans[key] = plan = Plan(steps, source(self.output, False))
+        output = source(self.output, False)
+        if DENSE_CHAINS and n <= self.backend.dense.SMALL_ROWS:
+            steps = fuse_dense_chains(steps, output)
+        plans[key] = plan = Plan(steps, output)
         return plan
 
     def forward_between(self, x, source=INPUT, target=None, training=False):

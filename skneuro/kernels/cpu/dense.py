@@ -84,13 +84,20 @@ def matmul_rows(a, b, out):
     the other rows, nor on the number of threads (up to the sign of a zero
     result; see the module docstring).
     """
-    jobs = a.shape[0] // _ROW_BLOCK + a.shape[0] % _ROW_BLOCK
-    # A workspace kept per thread: allocating it in the kernel (~100 KB, page
-    # faults included) cost as much as a fifth of a 64-row product.
+    matmul_row_blocks(out, a, b, taps_workspace(a.shape[0], a.shape[1]))
+
+
+def taps_workspace(n, k):
+    """The ``taps`` workspace of :func:`matmul_row_blocks` for ``n`` rows of ``k`` columns.
+
+    Kept per thread: allocating it in the kernel (~100 KB, page faults
+    included) cost as much as a fifth of a 64-row product.
+    """
+    jobs = n // _ROW_BLOCK + n % _ROW_BLOCK
     taps = getattr(_WORKSPACE, "taps", None)
-    if taps is None or taps.size < jobs * a.shape[1]:
-        taps = _WORKSPACE.taps = np.empty(jobs * a.shape[1], np.int32)
-    matmul_row_blocks(out, a, b, taps[:jobs * a.shape[1]].reshape(jobs, a.shape[1]))
+    if taps is None or taps.size < jobs * k:
+        taps = _WORKSPACE.taps = np.empty(jobs * k, np.int32)
+    return taps[:jobs * k].reshape(jobs, k)
 
 
 @kernel(threshold=4096)

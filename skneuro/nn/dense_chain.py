@@ -1,0 +1,115 @@
+"""Consecutive dense layers as one step of a plan.
+
+When a network predicts a small request (at most the backend's
+``dense.SMALL_ROWS`` rows), the overhead of running its layers one by one is
+a large part of the time: two kernel calls per dense layer, each with its
+Python dispatch and, on the CPU, its own parallel region. :func:`fuse` puts
+each run of dense layers (with the layers that are the identity at
+prediction between them, such as dropout) into one :class:`DenseChain`
+step, whose prediction pass is one call of the backend's
+``dense_chain.forward_chain`` (see :mod:`skneuro.kernels.cpu.dense_chain`),
+with results bit-identical to the layers run one by one. While training,
+and for sparse inputs, the step runs its layers one by one.
+"""
+
+import numpy as np
+
+from skneuro.kernels.cpu.activations import INPUT_DERIVATIVE
+from skneuro.nn.layers import ACTIVATION_CODES, Dense, _is_sparse
+
+
+class DenseChain:
+    """Plan steps of dense layers, each reading the one before, run as one.
+
+    Parameters
+    ----------
+    steps : list of Step
+        The steps, in order: dense layers whose activation is fused into
+        their output pass (not SiLU or GELU), and layers that are the
+        identity at prediction (:attr:`~skneuro.nn.layers.Layer.identity_at_prediction`).
+    """
+
+    lanes_n = None
+
+    def __init__(self, steps):
+        self.steps = list(steps)
+        self.name = self.steps[-1].name
+        self.inputs = self.steps[0].inputs
+        self.layer = None
+        self.dense = [step.layer for step in self.steps if type(step.layer) is Dense]
+        backend = self.dense[0].backend
+        self._codes = np.array([ACTIVATION_CODES[layer.activation] for layer in self.dense],
+                               np.int64)
+        self._params = np.array([layer.slope for layer in self.dense], backend.dtype)
+
+    def forward(self, inputs, training):
+        x = inputs[0]
+        if training or _is_sparse(x):
+            for step in self.steps:
+                inputs = [step.forward(inputs, training)]
+            return inputs[0]
+        n = x.shape[0]
+        dense = self.dense
+        outs = tuple(layer._buffer("out", (n, layer.units)) for layer in dense)
+        dense[0].backend.dense_chain.forward_chain(
+            x, tuple(layer.params["W"] for layer in dense),
+            tuple(layer.params["b"] for layer in dense), self._codes, self._params, outs)
+        # What each layer keeps for a backward pass (L-BFGS runs one after a
+        # prediction pass), as if it had run on its own.
+        h = x
+        k = 0
+        for step in self.steps:
+            if type(step.layer) is Dense:
+                step.layer.keep_for_backward(h, outs[k])
+                h = outs[k]
+                k += 1
+            else:  # the identity at prediction: its forward keeps its state
+                step.layer.forward([h], training)
+        return h
+
+    def backward(self, grad):
+        for step in reversed(self.steps):
+            grad = step.backward(grad)[0]
+            if grad is None:  # the first layer reads the network's input
+                break
+        return [grad]
+
+
+def _chainable(step):
+    layer = step.layer
+    if step.lanes_n is not None or len(step.inputs) != 1:
+        return False
+    if type(layer) is Dense:
+        return ACTIVATION_CODES[layer.activation] not in INPUT_DERIVATIVE
+    return layer is not None and layer.identity_at_prediction
+
+
+def fuse(steps, output):
+    """``steps`` with each run of two or more chainable dense layers as one
+    :class:`DenseChain` (a run ends where a value is also read elsewhere or is
+    the plan's ``output``)."""
+    readers = {}
+    for step in steps:
+        for src in step.inputs:
+            readers[src] = readers.get(src, 0) + 1
+    fused = []
+    run = []
+
+    def close():
+        if sum(type(step.layer) is Dense for step in run) >= 2:
+            fused.append(DenseChain(run))
+        else:
+            fused.extend(run)
+        run.clear()
+
+    for step in steps:
+        if not _chainable(step):
+            close()
+            fused.append(step)
+            continue
+        if run and not (step.inputs == (run[-1].name,) and readers[run[-1].name] == 1
+                        and run[-1].name != output):
+            close()
+        run.append(step)
+    close()
+    return fused
