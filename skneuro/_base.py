@@ -23,6 +23,7 @@ from skneuro._warnings import warn
 from skneuro.kernels._jit import QUICK_THREAD_START, parallel_kernels
 from skneuro.kernels.cpu import dense, dense_chain
 from skneuro.kernels.cpu.dense import SMALL_ROWS
+from skneuro.kernels.host import all_finite
 from skneuro.nn import Trainer, get_backend, make_optimizer, make_schedule
 from skneuro.nn.backend import cuda_unavailable_reason
 from skneuro.nn.callbacks import Callback
@@ -32,6 +33,10 @@ from skneuro.nn.trainer import fit_lbfgs
 #: Rows per forward pass at prediction time: large enough for BLAS to run at
 #: full speed, small enough to bound memory by the chunk, not the data.
 PREDICT_CHUNK = 16384
+
+#: The kernels that run small prediction requests in parallel (see
+#: ``_prediction_threads``).
+_SMALL_PRODUCTS = (dense.matmul_row_blocks, dense_chain.chain_row_groups)
 
 
 
@@ -345,22 +350,13 @@ class BaseNetworkEstimator(BaseEstimator):
         self.network_.bind(backend)
         self._loss.bind(backend)
         n = X.shape[0]
-        out = np.empty((n,) + tuple(self.network_.output_shape), dtype=self._compute_dtype)
+        out = np.empty((n,) + tuple(self.network_.output_shape), dtype=backend.dtype)
         chunk = self._predict_chunk
         n_shards = self._shard_count(backend) if not sparse.issparse(X) else 1
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(limit_threads(self.n_jobs))
-            # Non-finite outputs get the clear error below, not numpy's warnings.
-            stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
-            if n_shards > 1:
-                stack.enter_context(single_threaded_blas())
-            elif n <= SMALL_ROWS and backend.name == "cpu" and QUICK_THREAD_START:
-                # Dense products this small are our kernel's, not BLAS's (see
-                # kernels.cpu.dense and dense_chain), so no BLAS thread spins between them:
-                # our kernels may use every core, where starting threads
-                # costs microseconds (with workqueue, more than the product).
-                stack.enter_context(parallel_kernels(
-                    only=[dense.matmul_row_blocks, dense_chain.chain_row_groups]))
+        # Non-finite outputs get the clear error below, not numpy's warnings.
+        with (limit_threads(self.n_jobs),
+              np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+              self._prediction_threads(backend, n, n_shards)):
             for start in range(0, n, chunk):
                 stop = min(start + chunk, n)
                 rows = X[start:stop]
@@ -375,12 +371,25 @@ class BaseNetworkEstimator(BaseEstimator):
                     self._loss.activate(result)
                 if n_shards == 1:
                     out[start:stop] = backend.to_host(result)
-        if not np.isfinite(out).all():
+        if not all_finite(out.reshape(-1)):
             raise FloatingPointError(
                 "The network produced non-finite outputs; the input holds values far "
                 "outside the training range. Scale the inputs as during fit."
             )
         return out
+
+    @staticmethod
+    def _prediction_threads(backend, n, n_shards):
+        """Who uses the cores during a prediction of ``n`` rows."""
+        if n_shards > 1:  # the shards' threads, each with single-threaded products
+            return single_threaded_blas()
+        if n <= SMALL_ROWS and backend.name == "cpu" and QUICK_THREAD_START:
+            # Dense products this small are our kernels', not BLAS's (see
+            # kernels.cpu.dense and dense_chain), so no BLAS thread spins
+            # between them: they may use every core, where starting threads
+            # costs microseconds (with workqueue, more than the product).
+            return parallel_kernels(only=_SMALL_PRODUCTS)
+        return contextlib.nullcontext()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

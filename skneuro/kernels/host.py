@@ -1,7 +1,9 @@
-"""Kernels over host arrays whatever the estimator's device: checks of user input.
+"""Kernels over host arrays whatever the estimator's device: checks of the
+user's input and of the predictions returned.
 
 Not backend operations (the CPU and CUDA modules' siblings), so they have no
-CUDA twin: the arrays they read are the numpy arrays a user passed in.
+CUDA twin: the arrays they read are numpy arrays, the ones a user passed in
+or the ones returned to them.
 """
 
 from skneuro.kernels._jit import serial_kernel

@@ -49,11 +49,13 @@ class DenseChain:
                 inputs = [step.forward(inputs, training)]
             return inputs[0]
         n = x.shape[0]
-        dense = self.dense
-        outs = tuple(layer._buffer("out", (n, layer.units)) for layer in dense)
-        dense[0].backend.dense_chain.forward_chain(
-            x, tuple(layer.params["W"] for layer in dense),
-            tuple(layer.params["b"] for layer in dense), self._codes, self._params, outs)
+        weights, biases, outs = [], [], []
+        for layer in self.dense:
+            weights.append(layer.params["W"])
+            biases.append(layer.params["b"])
+            outs.append(layer._buffer("out", (n, layer.units)))
+        self.dense[0].backend.dense_chain.forward_chain(
+            x, tuple(weights), tuple(biases), self._codes, self._params, tuple(outs))
         # What each layer keeps for a backward pass (L-BFGS runs one after a
         # prediction pass), as if it had run on its own.
         h = x

@@ -56,8 +56,13 @@ def forward_chain(x, weights, biases, codes, params, outs):
         Layer ``l``'s (N, P_l) C-contiguous output.
     """
     x = np.ascontiguousarray(x, dtype=weights[0].dtype)
-    if max(w.nbytes for w in weights) <= _CACHED_B_BYTES:
-        taps = taps_workspace(x.shape[0], max(w.shape[0] for w in weights))
+    widest = 0
+    cached = True
+    for w in weights:
+        widest = max(widest, w.shape[0])
+        cached &= w.nbytes <= _CACHED_B_BYTES
+    if cached:
+        taps = taps_workspace(x.shape[0], widest)
         chain_row_groups(x, outs, weights, biases, codes, params, taps)
         return
     # A layer whose weights do not fit a core's cache needs the products'
