@@ -933,3 +933,15 @@ def test_all_finite(dtype, rng):
         y[6, 32] = bad
         assert not host.all_finite(y)
     assert host.all_finite(np.zeros((0, 3), dtype))
+
+
+@given(n=st.integers(0, 40), m=st.integers(1, 30), zeros=st.sampled_from([0.0, 0.5, 0.9, 1.0]),
+       rows=st.integers(0, 48), seed=st.integers(0, 2**16))
+def test_nonzero_block_density(n, m, zeros, rows, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, m))
+    x[rng.random(x.shape) < zeros] = 0
+    blocks = min(rows, n) // 4
+    expected = ((x[:4 * blocks].reshape(blocks, 4, m) != 0).any(axis=1).mean()
+                if blocks else 1.0)
+    assert host.nonzero_block_density(x, rows) == pytest.approx(expected, abs=1e-12)

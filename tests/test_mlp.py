@@ -198,6 +198,7 @@ def test_pipeline_and_grid_search_with_two_jobs(iris):
 
 
 def test_a_row_prediction_does_not_depend_on_the_other_rows(digits):
+    from skneuro._base import _skips_zeros
     from skneuro.kernels.cpu.dense import SMALL_ROWS
 
     X_train, X_test, y_train, _ = digits
@@ -208,9 +209,17 @@ def test_a_row_prediction_does_not_depend_on_the_other_rows(digits):
     small = reg.predict(X_test[:SMALL_ROWS])
     for start, stop in [(0, 1), (5, 7), (10, 13), (3, SMALL_ROWS)]:
         assert_array_equal(reg.predict(X_test[start:stop]), small[start:stop])
-    # Larger requests go to BLAS, whose rounding depends on the shape: equal
-    # to float32 precision, not to the bit.
-    assert_allclose(reg.predict(X_test)[:SMALL_ROWS], small, rtol=1e-5)
+    # Larger requests with zeros to skip (digits: 4-row blocks are ~70%
+    # nonzero) go through the same kernels in chunks: the same to the bit.
+    many = np.tile(X_test, (2, 1))
+    assert len(many) > SMALL_ROWS and _skips_zeros(many)
+    assert_array_equal(reg.predict(many)[:SMALL_ROWS], small)
+    # Larger requests without zeros go to BLAS, whose rounding depends on the
+    # shape: equal to float32 precision, not to the bit.
+    dense = many + 0.01
+    assert not _skips_zeros(dense)
+    assert_allclose(reg.predict(dense)[:SMALL_ROWS], reg.predict(dense[:SMALL_ROWS]),
+                    rtol=1e-5)
 
 
 def test_sparse_input_matches_dense(digits):
