@@ -43,6 +43,8 @@ class DenseChain:
         self._params = np.array([layer.slope for layer in self.dense], backend.dtype)
 
     def forward(self, inputs, training):
+        """The last layer's output for ``inputs[0]``: one kernel call when not
+        training, for dense input; the layers one by one otherwise."""
         x = inputs[0]
         if training or _is_sparse(x):
             for step in self.steps:
@@ -70,6 +72,7 @@ class DenseChain:
         return h
 
     def backward(self, grad):
+        """The layers' backward passes, last to first; returns ``[input gradient]``."""
         for step in reversed(self.steps):
             grad = step.backward(grad)[0]
             if grad is None:  # the first layer reads the network's input
