@@ -366,7 +366,7 @@ class BaseNetworkEstimator(BaseEstimator):
             # Inputs with zeros to skip go through the small-request kernels
             # at any size (MNIST, 10,000 rows: ~1.8x faster than through
             # BLAS; on inputs without zeros they are about BLAS's speed).
-            chunk = SMALL_ROWS
+            chunk = min(chunk, SMALL_ROWS)
         # Non-finite outputs get the clear error below, not numpy's warnings.
         with (limit_threads(self.n_jobs),
               np.errstate(over="ignore", invalid="ignore", divide="ignore"),

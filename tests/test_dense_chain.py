@@ -57,6 +57,23 @@ def test_a_single_dense_layer_is_not_a_chain():
     assert _chains(net.plan(5)) == []
 
 
+class _Doubling(GaussianNoise):
+    """A noise layer's subclass that doubles its input at prediction."""
+
+    def forward(self, inputs, training=False):
+        return inputs[0] * 2.0
+
+
+def test_a_subclass_of_an_identity_layer_is_not_skipped(rng):
+    # The flag counts only where a class declares it itself.
+    net = _build(Network.sequential((4,), [Dense(5, "relu"), _Doubling(0.1), Dense(3)]))
+    x = rng.normal(size=(6, 4))
+    fused = net.forward(x).copy()
+    with _layers_one_by_one():
+        assert_array_equal(net.forward(x), fused)
+    assert _chains(net.plan(6)) == []
+
+
 @pytest.mark.parametrize("n", [1, 5, 64, 256])
 def test_fused_prediction_and_gradients_are_those_of_the_layers(rng, n):
     # Bit for bit, both the outputs and the gradients of a backward pass run

@@ -456,8 +456,14 @@ def test_forward_chain_refuses_mismatched_shapes(rng):
         dense_chain.forward_chain(x, weights, biases, codes, slopes, outs[::-1])
     with pytest.raises(ValueError, match="shapes do not match"):
         dense_chain.forward_chain(x[:, :5], weights, biases, codes, slopes, outs)
+    for short in ("biases", "codes", "params", "outs"):
+        args = dict(weights=weights, biases=biases, codes=codes, params=slopes, outs=outs)
+        args[short] = args[short][:1]
+        with pytest.raises(ValueError, match="per layer"):
+            dense_chain.forward_chain(x, **args)
     with pytest.raises(ValueError, match="one code and one parameter per layer"):
-        dense_chain.forward_chain(x, weights, biases, codes[:1], slopes, outs)
+        dense_chain.chain_row_groups(x, outs, weights, biases, codes[:1], slopes,
+                                     dense.taps_workspace(5, 6))
 
 
 def test_matmul_rows_propagates_non_finite_inputs(rng):

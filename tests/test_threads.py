@@ -81,6 +81,45 @@ def test_parallel_kernels_only_lets_the_named_kernels_run_in_parallel():
     assert (x == 0.5).all()
 
 
+def _triple(x, y):
+    for i in numba.prange(x.shape[0]):
+        y[i] = 3.0 * x[i]
+
+
+# One function per Kernel: with two Kernels compiled from one function (same
+# name, same cache entries) the process crashed in the next test.
+def _quadruple(x, y):
+    for i in numba.prange(y.shape[0]):
+        y[i] = 4.0 * x[i]
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one thread: never parallel")
+def test_a_kernel_work_hook_decides_its_variant():
+    import numpy as np
+
+    from skneuro.kernels._jit import kernel, parallel_kernels
+
+    # The second argument's size decides here, not the first's.
+    by_output = kernel(_triple, threshold=100, work=lambda x, y: y.size)
+    small = kernel(_quadruple, threshold=100, work=lambda x, y: y.size)
+    with parallel_kernels():
+        by_output(np.ones(10), np.empty(100))
+        small(np.ones(1000), np.empty(10))
+    assert by_output.parallel.signatures and not by_output.serial.signatures
+    assert small.serial.signatures and not small.parallel.signatures
+
+
+def test_dense_chains_run_in_parallel_by_their_widest_layer():
+    import numpy as np
+
+    from skneuro.kernels.cpu.dense_chain import _chain_work
+
+    x = np.empty((64, 20))  # narrow input, wide layers: worth both cores
+    assert _chain_work(x, (np.empty((64, 500)), np.empty((64, 10)))) == 64 * 500
+    one_job = np.empty((16, 784))  # 16 rows are one job: nobody to share with
+    assert _chain_work(one_job, (np.empty((16, 256)),)) == 0
+
+
 def test_one_estimator_predicting_from_several_threads_at_once():
     # The layers' buffers are the network's: without Network.lock, threads
     # overwrote each other's activations (wrong predictions, no error).

@@ -206,11 +206,15 @@ class Kernel:
         Its first argument is the array whose size decides the variant.
     threshold : int
         Minimum ``args[0].size`` for the parallel variant.
+    work : callable, default=None
+        Called with the kernel's arguments, returns the size compared with
+        ``threshold`` instead of ``args[0].size``.
     """
 
-    def __init__(self, func, threshold=PARALLEL_THRESHOLD):
+    def __init__(self, func, threshold=PARALLEL_THRESHOLD, work=None):
         self.py_func = func
         self.threshold = threshold
+        self.work = work
         self.serial = _compile(func, "_serial")
         self.parallel = _compile(func, "_parallel", parallel=True)
         # Name, module and docstring of the kernel body, so documentation tools
@@ -220,7 +224,8 @@ class Kernel:
     def __call__(self, *args):
         allowed = getattr(_STATE, "parallel", False)
         if (allowed is not False and (allowed is True or self in allowed)
-                and args[0].size >= self.threshold and numba.get_num_threads() > 1):
+                and (args[0].size if self.work is None else self.work(*args)) >= self.threshold
+                and numba.get_num_threads() > 1):
             if _PARALLEL_LOCK.acquire(blocking=False):
                 try:
                     return self.parallel(*args)
@@ -229,11 +234,11 @@ class Kernel:
         return self.serial(*args)
 
 
-def kernel(func=None, *, threshold=PARALLEL_THRESHOLD):
+def kernel(func=None, *, threshold=PARALLEL_THRESHOLD, work=None):
     """Decorate a plain-Python kernel body as a :class:`Kernel`."""
     if func is None:
-        return lambda f: Kernel(f, threshold)
-    return Kernel(func, threshold)
+        return lambda f: Kernel(f, threshold, work)
+    return Kernel(func, threshold, work)
 
 
 def serial_kernel(func):

@@ -86,7 +86,9 @@ def _chainable(step):
         return False
     if type(layer) is Dense:
         return ACTIVATION_CODES[layer.activation] not in INPUT_DERIVATIVE
-    return layer is not None and layer.identity_at_prediction
+    # Declared by the layer's own class: a subclass of Dropout that does
+    # something at prediction must not be skipped for its parent's flag.
+    return layer is not None and type(layer).__dict__.get("identity_at_prediction", False)
 
 
 def fuse(steps, output):

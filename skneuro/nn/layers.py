@@ -57,7 +57,8 @@ class Layer:
 
     #: Whether :meth:`forward` returns its input unchanged when not training
     #: (dropout, noise, augmentation): prediction passes can run through it
-    #: (see :mod:`skneuro.nn.dense_chain`).
+    #: (see :mod:`skneuro.nn.dense_chain`). Counted only where a class
+    #: declares it itself, not inherited by subclasses.
     identity_at_prediction = False
 
     #: Per-sample shapes of the inputs, set by :meth:`build` (None in layers

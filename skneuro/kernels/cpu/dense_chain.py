@@ -55,6 +55,9 @@ def forward_chain(x, weights, biases, codes, params, outs):
     outs : tuple of ndarray
         Layer ``l``'s (N, P_l) C-contiguous output.
     """
+    if not len(weights) == len(biases) == len(codes) == len(params) == len(outs):
+        raise ValueError("forward_chain: one weight matrix, bias, code, parameter and "
+                         "output per layer")
     x = np.ascontiguousarray(x, dtype=weights[0].dtype)
     widest = 0
     cached = True
@@ -78,13 +81,23 @@ def forward_chain(x, weights, biases, codes, params, outs):
 _bias_activation_rows = bias_activation_forward.serial
 
 
-@kernel(threshold=4096)
+def _chain_work(x, outs, *rest):
+    """The size that decides :func:`chain_row_groups`'s variant: its widest
+    output, or 0 for one job (at most 16 rows), which has no one to share with."""
+    n = x.shape[0]
+    if n <= _ROW_BLOCK * _ROW_GROUP:
+        return 0
+    return n * max(out.shape[1] for out in outs)
+
+
+@kernel(threshold=4096, work=_chain_work)
 def chain_row_groups(x, outs, weights, biases, codes, params, taps):
     """:func:`forward_chain` for weights that fit a core's cache, with ``taps``, a
     (N // 4 + N % 4, max K_l) int32 workspace.
 
-    ``x`` comes first: its size decides the parallel variant (a single row of
-    784 pixels stays serial). A job is a group of row blocks
+    Runs in parallel from 4096 outputs in its widest layer, in more than one
+    job (``_chain_work``; the input's width does not count: 20 features
+    into layers of 500 units are worth both cores). A job is a group of row blocks
     (``_ROW_GROUP``): for each layer in turn, the nonzero lists of its
     blocks, all the columns, then the bias and activation of its rows.
     """
