@@ -5,6 +5,11 @@ concrete benchmark sets ``params``/``param_names`` and defines
 ``make_data(params)`` and ``make_estimator(params)``. ``setup`` fits once
 (so Numba compilation, or loading from its cache, is never timed) and keeps
 the data and the fitted estimator.
+
+asv (0.6.6) runs ``setup`` again between the timed calls of a sample, so a
+benchmark's setup does its work once per process (:func:`once`): a fit
+before every timed prediction made the runs slow and timed each prediction
+right after a fit, with BLAS's threads still spinning.
 """
 
 import warnings
@@ -12,6 +17,15 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 from sklearn.model_selection import train_test_split
+
+_ONCE = {}
+
+
+def once(key, make):
+    """``make()``, computed the first time ``key`` is asked for in this process."""
+    if key not in _ONCE:
+        _ONCE[key] = make()
+    return _ONCE[key]
 
 
 def digits(n_samples=None):
@@ -40,11 +54,16 @@ class Estimator(ABC):
         """Return an unfitted estimator."""
 
     def setup(self, *params):
-        self.X, self.X_val, self.y, self.y_val = self.make_data(params)
-        self.estimator = self.make_estimator(params)
+        self.X, self.X_val, self.y, self.y_val, self.estimator = once(
+            (type(self).__name__, params), lambda: self._fitted(params))
+
+    def _fitted(self, params):
+        X, X_val, y, y_val = self.make_data(params)
+        estimator = self.make_estimator(params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.estimator.fit(self.X, self.y)
+            estimator.fit(X, y)
+        return X, X_val, y, y_val, estimator
 
     def time_fit(self, *params):
         with warnings.catch_warnings():
