@@ -119,6 +119,9 @@ def test_dense_chain_kernel(gpu, rng):
                                   tuple(on(gpu, *biases)), codes, params, outs_d)
     for out_d, out in zip(outs_d, outs):
         assert_allclose(gpu.to_host(out_d), out, **TOL)
+    with pytest.raises(ValueError, match="per layer"):
+        gpu.dense_chain.forward_chain(on(gpu, x)[0], tuple(on(gpu, *weights)),
+                                      tuple(on(gpu, *biases)), codes, params, outs_d[:2])
 
 
 def test_data_movement_and_reductions(gpu, rng):

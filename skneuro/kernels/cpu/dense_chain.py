@@ -55,9 +55,7 @@ def forward_chain(x, weights, biases, codes, params, outs):
     outs : tuple of ndarray
         Layer ``l``'s (N, P_l) C-contiguous output.
     """
-    if not len(weights) == len(biases) == len(codes) == len(params) == len(outs):
-        raise ValueError("forward_chain: one weight matrix, bias, code, parameter and "
-                         "output per layer")
+    check_layer_counts(weights, biases, codes, params, outs)
     x = np.ascontiguousarray(x, dtype=weights[0].dtype)
     widest = 0
     cached = True
@@ -74,6 +72,13 @@ def forward_chain(x, weights, biases, codes, params, outs):
                                          outs):
         matmul_rows(h, w, out)
         bias_activation_forward(out, b, code, param)
+
+
+def check_layer_counts(weights, biases, codes, params, outs):
+    """Raise ValueError unless there is one of each argument per layer (both backends)."""
+    if not len(weights) == len(biases) == len(codes) == len(params) == len(outs):
+        raise ValueError("forward_chain: one weight matrix, bias, code, parameter and "
+                         "output per layer")
 
 
 #: The activation kernel's serial variant, called on a job's rows: the same

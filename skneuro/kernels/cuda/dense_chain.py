@@ -6,6 +6,7 @@ kernels one after the other, on the device arrays, with the CPU module's
 interface (and the same results as the layers run one by one).
 """
 
+from skneuro.kernels.cpu.dense_chain import check_layer_counts
 from skneuro.kernels.cuda.activations import bias_activation_forward
 from skneuro.kernels.cuda.dense import matmul_rows
 
@@ -16,6 +17,7 @@ def forward_chain(x, weights, biases, codes, params, outs):
     The arguments are those of :func:`skneuro.kernels.cpu.dense_chain.forward_chain`,
     as device arrays (``codes`` and ``params`` stay host arrays).
     """
+    check_layer_counts(weights, biases, codes, params, outs)
     h = x
     for w, b, code, param, out in zip(weights, biases, codes, params, outs):
         matmul_rows(h, w, out)
