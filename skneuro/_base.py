@@ -18,6 +18,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from skneuro._locks import lock_of
 from skneuro._threads import limit_threads
 from skneuro._warnings import warn
 from skneuro.kernels._jit import QUICK_THREAD_START, parallel_kernels
@@ -54,16 +55,25 @@ def fit_transaction(estimator, fit, *args, **kwargs):
     Bad input, a diverging run, an interruption outside the training loop or
     any other error then leaves a fitted model fitted (weights, curves,
     optimizer state and random streams unchanged) and an unfitted one unfitted.
-    The copy is taken with ``deepcopy``, which goes through the objects'
-    ``__getstate__``: layer buffers are not copied.
+    The fitted state is copied with ``deepcopy``, which goes through the
+    objects' ``__getstate__`` (layer buffers are not copied); the constructor
+    parameters are kept as they are. The estimator's lock is held throughout,
+    so predictions from other threads wait for the fit.
     """
-    saved = copy.deepcopy(estimator.__dict__)
-    try:
-        return fit(*args, **kwargs)
-    except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(saved)
-        raise
+    with lock_of(estimator):
+        # Constructor parameters are not changed by a fit, and may hold what
+        # cannot be copied (a callback with a lock or an open file).
+        # One memo for every value, so objects shared between attributes (the
+        # network and the trainer's) stay shared in the copy.
+        params, memo = estimator._get_param_names(), {}
+        saved = {key: value if key in params else copy.deepcopy(value, memo)
+                 for key, value in estimator.__dict__.items()}
+        try:
+            return fit(*args, **kwargs)
+        except BaseException:
+            estimator.__dict__.clear()
+            estimator.__dict__.update(saved)
+            raise
 
 
 def make_generator(random_state):
@@ -348,9 +358,9 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def _forward(self, X, activate=True):
         """Network outputs for validated ``X``, in chunks, as a new host array."""
-        # Predictions from several threads take turns: the layers' buffers
-        # are the network's (see Network.lock).
-        with self.network_.lock:
+        # Predictions from several threads take turns, and wait for a running
+        # fit: the layers' buffers are the network's (see skneuro._locks).
+        with lock_of(self):
             return self._forward_unlocked(X, activate)
 
     def _forward_unlocked(self, X, activate):
@@ -367,6 +377,7 @@ class BaseNetworkEstimator(BaseEstimator):
             # at any size (MNIST, 10,000 rows: ~1.8x faster than through
             # BLAS; on inputs without zeros they are about BLAS's speed).
             chunk = min(chunk, SMALL_ROWS)
+        self.network_.check_rows(min(n, chunk), training=False)
         # Non-finite outputs get the clear error below, not numpy's warnings.
         with (limit_threads(self.n_jobs),
               np.errstate(over="ignore", invalid="ignore", divide="ignore"),

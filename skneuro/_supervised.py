@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skneuro._locks import synchronized
 from skneuro._warnings import warn
 from skneuro.kernels.host import all_finite
 from skneuro.nn import (
@@ -296,6 +297,7 @@ class NetworkClassifierMixin(SupervisedNetworkMixin):
         return self._fit(X, y, sample_weight, incremental=True,
                          classes=classes if first else None)
 
+    @synchronized
     def predict_proba(self, X):
         """Probability of each class.
 
@@ -328,6 +330,7 @@ class NetworkClassifierMixin(SupervisedNetworkMixin):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    @synchronized
     def predict(self, X):
         """Predicted class labels (label indicator rows for multilabel targets).
 
@@ -418,6 +421,7 @@ class NetworkRegressorMixin(SupervisedNetworkMixin):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
+    @synchronized
     def predict(self, X):
         """Predicted values, float64.
 

@@ -2,28 +2,70 @@
 
 import contextlib
 import os
-import threading
 
 import numba
 
-_BLAS_CONTROLLER = None
-_BLAS_LOCK = threading.Lock()
+from skneuro._locks import fork_safe_lock
+
+# BLAS's thread count is one setting for the whole process, while skneuro calls
+# run in several threads at once: each call's limit is registered here, the
+# lowest registered limit applies, and the setting the first call found comes
+# back when the last one ends (a save/restore per call would leak whichever
+# limit was active when the calls interleave).
+_BLAS_LOCK = fork_safe_lock()
+_BLAS_LIBRARIES = None
+_BLAS_REQUESTS = []
+_BLAS_ORIGINAL = []
 
 
-def blas_threads(n_threads):
-    """A context limiting BLAS to ``n_threads`` threads.
+def _blas_libraries():
+    """threadpoolctl's BLAS controllers, found once.
 
-    threadpoolctl's controller is built once: building it scans the process's
-    loaded libraries (~3 ms), which every limit would otherwise repeat (a
-    DDPM sampler predicts once per step).
+    Scanning the process's loaded libraries costs ~3 ms, which every limit
+    would otherwise repeat (a DDPM sampler predicts once per step).
     """
-    global _BLAS_CONTROLLER
-    with _BLAS_LOCK:
-        if _BLAS_CONTROLLER is None:
-            from threadpoolctl import ThreadpoolController
+    global _BLAS_LIBRARIES
+    if _BLAS_LIBRARIES is None:
+        from threadpoolctl import ThreadpoolController
 
-            _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=n_threads, user_api="blas")
+        _BLAS_LIBRARIES = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _BLAS_LIBRARIES
+
+
+def _set_blas_threads(libraries, counts):
+    for library, n in zip(libraries, counts):
+        if n is not None and library.num_threads != n:
+            library.set_num_threads(n)
+            # threadpoolctl lets one thread at a time own OpenBLAS's setting
+            # and ignores the others; ours are serialized by _BLAS_LOCK.
+            release = getattr(type(library), "clear_controlling_thread", None)
+            if release is not None:
+                release()
+
+
+@contextlib.contextmanager
+def blas_threads(n_threads):
+    """A context limiting BLAS to ``n_threads`` threads (or fewer) inside the block.
+
+    While several threads are inside such blocks, BLAS runs with the lowest of
+    their limits; when the last block ends, BLAS is back at the setting found
+    when the first one began.
+    """
+    with _BLAS_LOCK:
+        libraries = _blas_libraries()
+        if not _BLAS_REQUESTS:
+            _BLAS_ORIGINAL[:] = [library.num_threads for library in libraries]
+        _BLAS_REQUESTS.append(n_threads)
+        _set_blas_threads(libraries, [min(_BLAS_REQUESTS)] * len(libraries))
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_REQUESTS.remove(n_threads)
+            if _BLAS_REQUESTS:
+                _set_blas_threads(libraries, [min(_BLAS_REQUESTS)] * len(libraries))
+            else:
+                _set_blas_threads(libraries, _BLAS_ORIGINAL)
 
 
 def effective_n_threads(n_jobs):

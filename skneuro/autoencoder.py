@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
 )
 
 from skneuro._base import PREDICT_CHUNK, BaseNetworkEstimator
+from skneuro._locks import lock_of, synchronized
 from skneuro._threads import limit_threads
 from skneuro._warnings import warn
 from skneuro.cnn import BaseConvolutionalNetwork, _with_flatten
@@ -522,11 +523,12 @@ or (n_samples, C, H, W)
     # -- transform and decode -------------------------------------------------
     def _run_fitted(self, X, source, target):
         backend = self._predict_backend()
-        with self.network_.lock, limit_threads(self.n_jobs):
+        with lock_of(self), limit_threads(self.n_jobs):
             self.network_.bind(backend)
             return _run(self.network_, X, source, target, backend, self._predict_chunk,
                         self._compute_dtype)
 
+    @synchronized
     def transform(self, X):
         """Encode X: the latent points (for a VAE, the means ``mu``).
 
@@ -542,6 +544,7 @@ or (n_samples, C, H, W)
         self._check_is_fitted()
         return self._run_fitted(self._validate_X(X, reset=False), INPUT, CODE)
 
+    @synchronized
     def inverse_transform(self, X):
         """Decode latent points into input space.
 
@@ -598,6 +601,7 @@ or (n_samples, C, H, W)
         z = check_random_state(random_state).standard_normal((n_samples, self.n_components))
         return self.inverse_transform(z)
 
+    @synchronized
     def score(self, X, y=None, sample_weight=None):
         """Negative mean squared reconstruction error.
 

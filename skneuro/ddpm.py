@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skneuro._base import BaseNetworkEstimator, make_generator
+from skneuro._locks import synchronized
 from skneuro.cnn import BaseConvolutionalNetwork
 from skneuro.nn import (
     Activation,
@@ -503,6 +504,7 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         abar = self.alphas_cumprod_[t][:, None]
         return self._from_model(np.sqrt(abar) * rows + np.sqrt(1.0 - abar) * eps)
 
+    @synchronized
     def score(self, X, y=None, sample_weight=None):
         """Negative mean denoising loss on X, with fixed noise draws.
 
@@ -535,6 +537,7 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         return -self._denoising_error(inputs, eps, weight=sample_weight)
 
     # -- sampling -------------------------------------------------------------
+    @synchronized
     def sample(self, n_samples=1, y=None, random_state=None):
         """Generate samples by running the reverse diffusion from pure noise.
 

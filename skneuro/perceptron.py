@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skneuro._base import fit_transaction, make_generator
+from skneuro._locks import synchronized
 from skneuro._warnings import warn
 from skneuro.nn.backend import get_backend
 
@@ -250,6 +251,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         return -self.weights_[:, -1].copy()
 
     # -- prediction ---------------------------------------------------------
+    @synchronized
     def decision_function(self, X):
         """Activation h of each neuron.
 

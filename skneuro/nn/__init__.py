@@ -18,6 +18,7 @@ from skneuro.nn.losses import (
     SquaredError,
     VAELoss,
 )
+from skneuro.nn.memory import NetworkTooLargeError
 from skneuro.nn.network import Network
 from skneuro.nn.norm import GroupNorm, LayerNorm
 from skneuro.nn.optimizers import SGD, Adagrad, Adam, RMSprop, make_optimizer
@@ -36,5 +37,5 @@ __all__ = [
     "VAELoss",
     "GroupNorm", "LayerNorm",
     "Network", "SGD", "Adagrad", "Adam", "RMSprop", "make_optimizer", "make_schedule",
-    "DivergenceError", "Trainer",
+    "DivergenceError", "NetworkTooLargeError", "Trainer",
 ]

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from skneuro.nn.memory import SHAPES_ONLY, ShapeOnly
+
 _RELU_LIKE = {"relu", "leaky_relu"}
 
 
@@ -37,4 +39,6 @@ def initialize_weights(shape, activation, method, rng):
     else:
         raise ValueError(f"Unknown initialization {method!r}; expected 'auto', "
                          "'glorot_uniform', 'he_uniform' or 'small'.")
+    if SHAPES_ONLY.get():  # Network.build measuring the network: draw nothing
+        return ShapeOnly(shape)
     return rng.uniform(-bound, bound, size=shape)

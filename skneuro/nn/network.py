@@ -7,11 +7,10 @@ the one before; skip and residual connections are nodes with several inputs
 (:class:`~skneuro.nn.layers.Concatenate`, :class:`~skneuro.nn.layers.Add`).
 """
 
-import threading
-import weakref
-
 import numpy as np
 
+from skneuro._locks import lock_of
+from skneuro.nn import memory
 from skneuro.nn.dense_chain import fuse as fuse_dense_chains
 from skneuro.nn.layers import _shallow_copy
 
@@ -26,12 +25,6 @@ LANES_REGIONS = True
 #: (see :mod:`skneuro.nn.dense_chain`); False runs them one by one (tests
 #: compare the two).
 DENSE_CHAINS = True
-
-
-# Network.lock's locks, kept outside the networks so that pickling, copies and
-# replicas need not know about them.
-_LOCKS = weakref.WeakKeyDictionary()
-_LOCKS_GUARD = threading.Lock()
 
 
 class Node:
@@ -153,7 +146,23 @@ class Network:
         return [node.layer for node in self.nodes]
 
     def build(self, backend, rng):
-        """Create every layer's parameters, in order, from ``rng``."""
+        """Create every layer's parameters, in order, from ``rng``.
+
+        Raises
+        ------
+        NetworkTooLargeError
+            If training the network would not fit in the memory ``backend``
+            has free; measured on shapes, before anything is allocated (see
+            :mod:`skneuro.nn.memory`).
+        """
+        n_parameters, values, largest = memory.footprint(self, backend)
+        memory.check_fits(
+            memory.training_bytes(n_parameters, values, 1, backend.dtype.itemsize, largest[1]),
+            backend,
+            f"Training this network ({n_parameters:.3g} parameters, {values:.3g} values per "
+            "sample in its layers' outputs)",
+            f"Use fewer or smaller layers (the largest, {largest[0]!r}, has "
+            f"{largest[1]:.3g} parameters).")
         self._forget_plans()
         self.backend = backend
         shapes = {INPUT: self.input_shape}
@@ -166,6 +175,29 @@ class Network:
         self.output_shape = shapes[self.output]
         return self
 
+    def check_rows(self, rows, training):
+        """Refuse a batch of ``rows`` rows whose layer outputs would not fit in memory.
+
+        Checked once per new, larger number of rows (the layers' buffers are
+        reused for the sizes already run), before anything is allocated.
+
+        Raises
+        ------
+        NetworkTooLargeError
+        """
+        key = "_rows_checked_training" if training else "_rows_checked"
+        if rows <= self.__dict__.get(key, 0):
+            return
+        values = sum(int(np.prod(node.layer.output_shape, dtype=np.float64))
+                     for node in self.nodes)
+        copies = memory.TRAINING_VALUE_COPIES if training else 1
+        what = "Training on batches" if training else "Predicting in chunks"
+        memory.check_fits(
+            copies * values * rows * self.backend.dtype.itemsize, self.backend,
+            f"{what} of {rows} rows ({values:.3g} values per row in the layers' outputs)",
+            "Lower batch_size (training) or predict on fewer rows at a time.")
+        self.__dict__[key] = rows
+
     def bind(self, backend):
         """Attach ``backend`` (after unpickling, or to move to another device)."""
         if self.backend is backend:
@@ -176,6 +208,8 @@ class Network:
         self._grad_buffers = {}
         self._forget_plans()
         self.__dict__.pop("_shards", None)  # replicas hold the old backend's arrays
+        for key in ("_rows_checked", "_rows_checked_training"):  # another device's memory
+            self.__dict__.pop(key, None)
         return self
 
     def _forget_plans(self):
@@ -189,13 +223,11 @@ class Network:
 
         Layers keep their outputs in buffers reused from call to call, so two
         threads running one network at once would overwrite each other's
-        values: the estimators hold this lock while they run it.
+        values: code running a network from several threads holds this lock
+        (the estimators hold their own, :func:`skneuro._locks.lock_of`, which
+        also keeps predictions out of a running fit).
         """
-        with _LOCKS_GUARD:
-            lock = _LOCKS.get(self)
-            if lock is None:
-                lock = _LOCKS[self] = threading.RLock()
-            return lock
+        return lock_of(self)
 
     def replicate(self):
         """The same graph over replicas of its layers (shared parameters, own buffers)."""
@@ -386,6 +418,8 @@ class Network:
         state["_plans"] = {}
         state["_last_plan"] = None
         state.pop("_shards", None)  # replicas and threads: rebuilt when needed
+        for key in ("_rows_checked", "_rows_checked_training"):  # another machine's memory
+            state.pop(key, None)
         return state
 
     def __repr__(self):

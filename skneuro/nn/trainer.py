@@ -125,6 +125,7 @@ class Trainer:
             Whether a stopping criterion ended training before ``max_iter``.
         """
         n_epochs = self.max_iter - self.epoch if n_epochs is None else n_epochs
+        self.network.check_rows(min(self.batch_size, X.shape[0]), training=True)
         data = self._stage(X, y, weight)
         for cb in self.callbacks:
             cb.on_train_begin(self)
@@ -391,6 +392,7 @@ def fit_lbfgs(network, loss, X, y, weight, *, alpha, max_iter, max_fun, tol):
     """
     from scipy.optimize import minimize
 
+    network.check_rows(X.shape[0], training=True)  # one batch of every row
     params = list(network.parameters())
     shapes = [layer.params[name].shape for layer, name in params]
     sizes = [int(np.prod(s)) for s in shapes]
