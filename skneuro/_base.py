@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from skneuro._locks import lock_of
 from skneuro._threads import limit_threads
@@ -29,7 +29,7 @@ from skneuro.nn import Trainer, get_backend, make_optimizer, make_schedule
 from skneuro.nn.backend import cuda_unavailable_reason
 from skneuro.nn.callbacks import Callback
 from skneuro.nn.shards import shards_for, single_threaded_blas
-from skneuro.nn.trainer import fit_lbfgs
+from skneuro.nn.trainer import DIVERGENCE_FACTOR, DivergenceError, fit_lbfgs
 
 #: Rows per forward pass at prediction time: large enough for BLAS to run at
 #: full speed, small enough to bound memory by the chunk, not the data.
@@ -76,6 +76,26 @@ def fit_transaction(estimator, fit, *args, **kwargs):
             raise
 
 
+def positive_integers(value, name):
+    """``value``, one integer or a sequence of them, as a list of positive ints.
+
+    Raises
+    ------
+    TypeError
+        If an entry is not an integer (``8.5``, ``"8"``), as scikit-learn.
+    ValueError
+        If an entry is 0 or negative.
+    """
+    values = [value] if np.isscalar(value) else list(value)
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, Integral):
+            raise TypeError(f"{name} must hold positive integers (numbers of units), got "
+                            f"{value!r}: {v!r} is not an integer.")
+    if any(v < 1 for v in values):
+        raise ValueError(f"{name} must be > 0, got {value!r}.")
+    return [int(v) for v in values]
+
+
 def make_generator(random_state):
     """A numpy Generator seeded from a scikit-learn ``random_state``."""
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
@@ -112,7 +132,8 @@ class BaseNetworkEstimator(BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"),
+                             Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dtype": "no_validation",  # checked by _compute_dtype, which accepts np.dtype
         "n_jobs": [None, Integral],
@@ -171,7 +192,7 @@ class BaseNetworkEstimator(BaseEstimator):
         self._loss = self._make_loss().bind(backend)
         self._trainer = None
 
-    def _make_trainer(self, rng, n_samples, validation, score):
+    def _make_trainer(self, rng, n_samples, validation, score, resume=None):
         for cb in self.callbacks or ():
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be skneuro.nn.Callback instances, got {cb!r}.")
@@ -186,7 +207,7 @@ class BaseNetworkEstimator(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             early_stopping=self.early_stopping and validation is not None,
             validation=validation, score=score, callbacks=list(self.callbacks or ()),
-            verbose=bool(self.verbose),
+            verbose=bool(self.verbose), resume=resume,
         )
         trainer.eval_chunk = min(trainer.eval_chunk, self._predict_chunk)
         return trainer
@@ -194,9 +215,9 @@ class BaseNetworkEstimator(BaseEstimator):
     def _split_validation(self, X, targets, weight, stratify=None):
         """Hold out ``validation_fraction`` of the rows (early stopping).
 
-        A random split seeded by ``random_state`` (stratified by ``stratify``
-        where every class can appear on both sides), rows kept in their
-        order. Returns the training ``X, targets, weight`` and the held-out
+        A random split seeded by ``random_state`` (stratified by ``stratify``,
+        which raises scikit-learn's error where a class has one member), rows
+        kept in their order. Returns the training ``X, targets, weight`` and the held-out
         ``(X, targets, weight)``.
         """
         if isinstance(self.random_state, Integral):
@@ -204,15 +225,8 @@ class BaseNetworkEstimator(BaseEstimator):
         else:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         rows = np.arange(X.shape[0])
-        try:
-            train, held = train_test_split(rows, test_size=self.validation_fraction,
-                                           random_state=seed, stratify=stratify)
-        except ValueError:
-            if stratify is None:
-                raise
-            # A class too rare to appear on both sides.
-            train, held = train_test_split(rows, test_size=self.validation_fraction,
-                                           random_state=seed)
+        train, held = train_test_split(rows, test_size=self.validation_fraction,
+                                       random_state=seed, stratify=stratify)
         if held.shape[0] < 2:
             raise ValueError(
                 f"The validation set is too small ({held.shape[0]} sample) with "
@@ -253,29 +267,19 @@ class BaseNetworkEstimator(BaseEstimator):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(X, y, sample_weight)
                 return
-            if incremental and self._trainer is not None:
-                trainer = self._trainer
-                trainer.batch_size = self._batch_size(X.shape[0])
-            else:
-                # Each fit gets a new optimizer, schedule and stopping record, as
-                # in scikit-learn; a warm start continues the counters and curves.
-                trainer = self._make_trainer(rng, X.shape[0], validation, score)
-                if not reset and self._trainer is not None:
-                    for attr in ("epoch", "samples_seen", "n_steps", "loss_curve",
-                                 "validation_loss_curve", "validation_scores"):
-                        setattr(trainer, attr, getattr(self._trainer, attr))
-                self._trainer = trainer
-            trainer.network = self.network_
-            trainer.n_shards = self._shard_count(backend)
-            trainer.batch_transform = self._batch_transform(backend)
-            trainer.optimizer.bind(backend)
+            if not (incremental and self._trainer is not None):
+                # Each fit gets a new optimizer and schedule, as in scikit-learn;
+                # a warm start resumes the counters, curves and stopping record.
+                self._trainer = self._make_trainer(
+                    rng, X.shape[0], validation, score,
+                    resume=None if reset else self._trainer)
+            trainer = self._trainer
+            trainer.attach(self.network_, n_shards=self._shard_count(backend),
+                           batch_transform=self._batch_transform(backend))
             if incremental:
-                trainer.validation = trainer.score = None
-                trainer.early_stopping = False
-                trainer.run(X, y, sample_weight, n_epochs=1, check_stopping=False)
+                trainer.partial_run(X, y, sample_weight, self._batch_size(X.shape[0]))
                 converged = True
             else:
-                trainer.max_iter = trainer.epoch + self.max_iter
                 converged = trainer.run(X, y, sample_weight, n_epochs=self.max_iter)
         self._set_training_attributes(trainer)
         if not converged:
@@ -298,10 +302,15 @@ class BaseNetworkEstimator(BaseEstimator):
                  "L-BFGS evaluated.")
             result = _interrupted_lbfgs_result(self.network_, self._loss, X, y, sample_weight)
         if not np.isfinite(result.fun):
-            raise FloatingPointError("L-BFGS produced a non-finite loss; scale the inputs "
-                                     "(e.g. with StandardScaler) or increase alpha.")
+            raise DivergenceError("L-BFGS produced a non-finite loss; scale the inputs "
+                                  "(e.g. with StandardScaler) or increase alpha.")
+        if result.fun > DIVERGENCE_FACTOR * result.initial_fun:
+            raise DivergenceError(
+                f"L-BFGS diverged: the loss rose to {result.fun:.4g}, more than "
+                f"{DIVERGENCE_FACTOR:g} times the starting {result.initial_fun:.4g}; scale "
+                "the inputs (e.g. with StandardScaler) or increase alpha.")
         self.n_iter_ = int(result.nit)
-        self.t_ = X.shape[0] * self.n_iter_
+        self.t_ = 0  # samples seen by a stochastic solver: none (as scikit-learn)
         self.loss_ = float(result.fun)
         self.loss_curve_ = [self.loss_]
         self.best_loss_ = self.loss_
@@ -322,7 +331,7 @@ class BaseNetworkEstimator(BaseEstimator):
                    for layer in self.network_.layers)
 
     def _set_training_attributes(self, trainer):
-        self.n_iter_ = trainer.epoch
+        self.n_iter_ = trainer.epochs_run  # this call's epochs, as scikit-learn
         self.t_ = trainer.samples_seen
         self.loss_curve_ = list(trainer.loss_curve)
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None

@@ -16,7 +16,11 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    type_of_target,
+    unique_labels,
+)
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
@@ -56,18 +60,26 @@ class SupervisedNetworkMixin:
     #: Sparse formats accepted for X (False: none).
     _accept_sparse = ("csr", "csc")
 
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X, reset, return_dtype=False):
+        """X checked, in the compute dtype and the network's per-sample shape.
+
+        With ``return_dtype``, also the floating dtype X came in (float32 or
+        float64; other types are read as float64), which outputs take.
+        """
         if not reset and _is_plain_valid_array(X, self):
             # Prediction fast path: a 2-D float ndarray of the right width, on a
             # model fitted without feature names, needs none of validate_data's
             # conversions; its checks cost 100 us, more than predicting one row.
+            dtype = X.dtype
             X = np.ascontiguousarray(X, dtype=self._compute_dtype)
         else:
             X = validate_data(self, X, accept_sparse=self._sparse_formats(),
                               dtype=[np.float64, np.float32], allow_nd=self._allow_nd,
                               reset=reset)
+            dtype = X.dtype
             X = self._to_compute(X)
-        return self._to_network_input(X, reset=False)
+        X = self._to_network_input(X, reset=False)
+        return (X, dtype) if return_dtype else X
 
     def _sparse_formats(self):
         return list(self._accept_sparse) if self._accept_sparse else False
@@ -96,6 +108,8 @@ class SupervisedNetworkMixin:
                              dtype=[np.float64, np.float32], y_numeric=self._y_numeric,
                              allow_nd=self._allow_nd, reset=reset)
         X = self._to_network_input(self._to_compute(X), reset=reset)
+        if not reset and not incremental:
+            self._check_warm_start_classes(y)
         targets = self._encode_targets(y, reset=reset, classes=classes)
         weight = _check_sample_weight(sample_weight, X, dtype=self._compute_dtype,
                                       ensure_non_negative=True)
@@ -169,7 +183,21 @@ class NetworkClassifierMixin(SupervisedNetworkMixin):
     """
 
     _y_numeric = False
-    _stratify = True
+
+    @property
+    def _stratify(self):
+        # scikit-learn stratifies the early-stopping split of binary targets only.
+        return self._binary
+
+    def _check_warm_start_classes(self, y):
+        """A warm-start refit must see the classes of the first fit (as scikit-learn)."""
+        if self._multilabel:
+            return
+        classes = unique_labels(y)
+        if set(classes) != set(self.classes_):
+            raise ValueError("warm_start can only be used where `y` has the same classes as "
+                             f"in the previous call to fit. Previously got {self.classes_}, "
+                             f"`y` has {classes}")
 
     def _encode_targets(self, y, reset, classes=None):
         """Integer labels (multiclass) or a 0/1 float matrix (binary, multilabel)."""
@@ -184,10 +212,9 @@ class NetworkClassifierMixin(SupervisedNetworkMixin):
             self._label_binarizer.fit(y if classes is None else classes)
             self.classes_ = self._label_binarizer.classes_
             self._multilabel = kind == "multilabel-indicator"
+            # One class is fitted as scikit-learn does: a binary output whose
+            # target is always 0, and predictions of that class.
             self._binary = not self._multilabel and len(self.classes_) <= 2
-            if len(self.classes_) < 2 and not self._multilabel:
-                raise ValueError("The number of classes has to be greater than one; got "
-                                 f"{len(self.classes_)} class.")
             self.n_outputs_ = 1 if self._binary else len(self.classes_)
             self.out_activation_ = "softmax" if not (self._binary or self._multilabel) \
                 else "logistic"
@@ -201,8 +228,8 @@ class NetworkClassifierMixin(SupervisedNetworkMixin):
             raise ValueError(f"y contains classes not seen in the first call to fit or in "
                              f"`classes`: {unseen.tolist()}; expected {self.classes_.tolist()}.")
         if self._binary:
-            return np.ascontiguousarray(
-                (y == self.classes_[-1]).reshape(-1, 1), dtype=self._compute_dtype)
+            positive = y == self.classes_[1] if len(self.classes_) > 1 else np.zeros(len(y))
+            return np.ascontiguousarray(positive.reshape(-1, 1), dtype=self._compute_dtype)
         return np.searchsorted(self.classes_, y).astype(np.intp)
 
     def _make_loss(self):
@@ -245,7 +272,8 @@ class NetworkClassifierMixin(SupervisedNetworkMixin):
         if self._multilabel:
             return (proba > 0.5).astype(int)
         if self._binary:
-            return self.classes_[(proba[:, 0] > 0.5).astype(int)]
+            positive = (proba[:, 0] > 0.5).astype(int)
+            return self.classes_[np.minimum(positive, len(self.classes_) - 1)]
         return self.classes_[np.argmax(proba, axis=1)]
 
     # -- public API -----------------------------------------------------------
@@ -309,11 +337,14 @@ class NetworkClassifierMixin(SupervisedNetworkMixin):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             For multilabel targets, the independent probability of each label.
+            In X's floating dtype (float32 in, float32 out; other input gives
+            float64), whatever ``dtype`` the model computes in.
         """
         self._check_is_fitted()
-        proba = self._forward(self._validate_X(X, reset=False)).astype(np.float64)
+        X, dtype = self._validate_X(X, reset=False, return_dtype=True)
+        proba = self._forward(X).astype(dtype, copy=False)
         if self._binary:
-            return np.hstack([1.0 - proba, proba])
+            return np.hstack([1 - proba, proba])
         return proba
 
     def predict_log_proba(self, X):
@@ -356,6 +387,9 @@ class NetworkRegressorMixin(SupervisedNetworkMixin):
 
     _y_numeric = True
     _stratify = False
+
+    def _check_warm_start_classes(self, y):
+        pass
 
     def _encode_targets(self, y, reset, classes=None):
         y = np.asarray(y)
@@ -423,7 +457,7 @@ class NetworkRegressorMixin(SupervisedNetworkMixin):
 
     @synchronized
     def predict(self, X):
-        """Predicted values, float64.
+        """Predicted values, in X's floating dtype (other input gives float64).
 
         Parameters
         ----------
@@ -434,7 +468,8 @@ class NetworkRegressorMixin(SupervisedNetworkMixin):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         self._check_is_fitted()
-        out = self._forward(self._validate_X(X, reset=False)).astype(np.float64)
+        X, dtype = self._validate_X(X, reset=False, return_dtype=True)
+        out = self._forward(X).astype(dtype, copy=False)
         return out.ravel() if self.n_outputs_ == 1 else out
 
     def __sklearn_tags__(self):

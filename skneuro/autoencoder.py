@@ -30,7 +30,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skneuro._base import PREDICT_CHUNK, BaseNetworkEstimator
+from skneuro._base import PREDICT_CHUNK, BaseNetworkEstimator, positive_integers
 from skneuro._locks import lock_of, synchronized
 from skneuro._threads import limit_threads
 from skneuro._warnings import warn
@@ -329,17 +329,18 @@ n_jobs, callbacks, device
             raise ValueError("decoder_layer_sizes is for the dense form (layers=None); the "
                              "convolutional form mirrors its encoder.")
 
-    def _validate_X(self, X, reset):
-        """X checked and in the network's per-sample shape, in the compute dtype."""
+    def _validate_X(self, X, reset, return_dtype=False):
+        """X checked and in the network's per-sample shape, in the compute dtype
+        (with ``return_dtype``, also the floating dtype it came in)."""
         if not reset:
             X = self._align_layout(X)
         X = validate_data(self, X, accept_sparse=False, dtype=[np.float64, np.float32],
                           allow_nd=self._convolutional, reset=reset)
-        layout = X.shape[1:]
+        layout, dtype = X.shape[1:], X.dtype
         X = self._to_network_input(self._to_compute(X), reset=reset)
         if reset:
             self._layout = tuple(int(s) for s in layout)
-        return X
+        return (X, dtype) if return_dtype else X
 
     def _check_is_fitted(self):
         if "network_" not in self.__dict__:
@@ -357,7 +358,7 @@ n_jobs, callbacks, device
         activation, slope = self._activation()
         if not self._convolutional:
             return [Dense(units, activation, slope=slope, init=self.init)
-                    for units in _sizes(self.hidden_layer_sizes, "hidden_layer_sizes")]
+                    for units in positive_integers(self.hidden_layer_sizes, "hidden_layer_sizes")]
         if isinstance(self.layers, str):
             _, layers, declared = parse_spec(self.layers, activation, slope)
             if declared is not None and declared != self.n_components:
@@ -397,7 +398,8 @@ n_jobs, callbacks, device
             net.add(Dense(k, "identity", init=self.init), name=CODE)
         if self.decoder_layer_sizes is not None:
             decoder = [Dense(units, activation, slope=slope, init=self.init)
-                       for units in _sizes(self.decoder_layer_sizes, "decoder_layer_sizes")]
+                       for units in positive_integers(self.decoder_layer_sizes,
+                                                         "decoder_layer_sizes")]
             decoder.append(Dense(input_shape[0], out_activation, init=self.init))
         else:
             # The code layer reads the encoder's flat output: its mirror makes it.
@@ -427,6 +429,7 @@ n_jobs, callbacks, device
         self._check_form()
         X = self._validate_X(X, reset=reset)
         targets = X.reshape(X.shape[0], -1)
+        self._check_target_range(targets)
         weight = _check_sample_weight(sample_weight, X, dtype=self._compute_dtype,
                                       ensure_non_negative=True)
         if not weight.sum(dtype=np.float64) > 0:
@@ -452,6 +455,19 @@ n_jobs, callbacks, device
         self.out_activation_ = ("sigmoid" if self.out_activation == "logistic"
                                 else self.out_activation)
         return self
+
+    def _check_target_range(self, targets):
+        """Warn when X lies outside what the output activation can reconstruct."""
+        span = {"sigmoid": (0.0, 1.0), "logistic": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+        if self.out_activation not in span or targets.size == 0:
+            return
+        low, high = span[self.out_activation]
+        smallest, largest = float(targets.min()), float(targets.max())
+        if smallest < low or largest > high:
+            warn(f"out_activation={self.out_activation!r} reconstructs values in ({low:g}, "
+                 f"{high:g}), but X ranges over [{smallest:.4g}, {largest:.4g}]: the model "
+                 f"cannot learn it. Scale X into ({low:g}, {high:g}) first (e.g. "
+                 "MinMaxScaler) or use out_activation='identity'.", UserWarning)
 
     def _validation_scorer(self, Xv, targets, wv):
         """Negative mean squared reconstruction error on clean validation data."""
@@ -539,10 +555,11 @@ or (n_samples, C, H, W)
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components)
-            In the compute dtype.
+            In X's floating dtype (other input gives float64).
         """
         self._check_is_fitted()
-        return self._run_fitted(self._validate_X(X, reset=False), INPUT, CODE)
+        X, dtype = self._validate_X(X, reset=False, return_dtype=True)
+        return self._run_fitted(X, INPUT, CODE).astype(dtype, copy=False)
 
     @synchronized
     def inverse_transform(self, X):
@@ -556,16 +573,17 @@ or (n_samples, C, H, W)
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features) or shaped samples
-            Reconstructions, in the layout of the training data, in the
-            compute dtype.
+            Reconstructions, in the layout of the training data, in X's
+            floating dtype (other input gives float64).
         """
         self._check_is_fitted()
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         if Z.shape[1] != self.n_components:
             raise ValueError(f"X has {Z.shape[1]} features, but inverse_transform expects "
                              f"latent points of n_components={self.n_components} values.")
+        dtype = Z.dtype
         Z = np.ascontiguousarray(Z, dtype=self._compute_dtype)
-        out = self._run_fitted(Z, CODE, RECONSTRUCTION)
+        out = self._run_fitted(Z, CODE, RECONSTRUCTION).astype(dtype, copy=False)
         return out.reshape((Z.shape[0],) + self._layout)
 
     def _check_variational(self):
@@ -631,19 +649,9 @@ or (n_samples, C, H, W)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        try:
-            dtype = self._compute_dtype.name
-        except ValueError:  # an invalid dtype parameter: fit will say so
-            dtype = "float32"
-        tags.transformer_tags.preserves_dtype = [dtype]
+        # Outputs take X's floating dtype, whatever dtype the model computes in.
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _sizes(sizes, name):
-    sizes = [sizes] if np.isscalar(sizes) else list(sizes)
-    if any(int(s) != s or s < 1 for s in sizes):
-        raise ValueError(f"{name} must be > 0, got {sizes}.")
-    return [int(s) for s in sizes]
 
 
 def _run(network, X, source, target, backend, chunk, dtype):

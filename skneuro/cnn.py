@@ -113,7 +113,7 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
         shape = tuple(int(s) for s in shape)
         if len(shape) not in (2, 3) or any(s < 1 for s in shape):
             raise ValueError("input_shape must be (C, L) or (C, H, W) with positive sizes, "
-                             f"got {self.input_shape!r}.")
+                             f"got {shape!r}.")
         return shape
 
     def _align_layout(self, X):
@@ -125,14 +125,21 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
         if hasattr(self, "input_shape_") and isinstance(X, np.ndarray):
             size = int(np.prod(self.input_shape_))
             fitted_flat = self.n_features_in_ == size
+            if X.ndim > 4:
+                raise ValueError(f"X must have 2 to 4 dimensions, got {X.ndim}.")
+            if X.ndim > 2 and int(np.prod(X.shape[1:])) != size:
+                raise ValueError(
+                    f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was "
+                    f"fitted on samples of shape {self.input_shape_} ({size} features per "
+                    "row when flat).")
             if X.ndim > 2 and fitted_flat and int(np.prod(X.shape[1:])) == size:
                 return X.reshape(X.shape[0], size)
             if X.ndim == 2 and not fitted_flat and X.shape[1] == size:
                 return X.reshape((X.shape[0],) + self.input_shape_)
         return X
 
-    def _validate_X(self, X, reset):
-        return super()._validate_X(X if reset else self._align_layout(X), reset)
+    def _validate_X(self, X, reset, return_dtype=False):
+        return super()._validate_X(X if reset else self._align_layout(X), reset, return_dtype)
 
     def _to_network_input(self, X, reset):
         """Flat rows -> (n, C, L) or (n, C, H, W); shaped arrays are checked."""

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skneuro._base import BaseNetworkEstimator
+from skneuro._base import BaseNetworkEstimator, positive_integers
 from skneuro._supervised import (
     NetworkClassifierMixin,
     NetworkRegressorMixin,
@@ -77,11 +77,7 @@ class BaseMultilayerPerceptron(SupervisedNetworkMixin, BaseNetworkEstimator):
 
     # -- architecture -------------------------------------------------------
     def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if np.isscalar(sizes) else list(sizes)
-        if any(int(s) != s or s < 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        return [int(s) for s in sizes]
+        return positive_integers(self.hidden_layer_sizes, "hidden_layer_sizes")
 
     def _dropout_rates(self, n_hidden):
         rates = self.dropout

@@ -56,16 +56,20 @@ def test_shapes_dtypes_and_feature_names(digits):
     Z = ae.transform(X[:7])
     assert Z.shape == (7, 3) and Z.dtype == np.float32
     assert ae.inverse_transform(Z).shape == (7, 64)
-    assert ae.inverse_transform(Z.astype(np.float64)).dtype == np.float32
+    # Outputs take the input's floating dtype, whatever the model computes in.
+    assert ae.inverse_transform(Z.astype(np.float64)).dtype == np.float64
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         assert_array_equal(ae.fit_transform(X), ae.transform(X))
     assert list(ae.get_feature_names_out()) == ["autoencoder0", "autoencoder1", "autoencoder2"]
     assert ae.n_features_in_ == 64 and ae.input_shape_ == (64,)
     ae64 = fit_quietly(AutoEncoder(2, (8,), max_iter=2, dtype="float64", random_state=0), X)
-    assert ae64.transform(X[:2]).dtype == np.float64
-    assert ae64.__sklearn_tags__().transformer_tags.preserves_dtype == ["float64"]
-    assert ae.__sklearn_tags__().transformer_tags.preserves_dtype == ["float32"]
+    assert ae64.transform(X[:2].astype(np.float64)).dtype == np.float64
+    assert ae64.transform(X[:2].astype(np.float32)).dtype == np.float32
+    assert ae64.inverse_transform([[0.5, 0.5]]).dtype == np.float64  # a list: float64
+    for model in (ae, ae64):
+        assert model.__sklearn_tags__().transformer_tags.preserves_dtype == ["float64",
+                                                                            "float32"]
     with pytest.raises(ValueError, match="n_components=3"):
         ae.inverse_transform(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="64 features"):
@@ -257,10 +261,11 @@ def test_partial_fit_and_warm_start(digits):
     ae = AutoEncoder(2, (8,), random_state=0)
     ae.partial_fit(X)
     ae.partial_fit(X)
-    assert ae.n_iter_ == 2 and len(ae.loss_curve_) == 2
+    # As scikit-learn: n_iter_ counts this call's epochs; the curve goes on.
+    assert ae.n_iter_ == 1 and len(ae.loss_curve_) == 2 and ae.t_ == 2 * len(X)
     warm = fit_quietly(AutoEncoder(2, (8,), max_iter=2, warm_start=True, random_state=0), X)
     fit_quietly(warm, X)
-    assert warm.n_iter_ == 4
+    assert warm.n_iter_ == 2 and len(warm.loss_curve_) == 4
 
 
 def test_in_a_pipeline_and_a_grid_search(digits):

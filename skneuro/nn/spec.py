@@ -121,9 +121,14 @@ def parse_spec(spec, activation="relu", slope=None):
             for name, value in opts:
                 if name != "c" or not value:
                     raise SpecError(_where(f"unknown input option _{name}{value}", token, spec))
-                channels = int(value)
+                channels = int(_number(value, token, spec))
+                if channels != float(value) or channels < 1:
+                    raise SpecError(_where(f"the number of channels _c must be an integer "
+                                           f">= 1, got _c{value}", token, spec))
             if len(dims) not in (1, 2):
                 raise SpecError(_where("the input is L or H.W", token, spec))
+            if min(dims) < 1:
+                raise SpecError(_where("input sizes must be >= 1", token, spec))
             input_shape = (channels,) + dims
             spatial = True
             continue

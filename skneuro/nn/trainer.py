@@ -20,9 +20,24 @@ from skneuro._warnings import warn
 from skneuro.nn.callbacks import ProgressPrinter
 from skneuro.nn.shards import shards_for, single_threaded_blas
 
+#: Training has diverged when an epoch's mean training loss exceeds this many
+#: times the reference loss, or when the loss or the weights are not finite.
+#: The reference is the first epoch's mean loss (of the fit; for
+#: ``partial_fit``, of the first call), or the loss of the very first batch
+#: at the initial weights if that is smaller and the batch has at least
+#: ``REFERENCE_BATCH_ROWS`` rows (so that an explosion within the first epoch
+#: is caught too).
+DIVERGENCE_FACTOR = 100.0
+REFERENCE_BATCH_ROWS = 32
 
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or weights.
+
+class DivergenceError(FloatingPointError, ValueError):
+    """Training diverged: a non-finite loss or weights, or an exploding loss.
+
+    The loss explodes when an epoch's mean training loss exceeds
+    :data:`DIVERGENCE_FACTOR` (100) times the first epoch's. A
+    ``FloatingPointError``, and a ``ValueError`` as scikit-learn's own errors
+    for unusable settings, so code written for scikit-learn catches it.
 
     The trainer puts back the weights the network had when the epoch began;
     the estimators go further and leave themselves as they were before the
@@ -70,7 +85,24 @@ class Trainer:
         batches trained so far: how a diffusion model draws each batch's
         noise levels and noise (targets made per batch, reproducibly from
         the step). Validation data are not transformed.
+    resume : Trainer, optional
+        A previous trainer of the same network, whose history this one
+        continues: scikit-learn's warm start. The epoch, sample and step
+        counts, the curves, the stopping record (best loss or validation
+        score, their weights, epochs without improvement) go on; the
+        optimizer, schedule, settings and validation data are this one's.
+
+    Attributes
+    ----------
+    epochs_run : int
+        Epochs trained by the last :meth:`run` or :meth:`partial_run` (an
+        estimator's ``n_iter_``); ``epoch`` counts them over the whole history.
     """
+
+    #: What a resumed trainer takes over from the one before (see ``resume``).
+    CONTINUED = ("epoch", "n_steps", "samples_seen", "loss_curve", "validation_loss_curve",
+                 "validation_scores", "best_loss", "best_validation_score", "best_weights",
+                 "no_improvement_count")
 
     #: Class defaults, for trainers pickled before these existed.
     n_shards = 1
@@ -81,7 +113,7 @@ class Trainer:
                  shuffle=True, alpha=0.0, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation=None, score=None, callbacks=(),
                  verbose=False, learning_rate_name="learning_rate_init", n_shards=1,
-                 batch_transform=None):
+                 batch_transform=None, resume=None):
         self.network = network
         self.loss = loss
         self.optimizer = optimizer
@@ -114,8 +146,33 @@ class Trainer:
         self.no_improvement_count = 0
         self.stop_reason = None
         self.interrupted = False
+        self.epochs_run = 0
+        self.reference_loss = None
+        if resume is not None:
+            for name in self.CONTINUED:
+                value = getattr(resume, name)
+                setattr(self, name, list(value) if isinstance(value, list) else value)
 
     # -- the loop -----------------------------------------------------------
+    def attach(self, network, n_shards=1, batch_transform=None):
+        """Train ``network`` (the estimator's, bound to its backend) from now on.
+
+        Called before each fit: after unpickling, the network and the
+        optimizer's state must follow the network's backend.
+        """
+        self.network = network
+        self.n_shards = int(n_shards)
+        self.batch_transform = batch_transform
+        self.optimizer.bind(network.backend)
+
+    def partial_run(self, X, y, weight, batch_size):
+        """One epoch over ``X`` in batches of ``batch_size``, without validation
+        or stopping checks (``partial_fit``)."""
+        self.batch_size = batch_size
+        self.validation = self.score = None
+        self.early_stopping = False
+        self.run(X, y, weight, n_epochs=1, check_stopping=False)
+
     def run(self, X, y, weight, n_epochs=None, check_stopping=True):
         """Train for up to ``n_epochs`` (default: until ``max_iter``) epochs.
 
@@ -125,6 +182,7 @@ class Trainer:
             Whether a stopping criterion ended training before ``max_iter``.
         """
         n_epochs = self.max_iter - self.epoch if n_epochs is None else n_epochs
+        self.epochs_run = 0
         self.network.check_rows(min(self.batch_size, X.shape[0]), training=True)
         data = self._stage(X, y, weight)
         for cb in self.callbacks:
@@ -199,6 +257,7 @@ class Trainer:
         loss_sum = backend.zeros((1,), dtype=np.float64)
         total_weight = 0.0
         n_batches = 0
+        first_batch_loss = None
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             w_sum = float(data["weight_host"][order[start:stop]].sum(dtype=np.float64))
@@ -210,6 +269,10 @@ class Trainer:
             self.train_step(xb, yb, wb, lr, self.alpha / w_sum)
             self.n_steps += 1
             self._step_loss.accumulate(wb, w_sum, loss_sum)
+            if (self.reference_loss is None and n_batches == 0
+                    and stop - start >= REFERENCE_BATCH_ROWS):
+                # The loss at the initial weights: read once in a trainer's life.
+                first_batch_loss = float(backend.to_host(loss_sum)[0]) / w_sum
             total_weight += w_sum
             n_batches += 1
             self.samples_seen += stop - start
@@ -222,8 +285,18 @@ class Trainer:
         if not (math.isfinite(loss) and math.isfinite(all_norm)):
             # Checked once per epoch: a non-finite batch makes the epoch's loss
             # or weights non-finite too, the last update included.
-            self._diverged(loss, lr)
+            self._diverged(f"the loss became {loss}", lr)
+        if self.reference_loss is None:
+            if first_batch_loss is not None and first_batch_loss < loss:
+                self.reference_loss, reference = first_batch_loss, "the initial weights'"
+            else:
+                self.reference_loss, reference = loss, "the first epoch's"
+            self._reference_name = reference
+        if loss > DIVERGENCE_FACTOR * self.reference_loss:
+            self._diverged(f"the loss rose to {loss:.4g}, more than {DIVERGENCE_FACTOR:g} "
+                           f"times {self._reference_name} {self.reference_loss:.4g}", lr)
         self.epoch += 1
+        self.epochs_run += 1
         logs = {"epoch": self.epoch, "loss": loss}
         self.loss_curve.append(loss)
         if "validation" in data:
@@ -321,12 +394,12 @@ class Trainer:
         for buf, p in zip(snapshot, params):
             backend.dense.copy(buf, p)
 
-    def _diverged(self, loss, lr):
+    def _diverged(self, what, lr):
         for (layer, name), saved in zip(self.network.parameters(), self._snapshot):
             self.network.backend.dense.copy(layer.params[name], saved)
         self.optimizer.state = None
         raise DivergenceError(
-            f"Training diverged during epoch {self.epoch + 1}: the loss became {loss}. "
+            f"Training diverged during epoch {self.epoch + 1}: {what}. "
             f"Lower the learning rate ({self.learning_rate_name}={self.schedule.eta0:g}; "
             f"rate at this epoch {lr:g}) or scale the inputs (e.g. with StandardScaler)."
         )
@@ -389,6 +462,8 @@ def fit_lbfgs(network, loss, X, y, weight, *, alpha, max_iter, max_fun, tol):
     Returns
     -------
     result : scipy.optimize.OptimizeResult
+        With ``initial_fun``, the objective at the starting weights (the scale
+        for :data:`DIVERGENCE_FACTOR`).
     """
     from scipy.optimize import minimize
 
@@ -424,10 +499,14 @@ def fit_lbfgs(network, loss, X, y, weight, *, alpha, max_iter, max_fun, tol):
                 penalty += 0.5 * alpha * float(p @ p) / w_total
                 g = g + alpha * p / w_total
             flat_grads.append(g)
+        values.append(value + penalty)
         return value + penalty, np.concatenate(flat_grads)
+
+    values = []
 
     theta0 = np.concatenate([w.ravel().astype(np.float64) for w in network.get_weights()])
     result = minimize(objective, theta0, method="L-BFGS-B", jac=True,
                       options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol})
     unpack(result.x)
+    result.initial_fun = values[0] if values else result.fun
     return result
