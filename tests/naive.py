@@ -111,18 +111,29 @@ def adagrad(w, g, s, lr, eps, l2):
     return w - lr * g / (np.sqrt(s) + eps), s
 
 
-def perceptron_epoch(X, T, W, order, eta, sw):
-    """The course's rule, sample by sample, bias input -1 in the last column."""
+def perceptron_epoch(X, T, W, order, eta, sw, fit_intercept=True, shrink=1.0, l1=0.0):
+    """The course's rule, sample by sample, bias input -1 in the last column;
+    an L2 scaling of the input weights before each update and an L1 step
+    towards zero after it; the perceptron loss of each neuron before it."""
     W = W.copy()
     errors = 0
+    loss = np.zeros(W.shape[0])
     for i in order:
         x = np.append(X[i], -1.0)
-        a = (W @ x > 0).astype(float)
+        h = W @ x
+        s = 2 * T[i] - 1
+        loss += sw[i] * np.maximum(0.0, -s * h)
+        a = (h > 0).astype(float)
         err = a - T[i]
         if np.any(err != 0):
             errors += 1
-        W -= eta * sw[i] * np.outer(err, x)
-    return W, errors
+        W[:, :-1] *= shrink
+        step = eta * sw[i] * np.outer(err, x)
+        if not fit_intercept:
+            step[:, -1] = 0.0
+        W -= step
+        W[:, :-1] = np.sign(W[:, :-1]) * np.maximum(np.abs(W[:, :-1]) - l1, 0.0)
+    return W, errors, loss
 
 
 def hash_uniform(seed, step, i):

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 
 from skneuro import MLPClassifier, MLPRegressor, Perceptron
@@ -248,13 +249,24 @@ def test_perceptron_kernel(rng):
     W = rng.uniform(-0.1, 0.1, size=(2, 4))
     order = rng.permutation(12).astype(np.intp)
     sw = rng.uniform(0.5, 2, size=12)
-    W_cpu, errors = W.copy(), np.zeros(1, np.int64)
-    cpu_perceptron.perceptron_epoch(X, T, W_cpu, order, 0.25, sw, errors)
-    X_d, T_d, W_d, o_d, sw_d = on(gpu64, X, T, W, order, sw)
-    err_d = gpu64.zeros((1,), dtype=np.int64)
-    gpu64.perceptron.perceptron_epoch(X_d, T_d, W_d, o_d, 0.25, sw_d, err_d)
-    assert_allclose(gpu64.to_host(W_d), W_cpu, rtol=1e-12)
-    assert gpu64.to_host(err_d)[0] == errors[0]
+    X[rng.random(X.shape) < 0.3] = 0.0
+    for fit_intercept, shrink, l1 in ((True, 1.0, 0.0), (False, 0.99, 0.01)):
+        W_cpu, errors, loss = W.copy(), np.zeros(1, np.int64), np.zeros(2)
+        cpu_perceptron.perceptron_epoch(X, T, W_cpu, order, 0.25, sw, fit_intercept, shrink,
+                                        l1, loss, errors)
+        csr = sparse.csr_matrix(X)
+        dense_rows = on(gpu64, X)
+        sparse_rows = tuple(gpu64.asarray(a, dtype=a.dtype)
+                            for a in (csr.data, csr.indices, csr.indptr))
+        for run, rows in ((gpu64.perceptron.perceptron_epoch, dense_rows),
+                          (gpu64.perceptron.perceptron_epoch_sparse, sparse_rows)):
+            T_d, W_d, o_d, sw_d = on(gpu64, T, W, order, sw)
+            err_d = gpu64.zeros((1,), dtype=np.int64)
+            loss_d = gpu64.zeros((2,), dtype=np.float64)
+            run(*rows, T_d, W_d, o_d, 0.25, sw_d, fit_intercept, shrink, l1, loss_d, err_d)
+            assert_allclose(gpu64.to_host(W_d), W_cpu, rtol=1e-12, atol=1e-15)
+            assert_allclose(gpu64.to_host(loss_d), loss, rtol=1e-12)
+            assert gpu64.to_host(err_d)[0] == errors[0]
 
 
 def test_kernels_refuse_host_arrays(gpu):

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
 
 from skneuro.kernels import host
 from skneuro.kernels._jit import _OPTIONS, parallel_kernels
@@ -24,7 +25,7 @@ from skneuro.kernels.cpu import (
     pool,
     simd,
 )
-from skneuro.kernels.cpu.perceptron import perceptron_epoch
+from skneuro.kernels.cpu.perceptron import perceptron_epoch, perceptron_epoch_sparse
 
 from . import naive
 
@@ -667,19 +668,27 @@ def test_dropout_kernels(variant, rng):
     assert_array_equal(shard_mask, mask[20:])
 
 
-@given(seed=st.integers(0, 2**16), n_neurons=st.integers(1, 4))
-def test_perceptron_epoch(seed, n_neurons):
+@given(seed=st.integers(0, 2**16), n_neurons=st.integers(1, 4),
+       fit_intercept=st.booleans(), shrink=st.sampled_from([1.0, 0.99]),
+       l1=st.sampled_from([0.0, 0.01]), density=st.sampled_from([1.0, 0.3]))
+def test_perceptron_epoch(seed, n_neurons, fit_intercept, shrink, l1, density):
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(20, 3))
+    X = rng.normal(size=(20, 3)) * (rng.random((20, 3)) < density)
     T = rng.integers(0, 2, size=(20, n_neurons)).astype(float)
     W = rng.uniform(-0.1, 0.1, size=(n_neurons, 4))
     order = rng.permutation(20).astype(np.intp)
     sw = rng.uniform(0.5, 2, size=20)
-    expected_W, expected_errors = naive.perceptron_epoch(X, T, W, order, 0.25, sw)
-    errors = np.zeros(1, np.int64)
-    perceptron_epoch(X, T, W, order, 0.25, sw, errors)
-    assert errors[0] == expected_errors
-    assert_allclose(W, expected_W)
+    expected_W, expected_errors, expected_loss = naive.perceptron_epoch(
+        X, T, W, order, 0.25, sw, fit_intercept, shrink, l1)
+    # dense rows, and the same rows as CSR
+    csr = sparse.csr_matrix(X)
+    for run, rows in ((perceptron_epoch, (X,)),
+                      (perceptron_epoch_sparse, (csr.data, csr.indices, csr.indptr))):
+        W_run, errors, loss = W.copy(), np.zeros(1, np.int64), np.full(n_neurons, np.nan)
+        run(*rows, T, W_run, order, 0.25, sw, fit_intercept, shrink, l1, loss, errors)
+        assert errors[0] == expected_errors
+        assert_allclose(W_run, expected_W, atol=1e-14)
+        assert_allclose(loss, expected_loss, atol=1e-14)
 
 
 def test_kernels_never_leave_subnormal_numbers(rng):

@@ -32,7 +32,8 @@ def expected_failed_checks(estimator):
     """
     name = type(estimator).__name__
     if name == "Perceptron":
-        return {"check_sample_weight_equivalence_on_dense_data": _ONLINE_RULE}
+        return {"check_sample_weight_equivalence_on_dense_data": _ONLINE_RULE,
+                "check_sample_weight_equivalence_on_sparse_data": _ONLINE_RULE}
     dtype = str(getattr(estimator, "dtype", "float64"))
     if name in ("MLPClassifier", "MLPRegressor") and "float32" in dtype:
         return {
