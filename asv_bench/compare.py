@@ -488,7 +488,7 @@ def main(argv=None):
                         help="write the output into this README between its markers")
     args = parser.parse_args(argv)
 
-    from skneuro._demo import machine_description, update_readme
+    from readme_sections import machine_description, update_readme
 
     epochs = args.epochs or (2 if args.what == "cnn" else 20)
     command = args.what + (" --padding valid" if args.padding == "valid" else "")

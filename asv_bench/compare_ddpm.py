@@ -188,7 +188,7 @@ def main(argv=None):
                         help="write the output into this README between its markers")
     args = parser.parse_args(argv)
 
-    from skneuro._demo import machine_description, update_readme
+    from readme_sections import machine_description, update_readme
 
     options = (f" --epochs {args.epochs}" if args.epochs != 2 else "") + \
         (f" --repeats {args.repeats}" if args.repeats != 3 else "")

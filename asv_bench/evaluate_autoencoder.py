@@ -171,7 +171,7 @@ def main(argv=None):
                         help="write the output into this README between its markers")
     args = parser.parse_args(argv)
 
-    from skneuro._demo import machine_description, update_readme
+    from readme_sections import machine_description, update_readme
 
     header = f"`python asv_bench/evaluate_autoencoder.py`, {time.strftime('%Y-%m-%d')}, " \
              f"{machine_description()}:"

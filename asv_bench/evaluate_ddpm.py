@@ -46,8 +46,9 @@ def main(argv=None):
                         help="write the output into this README between its markers")
     args = parser.parse_args(argv)
 
+    from readme_sections import machine_description, update_readme
+
     from skneuro._ddpm_quality import evaluate, report
-    from skneuro._demo import machine_description, update_readme
 
     header = (f"`python asv_bench/evaluate_ddpm.py{' --conditional' if args.conditional else ''}`"
               f", {time.strftime('%Y-%m-%d')}, {machine_description()}:")

@@ -2,9 +2,9 @@
 
 Prints a table of scores and fit times, then a diffusion section: a DDPM
 trained on the digits, its samples judged by a classifier of the real digits.
-``--full`` trains longer, larger networks and runs the real DDPM evaluation;
-``--readme README.md`` writes the table and the diffusion section into the
-README between their markers.
+``--full`` trains longer, larger networks and runs the real DDPM evaluation.
+``python asv_bench/demo_readme.py README.md`` (development tooling, outside
+the package) runs the same and writes the results into the README.
 """
 
 import argparse
@@ -13,7 +13,8 @@ import sys
 import time
 
 
-def main(argv=None):
+def parse_args(argv=None):
+    """The command line's options (``--full``, ``--cv``)."""
     parser = argparse.ArgumentParser(
         prog="python -m skneuro",
         description="Train every skneuro estimator, cross-validated, next to "
@@ -23,26 +24,19 @@ def main(argv=None):
                         help="longer runs with larger networks, and the real DDPM evaluation "
                              "(up to 14 minutes more)")
     parser.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
-    parser.add_argument("--readme", metavar="PATH",
-                        help="write the table and the diffusion section into this README "
-                             "between their markers")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def report(full=False, cv=5):
+    """Run the demo and print it; return ``(table, table_s, diffusion, diffusion_s)``."""
     from skneuro import __version__
-    from skneuro._demo import (
-        format_diffusion,
-        format_table,
-        machine_description,
-        run,
-        run_diffusion,
-        update_readme,
-    )
+    from skneuro._demo import format_diffusion, format_table, run, run_diffusion
 
     start = time.perf_counter()
-    print(f"skneuro {__version__}: {'full' if args.full else 'short'} runs, "
-          f"{args.cv}-fold cross-validation, {os.cpu_count()} CPU cores")
-    rows = run(full=args.full, cv=args.cv)
-    table = format_table(rows, cv=args.cv)
+    print(f"skneuro {__version__}: {'full' if full else 'short'} runs, "
+          f"{cv}-fold cross-validation, {os.cpu_count()} CPU cores")
+    rows = run(full=full, cv=cv)
+    table = format_table(rows, cv=cv)
     table_time = time.perf_counter() - start
     print()
     print(table)
@@ -50,21 +44,20 @@ def main(argv=None):
     print("Fit times are means over folds, after Numba compilation (done before timing).")
     print()
     diffusion_start = time.perf_counter()
-    diffusion = format_diffusion(run_diffusion(full=args.full), full=args.full)
+    diffusion = format_diffusion(run_diffusion(full=full), full=full)
     diffusion_time = time.perf_counter() - diffusion_start
     print()
     print(diffusion)
     print()
     print(f"Total {time.perf_counter() - start:.0f} s (table {table_time:.0f} s, "
           f"diffusion {diffusion_time:.0f} s).")
-    if args.readme:
-        command = f"`python -m skneuro{' --full' if args.full else ''}`"
-        when = f"on {time.strftime('%Y-%m-%d')} on {machine_description()}"
-        update_readme(args.readme, table, f"Written by {command} {when}, in {table_time:.0f} s.")
-        update_readme(args.readme, diffusion,
-                      f"Written by {command} {when}, in {diffusion_time:.0f} s.",
-                      marker="demo-ddpm")
-        print(f"Table and diffusion section written into {args.readme}.")
+    return table, table_time, diffusion, diffusion_time
+
+
+def main(argv=None):
+    """``python -m skneuro [--full] [--cv N]``; returns the exit status."""
+    args = parse_args(argv)
+    report(full=args.full, cv=args.cv)
     return 0
 
 

@@ -128,23 +128,6 @@ def _cross_validate(make_estimator, X, y, cv, progress, scorer=None):
     return np.array(scores), np.array(times)
 
 
-def machine_description():
-    """CPU model and core count, for the table's header."""
-    import os
-    import platform
-
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
-
-
 def run(full=False, cv=5, stream=None):
     """Train every task, cross-validated; return the rows of the table."""
     stream = stream or sys.stdout
@@ -202,18 +185,6 @@ def format_table(rows, cv=5):
 def _ratio(value):
     """A speed-up with two significant digits below 1 (PCA is ~1000x faster than a fit)."""
     return f"{value:.1f}x" if value >= 1 else f"{value:.2g}x"
-
-
-def update_readme(path, table, header, marker="demo-table"):
-    """Replace what stands between ``<!-- marker:begin -->`` and ``<!-- marker:end -->``."""
-    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    start = text.index(begin) + len(begin)
-    stop = text.index(end)
-    text = text[:start] + "\n" + header + "\n\n" + table + "\n" + text[stop:]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
 
 
 #: The diffusion section's short run (``--full`` runs ``asv_bench/evaluate_ddpm.py``'s

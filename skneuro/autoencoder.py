@@ -32,9 +32,14 @@ from sklearn.utils.validation import (
 
 from skneuro._base import PREDICT_CHUNK, BaseNetworkEstimator, positive_integers
 from skneuro._locks import lock_of, synchronized
+from skneuro._shaped_input import (
+    CONVOLUTIONAL_PREDICT_CHUNK,
+    CONVOLUTIONAL_SHARDS,
+    ShapedInputMixin,
+)
 from skneuro._threads import limit_threads
 from skneuro._warnings import warn
-from skneuro.cnn import BaseConvolutionalNetwork, _with_flatten
+from skneuro.cnn import _with_flatten
 from skneuro.nn import (
     AvgPool,
     Concatenate,
@@ -55,6 +60,7 @@ from skneuro.nn import (
     VAELoss,
 )
 from skneuro.nn.backend import get_backend
+from skneuro.nn.init import INIT_METHODS
 from skneuro.nn.network import INPUT
 from skneuro.nn.spec import parse_spec
 
@@ -63,7 +69,8 @@ RECONSTRUCTION = "reconstruction"
 STATS = "stats"
 
 
-class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetworkEstimator):
+class AutoEncoder(ShapedInputMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                  BaseNetworkEstimator):
     """Autoencoder (dense or convolutional, plain, denoising or variational) as a transformer.
 
     ``fit(X)`` trains an encoder and a decoder to reproduce X through a
@@ -233,7 +240,7 @@ n_jobs, callbacks, device
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "sigmoid_slope": [Interval(Real, 0, None, closed="neither")],
         "leaky_relu_slope": [Interval(Real, 0, 1, closed="left")],
-        "init": [StrOptions({"auto", "glorot_uniform", "he_uniform", "small"})],
+        "init": [StrOptions(set(INIT_METHODS))],
     }
     _accept_sparse = False
 
@@ -295,26 +302,20 @@ n_jobs, callbacks, device
 
     @property
     def _predict_chunk(self):
-        # Convolutions keep (positions x window) values per sample: as the CNNs.
-        return BaseConvolutionalNetwork._predict_chunk if self._convolutional else PREDICT_CHUNK
+        return CONVOLUTIONAL_PREDICT_CHUNK if self._convolutional else PREDICT_CHUNK
 
     @property
     def _n_shards(self):
-        # Batches split into shards on the CPU where the CNNs do (see _base).
-        return BaseConvolutionalNetwork._n_shards if self._convolutional else 1
+        return CONVOLUTIONAL_SHARDS if self._convolutional else 1
 
-    # The convolutional form takes X as the CNNs do: flat rows reshaped by
-    # input_shape (or the I- token), or shaped samples.
-    _declared_input_shape = BaseConvolutionalNetwork._declared_input_shape
-    _cnn_align_layout = BaseConvolutionalNetwork._align_layout
-    _cnn_to_network_input = BaseConvolutionalNetwork._to_network_input
-
+    # The convolutional form takes X as the CNNs do (ShapedInputMixin); the
+    # dense form takes flat rows as they are.
     def _align_layout(self, X):
-        return self._cnn_align_layout(X) if self._convolutional else X
+        return super()._align_layout(X) if self._convolutional else X
 
     def _to_network_input(self, X, reset):
         if self._convolutional:
-            return self._cnn_to_network_input(X, reset)
+            return super()._to_network_input(X, reset)
         if reset:
             self.input_shape_ = (X.shape[1],)
         return X

@@ -15,12 +15,18 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skneuro._base import BaseNetworkEstimator
+from skneuro._shaped_input import (
+    CONVOLUTIONAL_PREDICT_CHUNK,
+    CONVOLUTIONAL_SHARDS,
+    ShapedInputMixin,
+)
 from skneuro._supervised import (
     NetworkClassifierMixin,
     NetworkRegressorMixin,
     SupervisedNetworkMixin,
 )
 from skneuro.nn import Augment, Dense, Flatten, Layer, Network
+from skneuro.nn.init import INIT_METHODS
 from skneuro.nn.spec import parse_spec
 
 #: The default network: LeNet-like, small enough for any input. Padding keeps
@@ -29,7 +35,8 @@ from skneuro.nn.spec import parse_spec
 DEFAULT_LAYERS = "C-8.3, P-2, C-16.3, P-2, D-64"
 
 
-class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
+class BaseConvolutionalNetwork(ShapedInputMixin, SupervisedNetworkMixin,
+                               BaseNetworkEstimator):
     """Convolutional architectures over 1-D signals and 2-D images."""
 
     _parameter_constraints = {
@@ -40,7 +47,7 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
                                    "leaky_relu", "silu", "gelu"})],
         "sigmoid_slope": [Interval(Real, 0, None, closed="neither")],
         "leaky_relu_slope": [Interval(Real, 0, 1, closed="left")],
-        "init": [StrOptions({"auto", "glorot_uniform", "he_uniform", "small"})],
+        "init": [StrOptions(set(INIT_METHODS))],
         "augment_shift": [Interval(Integral, 0, None, closed="left")],
         "augment_flip": ["boolean"],
         "augment_noise": [Interval(Real, 0, None, closed="left")],
@@ -48,11 +55,8 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
     }
     _allow_nd = True
     _accept_sparse = False
-    # A convolution unfolds each sample into (positions x window) values; 256
-    # samples of the course's MNIST network keep ~100 MB of buffers, 16384
-    # would keep gigabytes.
-    _predict_chunk = 256
-    _n_shards = 2
+    _predict_chunk = CONVOLUTIONAL_PREDICT_CHUNK
+    _n_shards = CONVOLUTIONAL_SHARDS
 
     def __init__(self, layers=None, input_shape=None, activation="relu", *, solver="adam",
                  alpha=1e-4, batch_size="auto", learning_rate="constant",
@@ -102,74 +106,8 @@ class BaseConvolutionalNetwork(SupervisedNetworkMixin, BaseNetworkEstimator):
         self.device = device
 
     # -- input --------------------------------------------------------------
-    def _declared_input_shape(self):
-        """``input_shape`` from the parameter or from the spec's ``I-`` token."""
-        shape = self.input_shape
-        layers = getattr(self, "layers", None)  # DDPM borrows this and has no spec
-        if shape is None and isinstance(layers, str):
-            shape = parse_spec(layers)[0]
-        if shape is None:
-            return None
-        shape = tuple(int(s) for s in shape)
-        if len(shape) not in (2, 3) or any(s < 1 for s in shape):
-            raise ValueError("input_shape must be (C, L) or (C, H, W) with positive sizes, "
-                             f"got {shape!r}.")
-        return shape
-
-    def _align_layout(self, X):
-        """Flat rows or shaped samples, in the layout this CNN was fitted on.
-
-        A fitted CNN takes either layout (to predict, or to continue training):
-        X is reshaped first, so that validate_data's feature count agrees.
-        """
-        if hasattr(self, "input_shape_") and isinstance(X, np.ndarray):
-            size = int(np.prod(self.input_shape_))
-            fitted_flat = self.n_features_in_ == size
-            if X.ndim > 4:
-                raise ValueError(f"X must have 2 to 4 dimensions, got {X.ndim}.")
-            if X.ndim > 2 and int(np.prod(X.shape[1:])) != size:
-                raise ValueError(
-                    f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was "
-                    f"fitted on samples of shape {self.input_shape_} ({size} features per "
-                    "row when flat).")
-            if X.ndim > 2 and fitted_flat and int(np.prod(X.shape[1:])) == size:
-                return X.reshape(X.shape[0], size)
-            if X.ndim == 2 and not fitted_flat and X.shape[1] == size:
-                return X.reshape((X.shape[0],) + self.input_shape_)
-        return X
-
     def _validate_X(self, X, reset, return_dtype=False):
         return super()._validate_X(X if reset else self._align_layout(X), reset, return_dtype)
-
-    def _to_network_input(self, X, reset):
-        """Flat rows -> (n, C, L) or (n, C, H, W); shaped arrays are checked."""
-        if reset:
-            declared = self._declared_input_shape()
-            if X.ndim == 2:
-                shape = declared if declared is not None else (1, X.shape[1])
-                if int(np.prod(shape)) != X.shape[1]:
-                    raise ValueError(f"input_shape {shape} has {int(np.prod(shape))} "
-                                     f"values per sample but X has {X.shape[1]} features.")
-            else:
-                # Shaped samples are (C, L) or (C, H, W), as input_shape; with an
-                # input_shape, any array of the same size per sample is reshaped.
-                if X.ndim > 4:
-                    raise ValueError(f"X must have 2 to 4 dimensions, got {X.ndim}.")
-                shape = tuple(X.shape[1:])
-                if declared is not None:
-                    if int(np.prod(declared)) != int(np.prod(shape)):
-                        raise ValueError(f"X has samples of shape {shape} but input_shape "
-                                         f"is {declared}.")
-                    shape = declared
-            self.input_shape_ = tuple(int(s) for s in shape)
-        shape = self.input_shape_
-        if X.ndim == 2 and X.shape[1] != int(np.prod(shape)):
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                             f"expecting {int(np.prod(shape))} features as input.")
-        if X.ndim > 2 and int(np.prod(X.shape[1:])) != int(np.prod(shape)):
-            raise ValueError(f"X has samples of shape {X.shape[1:]}, but "
-                             f"{type(self).__name__} was fitted on {shape}.")
-        return np.ascontiguousarray(X).reshape((X.shape[0],) + shape)
 
     # -- architecture -------------------------------------------------------
     def _build_network(self, input_shape, n_outputs, rng):

@@ -30,7 +30,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from skneuro._base import BaseNetworkEstimator, make_generator
 from skneuro._locks import synchronized
-from skneuro.cnn import BaseConvolutionalNetwork
+from skneuro._shaped_input import ShapedInputMixin
 from skneuro.nn import (
     Activation,
     Add,
@@ -100,7 +100,7 @@ def _groups(channels, groups):
     return 1
 
 
-class DDPM(BaseNetworkEstimator):
+class DDPM(ShapedInputMixin, BaseNetworkEstimator):
     """Denoising diffusion probabilistic model with a U-Net denoiser.
 
     ``fit(X)`` learns to generate samples like X; :meth:`sample` draws new
@@ -261,12 +261,8 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         self.device = device
 
     # -- data -----------------------------------------------------------------
-    # X's layouts are the CNNs': flat rows reshaped by input_shape, or shaped
-    # samples; a fitted model takes either.
-    _declared_input_shape = BaseConvolutionalNetwork._declared_input_shape
-    _align_layout = BaseConvolutionalNetwork._align_layout
-    _to_network_input = BaseConvolutionalNetwork._to_network_input
-
+    # X's layouts are the CNNs' (ShapedInputMixin): flat rows reshaped by
+    # input_shape, or shaped samples; a fitted model takes either.
     def _validate_X(self, X, reset):
         """Validated X as (n, C, L) or (n, C, H, W), in float64."""
         if not reset:

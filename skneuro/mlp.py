@@ -17,6 +17,7 @@ from skneuro._supervised import (
     SupervisedNetworkMixin,
 )
 from skneuro.nn import Dense, Dropout, Network
+from skneuro.nn.init import INIT_METHODS
 
 
 class BaseMultilayerPerceptron(SupervisedNetworkMixin, BaseNetworkEstimator):
@@ -30,7 +31,7 @@ class BaseMultilayerPerceptron(SupervisedNetworkMixin, BaseNetworkEstimator):
         "sigmoid_slope": [Interval(Real, 0, None, closed="neither")],
         "leaky_relu_slope": [Interval(Real, 0, 1, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
-        "init": [StrOptions({"auto", "glorot_uniform", "he_uniform", "small"})],
+        "init": [StrOptions(set(INIT_METHODS))],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -222,9 +223,12 @@ class MLPClassifier(NetworkClassifierMixin, ClassifierMixin, BaseMultilayerPerce
         Slope of the leaky ReLU for negative inputs (the course uses 0.1).
     dropout : float or array-like of float, default=0.0
         Dropout rate after each hidden layer (one float for all).
-    init : {"auto", "glorot_uniform", "he_uniform", "small"}, default="auto"
+    init : {"auto", "glorot_uniform", "he_uniform", "small", "scikit-learn"}, \
+default="auto"
         Weight initialization; "auto" is He for ReLU-like activations and
-        Glorot otherwise, "small" is the course's U(-0.1, 0.1).
+        Glorot otherwise (biases at zero), "small" is the course's U(-0.1, 0.1),
+        "scikit-learn" is scikit-learn's MLP scheme (see
+        :func:`skneuro.nn.init.initialize`).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
     dtype : {"float32", "float64"}, default="float32"

@@ -105,7 +105,40 @@ def test_run_diffusion_settings():
     assert _demo.SHORT_DDPM["epochs"] < 100 and _demo.SHORT_DDPM["sampling_steps"] < 200
 
 
-def test_main_writes_table_and_diffusion_into_readme(tmp_path, capsys):
+def _script(name):
+    """A development script of asv_bench/, imported as its command line runs it."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "asv_bench" / f"{name}.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+@pytest.fixture
+def asv_bench_on_path(monkeypatch):
+    # As `python asv_bench/<script>.py` does: the scripts import their helpers.
+    monkeypatch.syspath_prepend(str(ROOT / "asv_bench"))
+
+
+def test_main_prints_the_table_then_the_diffusion_section(capsys):
+    task = _demo.make_tasks()[0]
+    rows = [(task, (np.array([0.9, 0.8]), np.array([0.01, 0.02])),
+             (np.array([0.85, 0.8]), np.array([0.02, 0.02])))]
+    with mock.patch.object(_demo, "run", return_value=rows), \
+            mock.patch.object(_demo, "run_diffusion", return_value=fake_result()):
+        assert main(["--cv", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.index(_demo.format_table(rows, cv=2)) < out.index(
+        _demo.format_diffusion(fake_result()))
+    with pytest.raises(SystemExit):  # writing the README is the tooling's job now
+        main(["--readme", "README.md"])
+
+
+def test_the_readme_writer_is_not_in_the_package():
+    assert not hasattr(_demo, "update_readme") and not hasattr(_demo, "machine_description")
+
+
+def test_demo_readme_writes_table_and_diffusion_into_readme(tmp_path, capsys,
+                                                            asv_bench_on_path):
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- demo-table:begin -->\nSTALE\n<!-- demo-table:end -->\n"
                       "between\n<!-- demo-ddpm:begin -->\nSTALE\n<!-- demo-ddpm:end -->\nend\n",
@@ -115,7 +148,7 @@ def test_main_writes_table_and_diffusion_into_readme(tmp_path, capsys):
              (np.array([0.85, 0.8]), np.array([0.02, 0.02])))]
     with mock.patch.object(_demo, "run", return_value=rows), \
             mock.patch.object(_demo, "run_diffusion", return_value=fake_result()):
-        assert main(["--readme", str(readme), "--cv", "2"]) == 0
+        assert _script("demo_readme").main([str(readme), "--cv", "2"]) == 0
     out = capsys.readouterr().out
     assert _demo.format_table(rows, cv=2) in out
     assert _demo.format_diffusion(fake_result()) in out
@@ -135,11 +168,8 @@ def test_the_readme_has_the_markers():
         assert text.index(f"<!-- {marker}:begin -->") < text.index(f"<!-- {marker}:end -->")
 
 
-def test_evaluate_ddpm_script_uses_the_shared_judging(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("evaluate_ddpm",
-                                                  ROOT / "asv_bench" / "evaluate_ddpm.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+def test_evaluate_ddpm_script_uses_the_shared_judging(tmp_path, capsys, asv_bench_on_path):
+    script = _script("evaluate_ddpm")
     readme = tmp_path / "README.md"
     readme.write_text("<!-- eval-ddpm:begin -->\n<!-- eval-ddpm:end -->\n", encoding="utf-8")
     result = fake_result(epochs=300, sampling_steps=None, minutes=14.0)

@@ -311,3 +311,75 @@ def test_shape_errors_name_the_shapes():
         cnn.predict(np.zeros((3, 1, 1, 8, 8)))
     with pytest.raises(ValueError, match="2 to 4 dimensions, got 5"):
         skneuro.CNNClassifier(input_shape=(1, 8, 8)).fit(np.zeros((12, 1, 1, 8, 8)), y)
+
+
+#: One non-default value of every scikit-learn MLP parameter.
+SWEEP = [("hidden_layer_sizes", (16, 8)), ("activation", "tanh"), ("activation", "logistic"),
+         ("activation", "identity"), ("solver", "sgd"), ("solver", "lbfgs"), ("alpha", 0.01),
+         ("batch_size", 16), ("learning_rate", "invscaling"), ("learning_rate", "adaptive"),
+         ("learning_rate_init", 0.01), ("power_t", 0.25), ("max_iter", 20),
+         ("shuffle", False), ("tol", 1e-2), ("verbose", True), ("warm_start", True),
+         ("momentum", 0.5), ("nesterovs_momentum", False), ("early_stopping", True),
+         ("validation_fraction", 0.3), ("beta_1", 0.8), ("beta_2", 0.99), ("epsilon", 1e-6),
+         ("n_iter_no_change", 3), ("max_fun", 100)]
+
+
+@pytest.mark.parametrize("name, value", SWEEP)
+@pytest.mark.parametrize("Sk, Ours", PAIRS[:2])
+def test_every_parameter_does_what_it_does_in_scikit_learn(Sk, Ours, name, value, iris,
+                                                           capsys):
+    X, y = iris
+    if Sk is sk.MLPRegressor:  # a smooth target, with enough rows for a validation set
+        from sklearn.datasets import make_friedman1
+
+        X, y = make_friedman1(n_samples=400, random_state=0)
+        y = (y - y.mean()) / y.std()
+    base = dict(hidden_layer_sizes=(10,), max_iter=60, learning_rate_init=0.01,
+                random_state=0)
+    if name in ("learning_rate", "momentum", "nesterovs_momentum", "power_t"):
+        base["solver"] = "sgd"  # the parameters of the sgd solver
+    if name == "validation_fraction":
+        base["early_stopping"] = True
+    if name == "max_fun":
+        base["solver"] = "lbfgs"
+    scores = {"ours": [], "theirs": []}
+    for seed in range(3):  # small networks: one seed's score is too noisy to compare
+        params = {**base, name: value, "random_state": seed}
+        theirs = quietly(Sk(**params).fit, X, y)
+        capsys.readouterr()
+        # scikit-learn's initialization scheme, so that only the parameter differs
+        ours = quietly(Ours(**params, init="scikit-learn").fit, X, y)
+        printed = capsys.readouterr().out
+        assert (printed != "") == bool(params.get("verbose"))  # a line per epoch, or none
+        # The same attributes in the same states (where scikit-learn sets them:
+        # after lbfgs it sets no curve and no best loss, see the docs).
+        assert ours.n_outputs_ == theirs.n_outputs_ and ours.n_layers_ == theirs.n_layers_
+        for attr in ("validation_scores_", "best_validation_score_", "best_loss_"):
+            if hasattr(theirs, attr):
+                assert (getattr(ours, attr) is None) == (getattr(theirs, attr) is None), attr
+        assert (ours.t_ == 0) == (theirs.t_ == 0)
+        assert 1 <= ours.n_iter_ <= params["max_iter"]
+        scores["ours"].append(ours.score(X, y))
+        scores["theirs"].append(theirs.score(X, y))
+    # about as good a fit
+    assert np.mean(scores["ours"]) > np.mean(scores["theirs"]) - 0.15, scores
+
+
+@pytest.mark.parametrize("method, activation, bound, biases", [
+    ("auto", "relu", np.sqrt(6 / 40), False), ("auto", "tanh", np.sqrt(6 / 50), False),
+    ("glorot_uniform", "relu", np.sqrt(6 / 50), False), ("small", "relu", 0.1, False),
+    ("scikit-learn", "relu", np.sqrt(6 / 50), True),
+    ("scikit-learn", "sigmoid", np.sqrt(2 / 50), True),
+])
+def test_initialization_schemes(method, activation, bound, biases):
+    from skneuro.nn.init import initialize
+
+    W, b = initialize((40, 10), activation, method, np.random.default_rng(0))
+    assert W.shape == (40, 10) and b.shape == (10,)
+    assert np.abs(W).max() <= bound and np.abs(W).max() > 0.9 * bound  # fills U(-s, s)
+    if biases:
+        assert np.abs(b).max() <= bound and np.any(b != 0)
+    else:
+        assert not np.any(b)
+    with pytest.raises(ValueError, match="Unknown initialization"):
+        initialize((4, 2), "relu", "zeros", np.random.default_rng(0))

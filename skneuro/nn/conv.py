@@ -92,7 +92,7 @@ class Conv(Layer):
                 f"padding={self.padding!r}, activation={self.activation!r}")
 
     def _build(self, input_shapes, rng):
-        from skneuro.nn.init import initialize_weights
+        from skneuro.nn.init import initialize
 
         shape = tuple(input_shapes[0])
         ndim = len(shape) - 1
@@ -114,8 +114,8 @@ class Conv(Layer):
                              f"size {h}x{w} with padding {self.padding!r}.")
         self._geometry = (c, h, w, kh, kw, sh, sw, ph, pw, oh, ow)
         fan_in = c * kh * kw
-        W = initialize_weights((fan_in, self.filters), self.activation, self.init, rng)
-        self.params = {"W": self.backend.asarray(W), "b": self.backend.zeros((self.filters,))}
+        W, b = initialize((fan_in, self.filters), self.activation, self.init, rng)
+        self.params = {"W": self.backend.asarray(W), "b": self.backend.asarray(b)}
         return (self.filters, ow) if ndim == 1 else (self.filters, oh, ow)
 
     def _method(self, n):

@@ -97,7 +97,7 @@ class ConvTranspose(Layer):
                 f"activation={self.activation!r}")
 
     def _build(self, input_shapes, rng):
-        from skneuro.nn.init import initialize_weights
+        from skneuro.nn.init import initialize
 
         shape = tuple(input_shapes[0])
         ndim = len(shape) - 1
@@ -130,9 +130,9 @@ class ConvTranspose(Layer):
         self._geometry = (c, h, w, kh, kw, sh, sw, ph, pw, oh, ow)
         # The draws are independent: only the bound depends on the shape asked
         # for, so the forward convolution's draws serve in the transposed layout.
-        W = initialize_weights((c * kh * kw, self.filters), self.activation, self.init, rng)
+        W, b = initialize((c * kh * kw, self.filters), self.activation, self.init, rng)
         self.params = {"W": self.backend.asarray(W.reshape(self.filters * kh * kw, c)),
-                       "b": self.backend.zeros((self.filters,))}
+                       "b": self.backend.asarray(b)}
         return (self.filters, ow) if ndim == 1 else (self.filters, oh, ow)
 
     def forward(self, inputs, training=False):

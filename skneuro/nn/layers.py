@@ -223,9 +223,12 @@ class Dense(Layer):
         For "sigmoid", the slope beta of ``1 / (1 + exp(-beta * h))``
         (default 1); for "leaky_relu", the slope on negative inputs
         (default 0.01). Ignored by the other activations.
-    init : {"auto", "glorot_uniform", "he_uniform", "small"}, default="auto"
+    init : {"auto", "glorot_uniform", "he_uniform", "small", "scikit-learn"}, \
+default="auto"
         Weight initialization; "auto" is He for ReLU-like activations and
-        Glorot otherwise; "small" is uniform in [-0.1, 0.1] as in the course.
+        Glorot otherwise; "small" is uniform in [-0.1, 0.1] as in the course;
+        "scikit-learn" is scikit-learn's MLP scheme (see
+        :func:`skneuro.nn.init.initialize`).
     """
 
     #: Set by :class:`~skneuro.nn.shards.Shards` while a sharded step runs:
@@ -247,14 +250,11 @@ class Dense(Layer):
         return f"{self.units}, activation={self.activation!r}"
 
     def _build(self, input_shapes, rng):
-        from skneuro.nn.init import initialize_weights
+        from skneuro.nn.init import initialize
 
         (fan_in,) = input_shapes[0]
-        W = initialize_weights((fan_in, self.units), self.activation, self.init, rng)
-        self.params = {
-            "W": self.backend.asarray(W),
-            "b": self.backend.zeros((self.units,)),
-        }
+        W, b = initialize((fan_in, self.units), self.activation, self.init, rng)
+        self.params = {"W": self.backend.asarray(W), "b": self.backend.asarray(b)}
         return (self.units,)
 
     def forward(self, inputs, training=False):

@@ -26,7 +26,7 @@ PARAMETER_COPIES = 4
 #: Copies of each layer output per row while training: outputs, gradients, caches.
 TRAINING_VALUE_COPIES = 3
 
-# Set while Network.build measures a network: initialize_weights draws nothing.
+# Set while Network.build measures a network: nn.init.initialize draws nothing.
 SHAPES_ONLY = contextvars.ContextVar("skneuro_shapes_only", default=False)
 
 
