@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skneuro._locks import lock_of
 from skneuro._threads import limit_threads
@@ -181,9 +182,76 @@ class BaseNetworkEstimator(BaseEstimator):
             return X.tocsr().astype(self._compute_dtype)
         return np.ascontiguousarray(X, dtype=self._compute_dtype)
 
-    # -- training -----------------------------------------------------------
+    def _check_is_fitted(self):
+        # check_is_fitted scans every attribute (20 us); a fitted model has a network.
+        if "network_" not in self.__dict__:
+            check_is_fitted(self)
+
+    def _check_solver(self):
+        """``partial_fit`` exists for the stochastic solvers only (as scikit-learn)."""
+        if self.solver == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
+
+    # -- the fit outline ------------------------------------------------------
     def _fit_transaction(self, fit, *args, **kwargs):
         return fit_transaction(self, fit, *args, **kwargs)
+
+    def _fit(self, X, y, sample_weight, incremental, validation_data=None, classes=None):
+        """``fit`` (``incremental=False``) or ``partial_fit``, inside a transaction."""
+        return self._fit_transaction(self._fit_outline, X, y, sample_weight, incremental,
+                                     validation_data, classes)
+
+    def _fit_outline(self, X, y, sample_weight, incremental, validation_data, classes):
+        """The one fit of every network estimator; each says what differs by its hooks.
+
+        ``_training_data`` validates X and y and encodes the targets;
+        ``_apply_class_weight`` scales the sample weights; ``_validation_set``
+        and ``_validation_scorer`` make the monitored data and its score;
+        ``_stratify_by`` stratifies the early-stopping split; ``_after_fit``
+        sets what the estimator adds to the fitted attributes.
+        """
+        fitted = "network_" in self.__dict__
+        reset = not fitted or not (self.warm_start or incremental)
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        X, targets, y = self._training_data(X, y, reset=reset, incremental=incremental,
+                                            classes=classes)
+        weight = _check_sample_weight(sample_weight, X, dtype=self._compute_dtype,
+                                      ensure_non_negative=True)
+        weight = self._apply_class_weight(weight, y, incremental)
+        if not weight.sum(dtype=np.float64) > 0:
+            raise ValueError("The sample weights (times any class weights) sum to zero: "
+                             "there is nothing to learn from.")
+        validation = None
+        if self.solver == "lbfgs" and validation_data is not None:
+            warn("validation_data is ignored by solver='lbfgs', which has no epochs to "
+                 "monitor; use a stochastic solver to record validation_loss_curve_.")
+        if self.solver != "lbfgs" and not incremental:
+            if validation_data is not None:
+                validation = self._validation_set(validation_data)
+            elif self.early_stopping:
+                X, targets, weight, validation = self._split_validation(
+                    X, targets, weight, stratify=self._stratify_by(y))
+        score = self._validation_scorer(*validation) if validation is not None else None
+        self._fit_network(X, targets, weight, reset=reset, incremental=incremental,
+                          validation=validation, score=score)
+        self._after_fit()
+        return self
+
+    def _apply_class_weight(self, weight, y, incremental):
+        """Sample weights times the class weights (none here)."""
+        return weight
+
+    def _stratify_by(self, y):
+        """Labels to stratify the early-stopping split by (None: a plain split)."""
+        return None
+
+    def _after_fit(self):
+        """Fitted attributes an estimator adds after training (none here)."""
+
+    # -- training -----------------------------------------------------------
 
     def _initialize(self, input_shape, n_outputs, rng):
         """Build a fresh network, loss, optimizer and trainer."""

@@ -22,15 +22,12 @@ from sklearn.utils.multiclass import (
     unique_labels,
 )
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     check_consistent_length,
-    check_is_fitted,
     validate_data,
 )
 
 from skneuro._locks import synchronized
-from skneuro._warnings import warn
 from skneuro.kernels.host import all_finite
 from skneuro.nn import (
     PoissonDeviance,
@@ -42,17 +39,6 @@ from skneuro.nn import (
 
 class SupervisedNetworkMixin:
     """Fitting logic shared by the classifiers and regressors."""
-
-    def _check_is_fitted(self):
-        # check_is_fitted scans every attribute (20 us); a fitted model has a network.
-        if "network_" not in self.__dict__:
-            check_is_fitted(self)
-
-    def _check_solver(self):
-        if self.solver == "lbfgs":
-            raise AttributeError("partial_fit is only available for stochastic optimizers. "
-                                 f"{self.solver} is not stochastic.")
-        return True
 
     # -- input ------------------------------------------------------------
     #: Whether X may have more than 2 dimensions (images, spectra).
@@ -92,15 +78,9 @@ class SupervisedNetworkMixin:
         """X in the layout the estimator was fitted on (here: as it is)."""
         return X
 
-    # -- fit ----------------------------------------------------------------
-
-    def _fit(self, *args, **kwargs):
-        return self._fit_transaction(self._fit_unguarded, *args, **kwargs)
-
-    def _fit_unguarded(self, X, y, sample_weight, incremental, validation_data=None,
-                       classes=None):
-        fitted = hasattr(self, "network_")
-        reset = not fitted or not (self.warm_start or incremental)
+    # -- fit (the outline is BaseNetworkEstimator._fit_outline) ------------
+    def _training_data(self, X, y, reset, incremental, classes=None):
+        """Validated X in the network's shape, encoded targets, and y as validated."""
         if not reset:
             X = self._align_layout(X)
         X, y = validate_data(self, X, y, accept_sparse=self._sparse_formats(),
@@ -111,32 +91,8 @@ class SupervisedNetworkMixin:
         if not reset and not incremental:
             self._check_warm_start_classes(y)
         targets = self._encode_targets(y, reset=reset, classes=classes)
-        weight = _check_sample_weight(sample_weight, X, dtype=self._compute_dtype,
-                                      ensure_non_negative=True)
-        weight = self._apply_class_weight(weight, y, incremental)
-        if not weight.sum(dtype=np.float64) > 0:
-            raise ValueError("The sample weights (times the class weights) sum to zero: "
-                             "there is nothing to learn from.")
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
         self._n_network_outputs = self.n_outputs_
-        validation = None
-        if self.solver == "lbfgs" and validation_data is not None:
-            warn("validation_data is ignored by solver='lbfgs', which has no epochs to "
-                 "monitor; use a stochastic solver to record validation_loss_curve_.")
-        if self.solver != "lbfgs" and not incremental:
-            if validation_data is not None:
-                validation = self._validation_set(validation_data)
-            elif self.early_stopping:
-                X, targets, weight, validation = self._split_validation(
-                    X, targets, weight, stratify=y if self._stratify else None)
-        score = None
-        if validation is not None:
-            Xv, yv_enc, wv = validation
-            score = self._validation_scorer(Xv, yv_enc, wv)
-        self._fit_network(X, targets, weight, reset=reset, incremental=incremental,
-                          validation=validation, score=score)
-        return self
+        return X, targets, y
 
     def _validation_set(self, validation_data):
         """``(X_val, y_val)`` checked like the training data, encoded, unit weights."""
@@ -154,8 +110,6 @@ class SupervisedNetworkMixin:
         return Xv, self._encode_targets(yv, reset=False), np.ones(Xv.shape[0],
                                                                   dtype=self._compute_dtype)
 
-    def _apply_class_weight(self, weight, y, incremental):
-        return weight
 
 
 def _is_plain_valid_array(X, estimator):
@@ -184,10 +138,9 @@ class NetworkClassifierMixin(SupervisedNetworkMixin):
 
     _y_numeric = False
 
-    @property
-    def _stratify(self):
+    def _stratify_by(self, y):
         # scikit-learn stratifies the early-stopping split of binary targets only.
-        return self._binary
+        return y if self._binary else None
 
     def _check_warm_start_classes(self, y):
         """A warm-start refit must see the classes of the first fit (as scikit-learn)."""
@@ -386,7 +339,6 @@ class NetworkRegressorMixin(SupervisedNetworkMixin):
     """Targets, loss and prediction methods of the network regressors."""
 
     _y_numeric = True
-    _stratify = False
 
     def _check_warm_start_classes(self, y):
         pass

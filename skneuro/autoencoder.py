@@ -26,7 +26,6 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
-    check_is_fitted,
     validate_data,
 )
 
@@ -343,10 +342,6 @@ n_jobs, callbacks, device
             self._layout = tuple(int(s) for s in layout)
         return (X, dtype) if return_dtype else X
 
-    def _check_is_fitted(self):
-        if "network_" not in self.__dict__:
-            check_is_fitted(self)
-
     # -- architecture ---------------------------------------------------------
     def _activation(self):
         activation = "sigmoid" if self.activation == "logistic" else self.activation
@@ -420,42 +415,25 @@ n_jobs, callbacks, device
     def _make_loss(self):
         return VAELoss(self.kl_weight) if self.variational else SquaredError()
 
-    # -- fit ------------------------------------------------------------------
-    def _fit(self, *args, **kwargs):
-        return self._fit_transaction(self._fit_unguarded, *args, **kwargs)
-
-    def _fit_unguarded(self, X, sample_weight, incremental, validation_data=None):
-        fitted = "network_" in self.__dict__
-        reset = not fitted or not (self.warm_start or incremental)
+    # -- fit (the outline is BaseNetworkEstimator._fit_outline) ----------------
+    def _training_data(self, X, y, reset, incremental, classes=None):
+        """Validated X in the network's shape; the targets are X itself, flat."""
         self._check_form()
         X = self._validate_X(X, reset=reset)
         targets = X.reshape(X.shape[0], -1)
         self._check_target_range(targets)
-        weight = _check_sample_weight(sample_weight, X, dtype=self._compute_dtype,
-                                      ensure_non_negative=True)
-        if not weight.sum(dtype=np.float64) > 0:
-            raise ValueError("The sample weights sum to zero: there is nothing to learn from.")
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        validation = None
-        if self.solver == "lbfgs" and validation_data is not None:
-            warn("validation_data is ignored by solver='lbfgs', which has no epochs to "
-                 "monitor; use a stochastic solver to record validation_loss_curve_.")
-        if self.solver != "lbfgs" and not incremental:
-            if validation_data is not None:
-                Xv = self._validate_X(validation_data, reset=False)
-                validation = (Xv, Xv.reshape(Xv.shape[0], -1),
-                              np.ones(Xv.shape[0], dtype=self._compute_dtype))
-            elif self.early_stopping:
-                X, targets, weight, validation = self._split_validation(X, targets, weight)
-        score = self._validation_scorer(*validation) if validation is not None else None
         self._n_network_outputs = targets.shape[1]
-        self._fit_network(X, targets, weight, reset=reset, incremental=incremental,
-                          validation=validation, score=score)
+        return X, targets, None
+
+    def _validation_set(self, validation_data):
+        """Validation rows checked like the training data; clean targets, unit weights."""
+        Xv = self._validate_X(validation_data, reset=False)
+        return Xv, Xv.reshape(Xv.shape[0], -1), np.ones(Xv.shape[0], dtype=self._compute_dtype)
+
+    def _after_fit(self):
         self._n_features_out = self.n_components
         self.out_activation_ = ("sigmoid" if self.out_activation == "logistic"
                                 else self.out_activation)
-        return self
 
     def _check_target_range(self, targets):
         """Warn when X lies outside what the output activation can reconstruct."""
@@ -511,13 +489,8 @@ or (n_samples, C, H, W)
         self : object
             Fitted estimator.
         """
-        return self._fit(X, sample_weight, incremental=False, validation_data=validation_data)
-
-    def _check_solver(self):
-        if self.solver == "lbfgs":
-            raise AttributeError("partial_fit is only available for stochastic optimizers. "
-                                 f"{self.solver} is not stochastic.")
-        return True
+        return self._fit(X, None, sample_weight, incremental=False,
+                         validation_data=validation_data)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -535,7 +508,7 @@ or (n_samples, C, H, W)
         -------
         self : object
         """
-        return self._fit(X, sample_weight, incremental=True)
+        return self._fit(X, None, sample_weight, incremental=True)
 
     # -- transform and decode -------------------------------------------------
     def _run_fitted(self, X, source, target):
