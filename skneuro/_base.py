@@ -29,6 +29,7 @@ from skneuro.kernels.host import all_finite, nonzero_block_density
 from skneuro.nn import Trainer, get_backend, make_optimizer, make_schedule
 from skneuro.nn.backend import cuda_unavailable_reason
 from skneuro.nn.callbacks import Callback
+from skneuro.nn.init import INIT_METHODS
 from skneuro.nn.shards import shards_for, single_threaded_blas
 from skneuro.nn.trainer import DIVERGENCE_FACTOR, DivergenceError, fit_lbfgs
 
@@ -103,6 +104,17 @@ def make_generator(random_state):
     return np.random.default_rng(seed)
 
 
+#: Constraints of the hidden layers' neurons, declared once for every
+#: estimator that takes them (MLPs, CNNs, AutoEncoder).
+NEURON_CONSTRAINTS = {
+    "activation": [StrOptions({"identity", "logistic", "sigmoid", "tanh", "relu",
+                               "leaky_relu", "silu", "gelu"})],
+    "sigmoid_slope": [Interval(Real, 0, None, closed="neither")],
+    "leaky_relu_slope": [Interval(Real, 0, 1, closed="left")],
+    "init": [StrOptions(set(INIT_METHODS))],
+}
+
+
 class BaseNetworkEstimator(BaseEstimator):
     """Training orchestration shared by every gradient-trained network estimator.
 
@@ -143,6 +155,18 @@ class BaseNetworkEstimator(BaseEstimator):
     }
 
     # -- plumbing -----------------------------------------------------------
+    def _hidden_activation(self):
+        """``(activation, slope)`` of the hidden neurons, from the parameters.
+
+        "logistic" (scikit-learn's name) is the sigmoid; the slope is the
+        course's beta for the sigmoid, the negative slope for the leaky ReLU,
+        and None for the others.
+        """
+        activation = "sigmoid" if self.activation == "logistic" else self.activation
+        slope = {"sigmoid": self.sigmoid_slope,
+                 "leaky_relu": self.leaky_relu_slope}.get(activation)
+        return activation, slope
+
     @property
     def _compute_dtype(self):
         try:

@@ -29,7 +29,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skneuro._base import PREDICT_CHUNK, BaseNetworkEstimator, positive_integers
+from skneuro._base import NEURON_CONSTRAINTS, PREDICT_CHUNK, BaseNetworkEstimator, positive_integers
 from skneuro._locks import lock_of, synchronized
 from skneuro._shaped_input import (
     CONVOLUTIONAL_PREDICT_CHUNK,
@@ -59,7 +59,6 @@ from skneuro.nn import (
     VAELoss,
 )
 from skneuro.nn.backend import get_backend
-from skneuro.nn.init import INIT_METHODS
 from skneuro.nn.network import INPUT
 from skneuro.nn.spec import parse_spec
 
@@ -181,7 +180,8 @@ n_jobs, callbacks, device
     feature_names_in_ : ndarray of str
         Names of the features, when X was a DataFrame.
     n_iter_ : int
-        Epochs run (iterations for "lbfgs").
+        Epochs run by the last call to ``fit`` (1 for ``partial_fit``;
+        iterations for "lbfgs").
     input_shape_ : tuple of int
         Per-sample shape the network takes: ``(n_features,)`` in the dense
         form, ``(C, L)`` or ``(C, H, W)`` in the convolutional form.
@@ -226,10 +226,9 @@ n_jobs, callbacks, device
 
     _parameter_constraints = {
         **BaseNetworkEstimator._parameter_constraints,
+        **NEURON_CONSTRAINTS,
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "sigmoid", "tanh", "relu",
-                                   "leaky_relu", "silu", "gelu"})],
         "decoder_layer_sizes": [None, "array-like", Interval(Integral, 1, None, closed="left")],
         "layers": [None, str, list],
         "input_shape": [None, tuple, list],
@@ -237,9 +236,6 @@ n_jobs, callbacks, device
         "noise": [Interval(Real, 0, None, closed="left")],
         "variational": ["boolean"],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
-        "sigmoid_slope": [Interval(Real, 0, None, closed="neither")],
-        "leaky_relu_slope": [Interval(Real, 0, 1, closed="left")],
-        "init": [StrOptions(set(INIT_METHODS))],
     }
     _accept_sparse = False
 
@@ -343,15 +339,9 @@ n_jobs, callbacks, device
         return (X, dtype) if return_dtype else X
 
     # -- architecture ---------------------------------------------------------
-    def _activation(self):
-        activation = "sigmoid" if self.activation == "logistic" else self.activation
-        slope = {"sigmoid": self.sigmoid_slope,
-                 "leaky_relu": self.leaky_relu_slope}.get(activation)
-        return activation, slope
-
     def _encoder_layers(self):
         """The encoder's layers before the code: new objects, never the user's."""
-        activation, slope = self._activation()
+        activation, slope = self._hidden_activation()
         if not self._convolutional:
             return [Dense(units, activation, slope=slope, init=self.init)
                     for units in positive_integers(self.hidden_layer_sizes, "hidden_layer_sizes")]
@@ -380,7 +370,7 @@ n_jobs, callbacks, device
             built.append(Flatten())
             shapes.append((int(np.prod(shapes[-1])),))
         out_activation = "sigmoid" if self.out_activation == "logistic" else self.out_activation
-        activation, slope = self._activation()
+        activation, slope = self._hidden_activation()
         net = Network(input_shape)
         if self.noise > 0:
             net.add(GaussianNoise(self.noise), name="noise")

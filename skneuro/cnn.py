@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skneuro._base import BaseNetworkEstimator
+from skneuro._base import NEURON_CONSTRAINTS, BaseNetworkEstimator
 from skneuro._shaped_input import (
     CONVOLUTIONAL_PREDICT_CHUNK,
     CONVOLUTIONAL_SHARDS,
@@ -26,7 +26,6 @@ from skneuro._supervised import (
     SupervisedNetworkMixin,
 )
 from skneuro.nn import Augment, Dense, Flatten, Layer, Network
-from skneuro.nn.init import INIT_METHODS
 from skneuro.nn.spec import parse_spec
 
 #: The default network: LeNet-like, small enough for any input. Padding keeps
@@ -41,13 +40,9 @@ class BaseConvolutionalNetwork(ShapedInputMixin, SupervisedNetworkMixin,
 
     _parameter_constraints = {
         **BaseNetworkEstimator._parameter_constraints,
+        **NEURON_CONSTRAINTS,
         "layers": [None, str, list],
         "input_shape": [None, tuple, list],
-        "activation": [StrOptions({"identity", "logistic", "sigmoid", "tanh", "relu",
-                                   "leaky_relu", "silu", "gelu"})],
-        "sigmoid_slope": [Interval(Real, 0, None, closed="neither")],
-        "leaky_relu_slope": [Interval(Real, 0, 1, closed="left")],
-        "init": [StrOptions(set(INIT_METHODS))],
         "augment_shift": [Interval(Integral, 0, None, closed="left")],
         "augment_flip": ["boolean"],
         "augment_noise": [Interval(Real, 0, None, closed="left")],
@@ -111,9 +106,7 @@ class BaseConvolutionalNetwork(ShapedInputMixin, SupervisedNetworkMixin,
 
     # -- architecture -------------------------------------------------------
     def _build_network(self, input_shape, n_outputs, rng):
-        activation = "sigmoid" if self.activation == "logistic" else self.activation
-        slope = {"sigmoid": self.sigmoid_slope,
-                 "leaky_relu": self.leaky_relu_slope}.get(activation)
+        activation, slope = self._hidden_activation()
         spec = DEFAULT_LAYERS if self.layers is None else self.layers
         if isinstance(spec, str):
             _, layers, declared_outputs = parse_spec(spec, activation, slope)

@@ -10,14 +10,13 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skneuro._base import BaseNetworkEstimator, positive_integers
+from skneuro._base import NEURON_CONSTRAINTS, BaseNetworkEstimator, positive_integers
 from skneuro._supervised import (
     NetworkClassifierMixin,
     NetworkRegressorMixin,
     SupervisedNetworkMixin,
 )
 from skneuro.nn import Dense, Dropout, Network
-from skneuro.nn.init import INIT_METHODS
 
 
 class BaseMultilayerPerceptron(SupervisedNetworkMixin, BaseNetworkEstimator):
@@ -25,13 +24,9 @@ class BaseMultilayerPerceptron(SupervisedNetworkMixin, BaseNetworkEstimator):
 
     _parameter_constraints = {
         **BaseNetworkEstimator._parameter_constraints,
+        **NEURON_CONSTRAINTS,
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "sigmoid", "tanh", "relu",
-                                   "leaky_relu", "silu", "gelu"})],
-        "sigmoid_slope": [Interval(Real, 0, None, closed="neither")],
-        "leaky_relu_slope": [Interval(Real, 0, 1, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
-        "init": [StrOptions(set(INIT_METHODS))],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -93,9 +88,7 @@ class BaseMultilayerPerceptron(SupervisedNetworkMixin, BaseNetworkEstimator):
     def _build_network(self, input_shape, n_outputs, rng):
         hidden = self._hidden_sizes()
         rates = self._dropout_rates(len(hidden))
-        activation = "sigmoid" if self.activation == "logistic" else self.activation
-        slope = {"sigmoid": self.sigmoid_slope,
-                 "leaky_relu": self.leaky_relu_slope}.get(activation)
+        activation, slope = self._hidden_activation()
         layers = []
         for units, rate in zip(hidden, rates):
             layers.append(Dense(units, activation, slope=slope, init=self.init))
@@ -197,7 +190,10 @@ class MLPClassifier(NetworkClassifierMixin, ClassifierMixin, BaseMultilayerPerce
     verbose : bool, default=False
         Print one line per epoch.
     warm_start : bool, default=False
-        Continue from the previous fit's weights, optimizer state and curves.
+        Continue from the previous fit's weights, as scikit-learn: the loss
+        curve, ``t_`` and the stopping record go on, the optimizer and the
+        learning-rate schedule start anew, and ``y`` must have the same
+        classes.
     momentum : float, default=0.9
         Momentum of "sgd".
     nesterovs_momentum : bool, default=True
@@ -262,7 +258,8 @@ default="auto"
     best_validation_score_ : float or None
         Best validation accuracy.
     t_ : int
-        Number of training samples seen.
+        Number of training samples seen by a stochastic solver, over all
+        calls (0 after "lbfgs").
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[i]`` of shape ``(n_in, n_out)``.
     intercepts_ : list of ndarray
@@ -272,7 +269,8 @@ default="auto"
     feature_names_in_ : ndarray of str
         Names of the features, when X was a DataFrame.
     n_iter_ : int
-        Epochs run (iterations for "lbfgs").
+        Epochs run by the last call to ``fit`` (1 for ``partial_fit``;
+        iterations for "lbfgs").
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
