@@ -107,6 +107,47 @@ def test_read_only_install_works_with_one_warning(tmp_path):
     assert not any(site.rglob("*.nbi"))
 
 
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare")
+def test_a_prefilled_read_only_install_loads_its_kernels(tmp_path):
+    """A read-only copy whose __pycache__ was filled when it was installed:
+    the kernels load from it (Numba alone would compile them all again and
+    write them under HOME), and nothing is written anywhere."""
+    site, home = tmp_path / "site", tmp_path / "home"
+    shutil.copytree(os.path.join(PACKAGE_DIR, "skneuro"), site / "skneuro",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    home.mkdir()
+    if not _can_mount_read_only(site):
+        pytest.skip("this machine does not allow a read-only bind mount (needs root and "
+                    "mount namespaces)")
+    code = FIT_AND_PREDICT + textwrap.dedent("""
+        from skneuro.kernels.cpu import activations
+        stats = activations.bias_activation_forward.serial.stats
+        print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+    """)
+    script = tmp_path / "job.py"
+    script.write_text(code)
+    env = dict(os.environ, PYTHONPATH=str(site), HOME=str(home),
+               XDG_CACHE_HOME=str(home / ".cache"), PYTHONDONTWRITEBYTECODE="1")
+    env.pop("NUMBA_CACHE_DIR", None)
+    # Installed, then filled once by its owner while writable.
+    filled = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                            text=True, timeout=300, cwd=str(tmp_path))
+    assert filled.returncode == 0, filled.stderr
+    assert any(site.rglob("*.nbi")) and not any(home.rglob("*.nbi"))
+    proc = subprocess.run(
+        ["unshare", "--mount", "--", "sh", "-c",
+         f"mount --bind {site} {site} && mount -o remount,ro,bind {site} && "
+         f"exec {sys.executable} -W always::RuntimeWarning {script}"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    prediction, counts = proc.stdout.rstrip().rsplit("\n", 1)
+    assert prediction == filled.stdout.rstrip().rsplit("\n", 1)[0]
+    hits, misses = map(int, counts.split())
+    assert hits > 0 and misses == 0, counts
+    assert "Numba cannot write its cache" not in proc.stderr
+    assert not any(home.rglob("*.nbi")), "compiled kernels were written under HOME"
+
+
 def test_threading_layer_is_tbb_where_installed_unless_the_user_chose():
     code = """
     import numba, numpy as np

@@ -52,6 +52,7 @@ import warnings
 import numba
 
 from skneuro._config import FASTMATH, PARALLEL_THRESHOLD
+from skneuro.kernels import _cache
 
 
 def _tbb_library():
@@ -136,6 +137,9 @@ FLT_MIN = 1.1754943508222875e-38
 
 _cache_warning_given = False
 
+# A pre-filled cache of a read-only install is read (see skneuro.kernels._cache).
+_cache.install()
+
 
 def _renamed_copy(func, suffix):
     """Return a copy of ``func`` whose qualified name ends with ``suffix``.
@@ -159,7 +163,8 @@ def _compile(func, suffix, **options):
     global _cache_warning_given
     renamed = _renamed_copy(func, f"{suffix}_{_TAG}")
     try:
-        return numba.njit(cache=True, **_OPTIONS, **options)(renamed)
+        return _cache.keep_in_memory_where_read_only(
+            numba.njit(cache=True, **_OPTIONS, **options)(renamed))
     except RuntimeError as exc:  # "cannot cache function ...: no locator available"
         if not _cache_warning_given:
             _cache_warning_given = True
