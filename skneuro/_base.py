@@ -66,8 +66,14 @@ def fit_transaction(estimator, fit, *args, **kwargs):
         # Constructor parameters are not changed by a fit, and may hold what
         # cannot be copied (a callback with a lock or an open file).
         # One memo for every value, so objects shared between attributes (the
-        # network and the trainer's) stay shared in the copy.
+        # network and the trainer's) stay shared in the copy; the parameters,
+        # and what they hold (the trainer keeps the callbacks), are not copied.
         params, memo = estimator._get_param_names(), {}
+        for key in params:
+            value = estimator.__dict__.get(key)
+            memo[id(value)] = value
+            for item in value if isinstance(value, (list, tuple)) else ():
+                memo[id(item)] = item
         saved = {key: value if key in params else copy.deepcopy(value, memo)
                  for key, value in estimator.__dict__.items()}
         try:
@@ -277,10 +283,18 @@ class BaseNetworkEstimator(BaseEstimator):
 
     # -- training -----------------------------------------------------------
 
-    def _initialize(self, input_shape, n_outputs, rng):
+    def _initialize(self, input_shape, n_outputs, rng, n_samples=1):
         """Build a fresh network, loss, optimizer and trainer."""
         backend = self._backend()
-        self.network_ = self._build_network(input_shape, n_outputs, rng).build(backend, rng)
+        if self.solver == "lbfgs":  # every row at once; scipy's float64 vectors
+            rows, copies = n_samples, 2 + 2 * 8 // backend.dtype.itemsize
+        else:
+            batch = 200 if self.batch_size == "auto" else self.batch_size
+            rows = min(batch, n_samples)
+            copies = 2 + make_optimizer(self.solver, self.momentum, self.nesterovs_momentum,
+                                        self.beta_1, self.beta_2, self.epsilon).n_slots
+        self.network_ = self._build_network(input_shape, n_outputs, rng).build(
+            backend, rng, rows=rows, parameter_copies=copies)
         self._loss = self._make_loss().bind(backend)
         self._trainer = None
 
@@ -350,7 +364,7 @@ class BaseNetworkEstimator(BaseEstimator):
         """
         rng = self._rng if not reset else make_generator(self.random_state)
         if reset:
-            self._initialize(X.shape[1:], self._n_network_outputs, rng)
+            self._initialize(X.shape[1:], self._n_network_outputs, rng, n_samples=X.shape[0])
         self._rng = rng
         backend = self._backend()
         self.network_.bind(backend)

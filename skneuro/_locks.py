@@ -13,12 +13,16 @@ before a fork, the forking thread takes every registered lock and Numba's
 compiler lock, waiting for running fits, predictions and compilations to end;
 parent and child release them afterwards. The locks are taken with a timeout
 and all released again on a miss (then retried), so a thread holding one lock
-while waiting for another cannot deadlock the fork.
+while waiting for another cannot deadlock the fork. A fork made from inside
+skneuro (a fit's callback) waits at most ``FORK_PATIENCE`` seconds, as the
+locks it holds itself may be what the others wait for; the child re-makes any
+lock the fork could not take.
 """
 
 import functools
 import os
 import threading
+import time
 import weakref
 
 # Per-object re-entrant locks, and the module-level locks registered as fork-safe.
@@ -29,6 +33,10 @@ _GUARD = threading.Lock()
 #: Seconds a fork waits for a second lock before releasing all it took and
 #: starting again (see module docstring).
 _RETRY_AFTER = 0.05
+
+#: Seconds a fork made from inside skneuro (from a callback of a fit, say)
+#: waits for the other locks before forking without those still held.
+FORK_PATIENCE = 2.0
 
 
 def lock_of(obj):
@@ -89,13 +97,19 @@ def _numba_compiler_lock():
     return getattr(global_compiler_lock, "_lock", None)
 
 
-def _acquire_all(locks):
-    """Take every lock in ``locks``; on a timeout release all and start again."""
+def _acquire_all(locks, patience=None):
+    """Take every lock in ``locks``; on a timeout release all and start again.
+
+    With ``patience`` (seconds), give up waiting after it and take, without
+    waiting, those that are free: the ones left are re-made in the child.
+    """
     order = list(locks)
-    while True:
+    deadline = None if patience is None else time.monotonic() + patience
+    while deadline is None or time.monotonic() < deadline:
         taken = []
         for i, lock in enumerate(order):
-            if lock.acquire(timeout=-1 if not taken else _RETRY_AFTER):
+            first = not taken and deadline is None
+            if lock.acquire(timeout=-1 if first else _RETRY_AFTER):
                 taken.append(lock)
                 continue
             for held in reversed(taken):
@@ -105,6 +119,12 @@ def _acquire_all(locks):
             break
         else:
             return taken
+    return [lock for lock in order if lock.acquire(blocking=False)]
+
+
+def _owned_here(lock):
+    is_owned = getattr(lock, "_is_owned", None)  # RLocks say whether this thread holds them
+    return bool(is_owned and is_owned())
 
 
 _HELD_ACROSS_FORK = []
@@ -116,8 +136,11 @@ def _before_fork():
     compiler = _numba_compiler_lock()
     if compiler is not None:
         locks.append(compiler)
-    locks.append(_GUARD)
-    _HELD_ACROSS_FORK[:] = _acquire_all(locks)
+    # A thread that forks from inside skneuro (a callback of a fit, say) holds
+    # locks that other threads may wait on while holding the ones it wants:
+    # waiting for those could deadlock, so it waits a bounded time.
+    patience = FORK_PATIENCE if any(_owned_here(lock) for lock in locks) else None
+    _HELD_ACROSS_FORK[:] = _acquire_all(locks + [_GUARD], patience)
 
 
 def _release_after_fork():
@@ -129,11 +152,16 @@ def _release_after_fork():
 
 def _after_fork_in_child():
     held = {id(lock) for lock in _release_after_fork()}
-    # Locks created after _before_fork took its list may be held by threads
-    # that do not exist in the child: give their objects new ones.
+    # Locks the fork did not take (created after it listed them, or still
+    # contended when its patience ran out) may be held by threads that do not
+    # exist in the child: they start again unlocked.
     for obj, lock in list(_OBJECT_LOCKS.items()):
         if id(lock) not in held:
             _OBJECT_LOCKS[obj] = threading.RLock()
+    compiler = _numba_compiler_lock()
+    for lock in list(_MODULE_LOCKS) + ([compiler] if compiler is not None else []):
+        if id(lock) not in held and hasattr(lock, "_at_fork_reinit"):
+            lock._at_fork_reinit()
 
 
 if hasattr(os, "register_at_fork"):

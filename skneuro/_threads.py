@@ -56,8 +56,9 @@ def blas_threads(n_threads):
         if not _BLAS_REQUESTS:
             _BLAS_ORIGINAL[:] = [library.num_threads for library in libraries]
         _BLAS_REQUESTS.append(n_threads)
-        _set_blas_threads(libraries, [min(_BLAS_REQUESTS)] * len(libraries))
     try:
+        with _BLAS_LOCK:
+            _set_blas_threads(libraries, [min(_BLAS_REQUESTS)] * len(libraries))
         yield
     finally:
         with _BLAS_LOCK:

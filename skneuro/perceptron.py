@@ -57,7 +57,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     tol : float or None, default=None
         With a float, scikit-learn's stopping rule: training stops when the
         epoch's perceptron loss (``max(0, -s h)``, ``s = +-1``, summed over
-        examples and neurons) has not fallen below the best so far minus
+        examples, unweighted, and neurons) has not fallen below the best so far minus
         ``tol * n_samples`` for ``n_iter_no_change`` epochs (with
         ``early_stopping``, the validation accuracy not risen by ``tol``).
         None: only ``max_iter`` and an epoch without errors end training.
@@ -227,10 +227,11 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         step = self.eta0 * self.alpha
         return max(0.0, 1.0 - step * (1.0 - ratio)), step * ratio
 
-    def _epochs(self, X, targets, weight, n_epochs, rng, validation=None):
+    def _epochs(self, X, targets, weight, n_epochs, rng, validation=None, rows_counted=None):
         """Up to ``n_epochs`` epochs; returns whether a stopping rule ended them."""
         backend = get_backend(self.device, np.float64)
         n = X.shape[0]
+        rows_counted = n if rows_counted is None else rows_counted
         # On a GPU the data and weights go over once; each epoch sends only its
         # order and brings back only its error count and loss.
         if sparse.issparse(X):
@@ -255,7 +256,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                   errors)
             n_errors = int(backend.to_host(errors)[0])
             self.n_iter_ += 1
-            self.t_ += n
+            self.t_ += rows_counted
             self.n_errors_.append(n_errors)
             if self.verbose:
                 print(f"Epoch {self.n_iter_}: {n_errors} misclassified examples")
@@ -311,10 +312,12 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             self._init_weights(X.shape[1], rng)
         self.t_ = 1.0  # each fit counts its own presentations (as scikit-learn)
         validation = None
+        n_rows = X.shape[0]  # t_ counts them all, the held-out ones too (as scikit-learn)
         if self.early_stopping:
             X, targets, weight, validation = self._split(X, targets, weight, index)
         with limit_threads(self.n_jobs):
-            stopped = self._epochs(X, targets, weight, self.max_iter, rng, validation)
+            stopped = self._epochs(X, targets, weight, self.max_iter, rng, validation,
+                                   rows_counted=n_rows)
         if not stopped:
             warn(
                 f"Perceptron did not classify every training example correctly after "

@@ -122,7 +122,7 @@ def perceptron_epoch(X, T, W, order, eta, sw, fit_intercept=True, shrink=1.0, l1
         x = np.append(X[i], -1.0)
         h = W @ x
         s = 2 * T[i] - 1
-        loss += sw[i] * np.maximum(0.0, -s * h)
+        loss += np.maximum(0.0, -s * h)  # unweighted, as scikit-learn's stopping rule
         a = (h > 0).astype(float)
         err = a - T[i]
         if np.any(err != 0):

@@ -307,3 +307,54 @@ def test_a_callback_holding_a_lock_and_a_file_is_kept_not_copied(digits, tmp_pat
     finally:
         callback.file.close()
     assert est.callbacks[0] is callback and callback.epochs == 2
+
+
+def test_a_fork_from_inside_skneuro_does_not_wait_forever(digits):
+    # The main thread holds A and forks; another thread holds B and waits
+    # for A. Waiting for B would deadlock: the fork waits FORK_PATIENCE at
+    # most, and the child gets B new.
+    from skneuro import _locks
+
+    class Thing:
+        pass
+
+    a, b = Thing(), Thing()
+    holding_b = threading.Event()
+
+    def hold_b_then_want_a():
+        with lock_of(b):
+            holding_b.set()
+            with lock_of(a):
+                pass
+
+    with lock_of(a):
+        worker = threading.Thread(target=hold_b_then_want_a)
+        worker.start()
+        assert holding_b.wait(10)
+        started = time.monotonic()
+
+        def child():
+            assert lock_of(b).acquire(timeout=5)  # re-made: free in the child
+
+        assert _fork_and_wait(child, timeout=30) == 0
+        assert time.monotonic() - started < _locks.FORK_PATIENCE + 10
+    worker.join(10)
+    assert not worker.is_alive()
+
+
+def test_a_second_fit_with_an_uncopyable_callback_works(digits, tmp_path):
+    # The trainer keeps the callbacks: the transaction of the next fit and of
+    # partial_fit must not copy them either.
+    X, y = digits
+    callback = _Holding(tmp_path / "log.txt")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = MLPClassifier((8,), max_iter=2, random_state=0, warm_start=True,
+                                callbacks=[callback])
+            est.fit(X, y)
+            est.fit(X, y)
+            est.partial_fit(X, y)
+    finally:
+        callback.file.close()
+    assert callback.epochs == 5

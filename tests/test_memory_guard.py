@@ -78,16 +78,22 @@ def test_a_batch_too_large_for_memory_is_refused_and_a_smaller_one_runs():
         from skneuro import CNNClassifier
         from skneuro.nn import NetworkTooLargeError
         est = CNNClassifier("C-100000.3", input_shape=(1, 8, 8), max_iter=1, batch_size=40,
-                            solver="sgd")
-        try:
+                            solver="sgd", warm_start=True)
+        try:  # the first batch counts when the network is built
             est.fit(X, y)
         except NetworkTooLargeError as e:
-            print("refused:", e)
+            print("refused at build:", e)
         est.set_params(batch_size=1).fit(X[:4], y[:4])
         print("batch of 1 ok")
+        try:  # a warm start with larger batches: checked before the batch loop
+            est.set_params(batch_size=40).fit(X, y)
+        except NetworkTooLargeError as e:
+            print("refused later:", e)
     """)
-    assert "refused: Training on batches of 40 rows" in out
+    assert "refused at build: Training this network" in out
+    assert "1.28e+07 values per sample" in out
     assert "batch of 1 ok" in out
+    assert "refused later: Training on batches of 40 rows" in out
 
 
 @pytest.mark.parametrize("make", [

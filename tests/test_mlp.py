@@ -616,3 +616,28 @@ def test_poisson_loss_for_counts():
     assert mean_poisson_deviance(y[500:], pred) < 0.8 * baseline
     with pytest.raises(ValueError, match="non-negative"):
         MLPRegressor(loss="poisson").fit(X[:10], -np.ones(10))
+
+
+def test_a_warm_start_keeps_the_divergence_reference(iris):
+    # A refit starts from trained weights: its first batch's loss is tiny, and
+    # measured again it would make a healthy loss look like an explosion.
+    X, y = iris
+    clf = MLPClassifier((8,), max_iter=5, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        first = clf._trainer.reference_loss
+        clf.fit(X, y)
+    assert first is not None and clf._trainer.reference_loss == first
+
+
+def test_a_model_pickled_before_the_divergence_reference_trains_on(iris):
+    X, y = iris
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
+    old = pickle.loads(pickle.dumps(clf))
+    for name in ("reference_loss", "_reference_name", "epochs_run"):
+        old._trainer.__dict__.pop(name, None)  # as a trainer pickled by 0.1.0.dev0
+    old.partial_fit(X, y)
+    assert old.n_iter_ == 1

@@ -44,10 +44,11 @@ class ProgressPrinter(Callback):
 
     def on_epoch_end(self, trainer, logs):
         elapsed = time.perf_counter() - self._start
+        # This call's epochs (a warm start goes on counting trainer.epoch).
         done = logs["epoch"] - self._first_epoch
         total = trainer.max_iter
-        remaining = elapsed / max(done, 1) * max(total - logs["epoch"], 0)
-        parts = [f"Iteration {logs['epoch']:>{len(str(total))}}/{total}",
+        remaining = elapsed / max(done, 1) * max(total - done, 0)
+        parts = [f"Iteration {done:>{len(str(total))}}/{total}",
                  f"loss = {logs['loss']:.6f}"]
         if "val_loss" in logs:
             parts.append(f"val_loss = {logs['val_loss']:.6f}")

@@ -9,11 +9,14 @@ kernel's ``MemAvailable``, within the process's address-space limit), free
 device memory on the GPU. Training and prediction check again for their
 number of rows (:meth:`Network.check_rows <skneuro.nn.Network.check_rows>`).
 
-The estimate, per value of the backend's dtype: every parameter four times
-(the weights, their gradients and an optimizer's two moments) plus the float64
-draw of the largest weight matrix; every layer output three times per row
-(outputs, gradients and the caches kept for the backward pass). It is a lower
-bound of what the kernels use, so a network refused here could not have run.
+The estimate, per value of the backend's dtype: every parameter as many times
+as training keeps it (the weights, their gradients and the optimizer's slots:
+two copies at least, four with Adam), and every layer output three times per
+row of the first batch (outputs, gradients and the caches kept for the
+backward pass); or, if larger, what building needs at its peak (the
+parameters, and the float64 draw of the largest weight matrix). It is meant
+as a lower bound of what the kernels use, so that a network refused here
+could not have run.
 """
 
 import contextvars
@@ -21,8 +24,9 @@ import os
 
 import numpy as np
 
-#: Copies of each parameter while training: weights, gradients, two moments.
-PARAMETER_COPIES = 4
+#: Copies of each parameter while training, at least: weights and gradients
+#: (the optimizer's slots come on top: see ``training_bytes``).
+PARAMETER_COPIES = 2
 #: Copies of each layer output per row while training: outputs, gradients, caches.
 TRAINING_VALUE_COPIES = 3
 
@@ -175,10 +179,13 @@ def describe_bytes(n):
     raise AssertionError("unreachable")
 
 
-def training_bytes(n_parameters, values_per_row, rows, itemsize, largest_parameter):
+def training_bytes(n_parameters, values_per_row, rows, itemsize, largest_parameter,
+                   parameter_copies=PARAMETER_COPIES):
     """Bytes that training ``rows`` rows at a time holds at least (module docstring)."""
-    return (PARAMETER_COPIES * n_parameters * itemsize + 8 * largest_parameter
-            + TRAINING_VALUE_COPIES * values_per_row * rows * itemsize)
+    training = (parameter_copies * n_parameters * itemsize
+                + TRAINING_VALUE_COPIES * values_per_row * rows * itemsize)
+    building = n_parameters * itemsize + 8 * largest_parameter
+    return max(training, building)
 
 
 def check_fits(needed, backend, what, advice):

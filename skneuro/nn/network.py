@@ -145,8 +145,18 @@ class Network:
         """The layers in execution order."""
         return [node.layer for node in self.nodes]
 
-    def build(self, backend, rng):
+    def build(self, backend, rng, rows=1, parameter_copies=memory.PARAMETER_COPIES):
         """Create every layer's parameters, in order, from ``rng``.
+
+        Parameters
+        ----------
+        backend : backend
+        rng : numpy.random.Generator
+        rows : int, default=1
+            Rows of the first training batch, for the memory check.
+        parameter_copies : int, default=2
+            Copies of each parameter training will keep (weights, gradients
+            and the optimizer's slots), for the memory check.
 
         Raises
         ------
@@ -157,7 +167,8 @@ class Network:
         """
         n_parameters, values, largest = memory.footprint(self, backend)
         memory.check_fits(
-            memory.training_bytes(n_parameters, values, 1, backend.dtype.itemsize, largest[1]),
+            memory.training_bytes(n_parameters, values, rows, backend.dtype.itemsize,
+                                  largest[1], parameter_copies),
             backend,
             f"Training this network ({n_parameters:.3g} parameters, {values:.3g} values per "
             "sample in its layers' outputs)",

@@ -102,12 +102,15 @@ class Trainer:
     #: What a resumed trainer takes over from the one before (see ``resume``).
     CONTINUED = ("epoch", "n_steps", "samples_seen", "loss_curve", "validation_loss_curve",
                  "validation_scores", "best_loss", "best_validation_score", "best_weights",
-                 "no_improvement_count")
+                 "no_improvement_count", "reference_loss", "_reference_name")
 
     #: Class defaults, for trainers pickled before these existed.
     n_shards = 1
     batch_transform = None
     n_steps = 0
+    epochs_run = 0
+    reference_loss = None
+    _reference_name = "the first epoch's"
 
     def __init__(self, network, loss, optimizer, schedule, *, batch_size, max_iter, rng,
                  shuffle=True, alpha=0.0, tol=1e-4, n_iter_no_change=10,

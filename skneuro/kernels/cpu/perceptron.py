@@ -56,9 +56,9 @@ def perceptron_epoch(X, targets, weights, order, eta, sample_weight, fit_interce
         Amount by which the input weights shrink towards 0 after each example
         (an L1 penalty: ``eta * alpha * l1_ratio``; 0 for none).
     loss : ndarray of shape (n_neurons,), float64
-        Receives each neuron's weighted perceptron loss over the epoch,
-        ``max(0, -s * h)`` with ``s = 2 t - 1``, summed over the examples (each
-        before its update).
+        Receives each neuron's perceptron loss over the epoch, ``max(0, -s * h)``
+        with ``s = 2 t - 1``, summed over the examples unweighted (each before
+        its update), as scikit-learn's stopping rule sums it.
     n_errors : ndarray of shape (1,), int64
         Receives the number of examples for which at least one neuron was wrong.
     """
@@ -79,7 +79,7 @@ def perceptron_epoch(X, targets, weights, order, eta, sample_weight, fit_interce
                 h += weights[c, f] * X[i, f]
             sign = 2 * targets[i, c] - one
             if sign * h < zero:
-                loss[c] -= sample_weight[i] * sign * h
+                loss[c] -= sign * h
             _penalize(weights, c, n_features, shrink, l1 * zero)
             a = one if h > zero else zero
             err = a - targets[i, c]
@@ -118,7 +118,7 @@ def perceptron_epoch_sparse(data, indices, indptr, targets, weights, order, eta,
                 h += weights[c, indices[p]] * data[p]
             sign = 2 * targets[i, c] - one
             if sign * h < zero:
-                loss[c] -= sample_weight[i] * sign * h
+                loss[c] -= sign * h
             _penalize(weights, c, n_features, shrink, l1 * zero)
             a = one if h > zero else zero
             err = a - targets[i, c]

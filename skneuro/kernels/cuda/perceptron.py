@@ -49,7 +49,7 @@ def _epoch(X, targets, weights, order, eta, sample_weight, fit_intercept, shrink
                 h += weights[c, f] * X[i, f]
             sign = 2.0 * targets[i, c] - 1.0
             if sign * h < 0:
-                loss[c] -= sample_weight[i] * sign * h
+                loss[c] -= sign * h
             _penalize(weights, c, n_features, shrink, 0.0)
             a = 1.0 if h > 0 else 0.0
             err = a - targets[i, c]
@@ -90,7 +90,7 @@ def _epoch_sparse(data, indices, indptr, targets, weights, order, eta, sample_we
                 h += weights[c, indices[p]] * data[p]
             sign = 2.0 * targets[i, c] - 1.0
             if sign * h < 0:
-                loss[c] -= sample_weight[i] * sign * h
+                loss[c] -= sign * h
             _penalize(weights, c, n_features, shrink, 0.0)
             a = 1.0 if h > 0 else 0.0
             err = a - targets[i, c]
