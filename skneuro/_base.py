@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skneuro._locks import lock_of
+from skneuro._saved_state import VersionedStateMixin
 from skneuro._threads import limit_threads
 from skneuro._warnings import warn
 from skneuro.kernels._jit import QUICK_THREAD_START, parallel_kernels
@@ -121,7 +122,7 @@ NEURON_CONSTRAINTS = {
 }
 
 
-class BaseNetworkEstimator(BaseEstimator):
+class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
     """Training orchestration shared by every gradient-trained network estimator.
 
     Subclasses define ``_build_network(input_shape, n_outputs, rng)`` and

@@ -14,12 +14,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from skneuro._base import fit_transaction, make_generator
 from skneuro._locks import synchronized
+from skneuro._saved_state import VersionedStateMixin
 from skneuro._threads import limit_threads
 from skneuro._warnings import warn
 from skneuro.nn.backend import get_backend
 
 
-class Perceptron(ClassifierMixin, BaseEstimator):
+class Perceptron(ClassifierMixin, VersionedStateMixin, BaseEstimator):
     """Rosenblatt's perceptron with a bias node, trained by the perceptron rule.
 
     Each output neuron computes ``h = sum_i w_i x_i + w_0 * (-1)`` (a bias
@@ -182,7 +183,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
                              reset=reset)
         if reset or not hasattr(self, "_coef_dtype"):
-            self._coef_dtype = X.dtype
+            self._coef_dtype = X.dtype.name  # a name: skops saves it without trusting dtypes
         X = X.astype(np.float64) if sparse.issparse(X) else np.ascontiguousarray(
             X, dtype=np.float64)
         kind = type_of_target(y, input_name="y")
@@ -373,7 +374,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     @property
     def _fitted_dtype(self):
-        return self.__dict__.get("_coef_dtype", np.float64)
+        return np.dtype(self.__dict__.get("_coef_dtype", "float64"))
 
     # -- prediction ---------------------------------------------------------
     @synchronized

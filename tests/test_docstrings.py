@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 MODULES = ["skneuro.perceptron", "skneuro.mlp", "skneuro.cnn", "skneuro.autoencoder",
-           "skneuro.nn.network", "skneuro.inspection.occlusion"]
+           "skneuro.nn.network", "skneuro.inspection.occlusion", "skneuro.io"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,48 @@
+"""The version stamp of a fitted estimator's saved state (pickle and skops alike).
+
+Every saved estimator carries the skneuro version that saved it and the
+format of its fitted state, :data:`STATE_FORMAT`: an integer raised whenever
+a release changes that state so that older files cannot be read. Loading a
+file of another format is refused with an error that names both versions and
+the remedy, instead of failing later on a missing attribute or, worse,
+predicting wrongly. States saved before the stamp existed are format 1.
+"""
+
+#: The format of the fitted state this skneuro reads and writes.
+STATE_FORMAT = 1
+
+_VERSION_KEY = "_skneuro_version"
+_FORMAT_KEY = "_skneuro_state_format"
+
+
+class IncompatibleStateError(ValueError):
+    """A saved model whose fitted state this version of skneuro cannot read."""
+
+
+class VersionedStateMixin:
+    """Stamps ``__getstate__`` with the version, checks it in ``__setstate__``.
+
+    Placed before scikit-learn's ``BaseEstimator`` in the bases, whose own
+    stamp (``_sklearn_version``) and warning it keeps.
+    """
+
+    def __getstate__(self):
+        from skneuro import __version__
+
+        state = super().__getstate__()
+        state[_VERSION_KEY] = __version__
+        state[_FORMAT_KEY] = STATE_FORMAT
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        saved_by = state.pop(_VERSION_KEY, "an earlier release")
+        saved_format = state.pop(_FORMAT_KEY, 1)
+        if saved_format != STATE_FORMAT:
+            from skneuro import __version__
+
+            raise IncompatibleStateError(
+                f"This {type(self).__name__} was saved by skneuro {saved_by} (state format "
+                f"{saved_format}); skneuro {__version__} reads state format {STATE_FORMAT}. "
+                f"Load it with skneuro {saved_by} and refit it, or refit it here.")
+        super().__setstate__(state)
