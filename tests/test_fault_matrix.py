@@ -1,0 +1,168 @@
+"""The fault matrix: every estimator and method against hostile input, a real
+SIGINT, and the memory of a large prediction. Each row can fail.
+
+The other rows of the matrix live with what they test: divergence and
+extreme scales (test_drop_in.py, test_mlp.py), failed refits
+(test_perceptron.py, test_memory_guard.py), threads, forks and loky
+(test_concurrency.py, test_runtime.py, test_mlp.py), persistence
+(test_persistence.py), read-only caches (test_runtime.py), memory refusals
+(test_memory_guard.py); doc/reliability.rst lists them all.
+"""
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+
+from skneuro import (
+    DDPM,
+    AutoEncoder,
+    CNNClassifier,
+    CNNRegressor,
+    MLPClassifier,
+    MLPRegressor,
+    Perceptron,
+)
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(40, 16))
+Y_CLASS = np.arange(40) % 2
+Y_REG = RNG.normal(size=40)
+
+# (estimator, y for fit, prediction methods)
+ESTIMATORS = {
+    "Perceptron": (lambda: Perceptron(max_iter=3), Y_CLASS, ["predict", "decision_function"]),
+    "MLPClassifier": (lambda: MLPClassifier((4,), max_iter=2), Y_CLASS,
+                      ["predict", "predict_proba", "predict_log_proba"]),
+    "MLPRegressor": (lambda: MLPRegressor(hidden_layer_sizes=(4,), max_iter=2), Y_REG,
+                     ["predict"]),
+    "CNNClassifier": (lambda: CNNClassifier("C-2.3, D-4", input_shape=(1, 4, 4), max_iter=1),
+                      Y_CLASS, ["predict", "predict_proba"]),
+    "CNNRegressor": (lambda: CNNRegressor("C-2.3, D-4", input_shape=(1, 4, 4), max_iter=1),
+                     Y_REG, ["predict"]),
+    "AutoEncoder": (lambda: AutoEncoder(2, (4,), max_iter=1), None, ["transform", "score"]),
+    "DDPM": (lambda: DDPM(input_shape=(1, 4, 4), n_steps=5, channels=4, max_iter=1),
+             None, ["score"]),
+}
+
+BAD_INPUTS = {
+    "nan": (lambda x: np.where(np.arange(x.size).reshape(x.shape) == 3, np.nan, x),
+            "NaN"),
+    "inf": (lambda x: np.where(np.arange(x.size).reshape(x.shape) == 3, np.inf, x),
+            "infinity"),
+    "complex": (lambda x: x + 1j, "[Cc]omplex"),
+    "strings": (lambda x: np.full(x.shape, "a"), "convert|could not|string"),
+    "empty": (lambda x: x[:0], "0 sample"),
+    "one_dimensional": (lambda x: x[0], "2D array|Expected 2D|dimension"),
+    "wrong_width": (lambda x: x[:, :5], "features"),
+}
+
+
+def _fit(name):
+    make, y, _ = ESTIMATORS[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return make().fit(X, y) if y is not None else make().fit(X)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return {name: _fit(name) for name in ESTIMATORS}
+
+
+# fit learns the width, so a "wrong width" is the methods' fault only.
+@pytest.mark.parametrize("bad", [b for b in BAD_INPUTS if b != "wrong_width"])
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_fit_refuses_bad_input_clearly_and_leaves_it_unchanged(name, bad):
+    make, y, _ = ESTIMATORS[name]
+    spoil, message = BAD_INPUTS[bad]
+    X_bad = spoil(X.copy())
+    before = X_bad.copy()
+    y_used = None if y is None else (y[:len(X_bad)] if X_bad.ndim == 2 else y)
+    with pytest.raises(ValueError, match=message), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make().fit(X_bad, y_used) if y is not None else make().fit(X_bad)
+    np.testing.assert_array_equal(X_bad, before)
+
+
+@pytest.mark.parametrize("bad", BAD_INPUTS)
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_every_method_refuses_bad_input_clearly(fitted, name, bad):
+    model = fitted[name]
+    spoil, message = BAD_INPUTS[bad]
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+              for k, v in vars(model).items() if k.endswith("_")}
+    for method in ESTIMATORS[name][2]:
+        X_bad = spoil(X.copy())
+        with pytest.raises(ValueError, match=message):
+            getattr(model, method)(X_bad)
+    # and the model is as it was
+    for key, value in before.items():
+        now = vars(model)[key]
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(now, value)
+
+
+def test_a_real_sigint_during_fit_keeps_a_usable_model(tmp_path):
+    code = textwrap.dedent("""
+        import sys, warnings
+        import numpy as np
+        from skneuro import MLPClassifier
+        from skneuro.nn import Callback
+
+        class Announce(Callback):
+            def on_epoch_end(self, trainer, logs):
+                if trainer.epoch == 2:
+                    print("training", flush=True)
+
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(4000, 50)); y = (X[:, 0] > 0).astype(int)
+        clf = MLPClassifier((256, 256), max_iter=100000, callbacks=[Announce()],
+                            random_state=0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf.fit(X, y)
+        print("interrupted after", clf.n_iter_, "epochs;",
+              any("interrupted" in str(w.message) for w in caught))
+        print("accuracy", clf.score(X, y))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "training"
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("interrupted after") and lines[0].endswith("True"), out
+    assert int(lines[0].split()[2]) < 100000
+    assert float(lines[1].split()[1]) > 0.8  # a usable model
+
+
+def test_a_large_prediction_stays_within_its_chunks_memory():
+    """20,000 images through a CNN: the extra memory is bounded by the
+    prediction chunk, not by the request (the output aside)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cnn = CNNClassifier("C-8.3, P-2, D-16", input_shape=(1, 8, 8), max_iter=1,
+                            random_state=0).fit(RNG.normal(size=(64, 64)), np.arange(64) % 3)
+    images = RNG.normal(size=(20000, 64)).astype(np.float32)
+    cnn.predict_proba(images[:512])  # buffers of one chunk, allocated once
+    tracemalloc.start()
+    try:
+        proba = cnn.predict_proba(images)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert proba.shape == (20000, 3)
+    output = 20000 * 3 * 8 * 2  # the compute-dtype result and its float copies
+    assert peak - output < 10 * 2**20, peak
