@@ -213,6 +213,14 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
             return X.tocsr().astype(self._compute_dtype)
         return np.ascontiguousarray(X, dtype=self._compute_dtype)
 
+    def _check_loaded_arrays(self):
+        network = self.__dict__.get("network_")
+        if network is None:
+            return
+        for layer, name in network.parameters():
+            self._expect_floating(f"parameter {name!r} of {type(layer).__name__}",
+                                  layer.params[name], self._compute_dtype)
+
     def _check_is_fitted(self):
         # check_is_fitted scans every attribute (20 us); a fitted model has a network.
         if "network_" not in self.__dict__:

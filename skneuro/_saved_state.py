@@ -46,3 +46,18 @@ class VersionedStateMixin:
                 f"{saved_format}); skneuro {__version__} reads state format {STATE_FORMAT}. "
                 f"Load it with skneuro {saved_by} and refit it, or refit it here.")
         super().__setstate__(state)
+        self._check_loaded_arrays()
+
+    def _check_loaded_arrays(self):
+        """Refuse a loaded state whose arrays are not what fitting makes (a damaged file)."""
+
+    @staticmethod
+    def _expect_floating(name, array, dtype):
+        """``array`` must be an ndarray of ``dtype``; else the file is damaged."""
+        import numpy as np
+
+        if not isinstance(array, np.ndarray) or array.dtype != np.dtype(dtype):
+            found = getattr(array, "dtype", type(array).__name__)
+            raise IncompatibleStateError(
+                f"The saved {name} is {found} where skneuro writes {np.dtype(dtype)}: the "
+                "file is damaged or was not written by skneuro. Refit the model.")

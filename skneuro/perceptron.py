@@ -361,6 +361,10 @@ class Perceptron(ClassifierMixin, VersionedStateMixin, BaseEstimator):
             self._epochs(X, targets, weight, 1, self._rng)
         return self
 
+    def _check_loaded_arrays(self):
+        if "weights_" in self.__dict__:
+            self._expect_floating("weights_", self.weights_, np.float64)
+
     # -- scikit-learn's view of the weights --------------------------------
     @property
     def coef_(self):

@@ -200,3 +200,26 @@ def test_the_readmes_saving_example_runs_as_written(capsys):
         warnings.simplefilter("error")  # the docs' examples end without warnings
         exec(compile(block, "README.md", "exec"), {})
     assert capsys.readouterr().out.strip() == "True"
+
+
+@pytest.mark.parametrize("descr", [b"'<i4'", b"'|O'"])
+def test_arrays_of_the_wrong_dtype_are_refused(data, tmp_path, descr):
+    """A weight array rewritten as int32 (same size: it would load) or as
+    objects (pickled code): refused, never used for predictions."""
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPClassifier((6,), max_iter=1).fit(X, y)
+    path, forged = tmp_path / "model.skops", tmp_path / "forged.skops"
+    dump(model, path)
+    changed = 0
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(forged, "w") as dst:
+        for item in src.infolist():
+            content = src.read(item)
+            if item.filename.endswith(".npy") and b"(64, 6)" in content[:128]:
+                content = content.replace(b"'<f4'", descr, 1)
+                changed += 1
+            dst.writestr(item, content)
+    assert changed >= 1  # the weights, and their copies in the optimizer and trainer
+    with pytest.raises((ValueError, TypeError)):
+        load(forged)
