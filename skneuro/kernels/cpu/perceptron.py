@@ -29,6 +29,26 @@ def _penalize(weights, c, n_features, shrink, l1):
 
 
 @serial_kernel
+def _judge(weights, c, n_features, h, target, eta, weight, fit_intercept, shrink, loss):
+    """The rule for neuron ``c`` at activation ``h``, up to its input weights.
+
+    Adds the example's perceptron loss, applies the L2 scaling, moves the
+    bias weight, and returns the error ``a - t`` (0 when the neuron was
+    right); the caller moves the input weights by ``eta * weight * error``.
+    """
+    zero = weights.dtype.type(0.0)
+    one = weights.dtype.type(1.0)
+    sign = 2 * target - one
+    if sign * h < zero:
+        loss[c] -= sign * h
+    _penalize(weights, c, n_features, shrink, zero)
+    err = (one if h > zero else zero) - target
+    if err != zero and fit_intercept:
+        weights[c, n_features] += eta * weight * err  # the bias input is -1
+    return err
+
+
+@serial_kernel
 def perceptron_epoch(X, targets, weights, order, eta, sample_weight, fit_intercept, shrink,
                      l1, loss, n_errors):
     """Present every example once, in ``order``, and apply the perceptron rule.
@@ -77,19 +97,13 @@ def perceptron_epoch(X, targets, weights, order, eta, sample_weight, fit_interce
             h = weights[c, n_features] * bias_input
             for f in range(n_features):
                 h += weights[c, f] * X[i, f]
-            sign = 2 * targets[i, c] - one
-            if sign * h < zero:
-                loss[c] -= sign * h
-            _penalize(weights, c, n_features, shrink, l1 * zero)
-            a = one if h > zero else zero
-            err = a - targets[i, c]
+            err = _judge(weights, c, n_features, h, targets[i, c], eta, sample_weight[i],
+                         fit_intercept, shrink, loss)
             if err != zero:
                 wrong = True
                 step = eta * sample_weight[i] * err
                 for f in range(n_features):
                     weights[c, f] -= step * X[i, f]
-                if fit_intercept:
-                    weights[c, n_features] -= step * bias_input
             _penalize(weights, c, n_features, one, l1)
         if wrong:
             errors += 1
@@ -116,19 +130,13 @@ def perceptron_epoch_sparse(data, indices, indptr, targets, weights, order, eta,
             h = weights[c, n_features] * bias_input
             for p in range(start, stop):
                 h += weights[c, indices[p]] * data[p]
-            sign = 2 * targets[i, c] - one
-            if sign * h < zero:
-                loss[c] -= sign * h
-            _penalize(weights, c, n_features, shrink, l1 * zero)
-            a = one if h > zero else zero
-            err = a - targets[i, c]
+            err = _judge(weights, c, n_features, h, targets[i, c], eta, sample_weight[i],
+                         fit_intercept, shrink, loss)
             if err != zero:
                 wrong = True
                 step = eta * sample_weight[i] * err
                 for p in range(start, stop):
                     weights[c, indices[p]] -= step * data[p]
-                if fit_intercept:
-                    weights[c, n_features] -= step * bias_input
             _penalize(weights, c, n_features, one, l1)
         if wrong:
             errors += 1

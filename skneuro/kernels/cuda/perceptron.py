@@ -27,6 +27,19 @@ def _penalize(weights, c, n_features, shrink, l1):
                 weights[c, f] = 0.0
 
 
+@cuda.jit(device=True)
+def _judge(weights, c, n_features, h, target, eta, weight, fit_intercept, shrink, loss):
+    """As the CPU's: loss, L2 scaling and bias for neuron ``c``; returns the error."""
+    sign = 2.0 * target - 1.0
+    if sign * h < 0:
+        loss[c] -= sign * h
+    _penalize(weights, c, n_features, shrink, 0.0)
+    err = (1.0 if h > 0 else 0.0) - target
+    if err != 0 and fit_intercept:
+        weights[c, n_features] += eta * weight * err  # the bias input is -1
+    return err
+
+
 @cuda.jit
 def _epoch(X, targets, weights, order, eta, sample_weight, fit_intercept, shrink, l1, loss,
            n_errors):
@@ -47,19 +60,13 @@ def _epoch(X, targets, weights, order, eta, sample_weight, fit_intercept, shrink
             h = -weights[c, n_features]  # the bias input is -1
             for f in range(n_features):
                 h += weights[c, f] * X[i, f]
-            sign = 2.0 * targets[i, c] - 1.0
-            if sign * h < 0:
-                loss[c] -= sign * h
-            _penalize(weights, c, n_features, shrink, 0.0)
-            a = 1.0 if h > 0 else 0.0
-            err = a - targets[i, c]
+            err = _judge(weights, c, n_features, h, targets[i, c], eta, sample_weight[i],
+                         fit_intercept, shrink, loss)
             if err != 0:
                 wrong[0] = 1
                 step = eta * sample_weight[i] * err
                 for f in range(n_features):
                     weights[c, f] -= step * X[i, f]
-                if fit_intercept:
-                    weights[c, n_features] += step
             _penalize(weights, c, n_features, 1.0, l1)
         cuda.syncthreads()
         if c == 0 and wrong[0] == 1:
@@ -88,19 +95,13 @@ def _epoch_sparse(data, indices, indptr, targets, weights, order, eta, sample_we
             h = -weights[c, n_features]
             for p in range(start, stop):
                 h += weights[c, indices[p]] * data[p]
-            sign = 2.0 * targets[i, c] - 1.0
-            if sign * h < 0:
-                loss[c] -= sign * h
-            _penalize(weights, c, n_features, shrink, 0.0)
-            a = 1.0 if h > 0 else 0.0
-            err = a - targets[i, c]
+            err = _judge(weights, c, n_features, h, targets[i, c], eta, sample_weight[i],
+                         fit_intercept, shrink, loss)
             if err != 0:
                 wrong[0] = 1
                 step = eta * sample_weight[i] * err
                 for p in range(start, stop):
                     weights[c, indices[p]] -= step * data[p]
-                if fit_intercept:
-                    weights[c, n_features] += step
             _penalize(weights, c, n_features, 1.0, l1)
         cuda.syncthreads()
         if c == 0 and wrong[0] == 1:
