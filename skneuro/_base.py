@@ -247,7 +247,8 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
 
         ``_training_data`` validates X and y and encodes the targets;
         ``_apply_class_weight`` scales the sample weights; ``_validation_set``
-        and ``_validation_scorer`` make the monitored data and its score;
+        makes the given validation data, ``_monitored`` (by default with
+        ``_validation_scorer``) what the trainer watches and its score;
         ``_stratify_by`` stratifies the early-stopping split; ``_after_fit``
         sets what the estimator adds to the fitted attributes.
         """
@@ -273,11 +274,17 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
             elif self.early_stopping:
                 X, targets, weight, validation = self._split_validation(
                     X, targets, weight, stratify=self._stratify_by(y))
-        score = self._validation_scorer(*validation) if validation is not None else None
+        score = None
+        if validation is not None:
+            validation, score = self._monitored(validation)
         self._fit_network(X, targets, weight, reset=reset, incremental=incremental,
                           validation=validation, score=score)
         self._after_fit()
         return self
+
+    def _monitored(self, validation):
+        """``(data, score)`` the trainer monitors for held-out ``(X, targets, weight)``."""
+        return validation, self._validation_scorer(*validation)
 
     def _apply_class_weight(self, weight, y, incremental):
         """Sample weights times the class weights (none here)."""

@@ -380,10 +380,10 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
             return x_in, eps, wb
         return transform
 
-    # -- fit ------------------------------------------------------------------
-    def _fit_unguarded(self, X, y, sample_weight):
-        fitted = "network_" in self.__dict__
-        reset = not fitted or not self.warm_start
+    # -- fit (the outline is BaseNetworkEstimator._fit_outline) ----------------
+    def _training_data(self, X, y, reset, incremental, classes=None):
+        """Rows in the model's scale and layout; the targets are the class labels
+        (the trainer's batch transform makes each batch's noisy inputs and noise)."""
         X = self._validate_X(X, reset=reset)
         if reset:
             self.data_min_ = float(X.min())
@@ -406,25 +406,18 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
                     raise ValueError(f"y holds classes not seen in the first fit: {unknown}.")
                 encoded = np.searchsorted(self.classes_, y)
             labels = encoded.astype(np.float64)
-        weight = _check_sample_weight(sample_weight, X, dtype=self._compute_dtype,
-                                      ensure_non_negative=True)
-        if not weight.sum(dtype=np.float64) > 0:
-            raise ValueError("The sample weights sum to zero: there is nothing to learn from.")
         rows = self._to_model(X)
-        targets = np.ascontiguousarray(labels, dtype=self._compute_dtype)
-        validation = score = None
-        if self.early_stopping:
-            rows, targets, weight, (val_rows, val_labels, val_weight) = \
-                self._split_validation(rows, targets, weight)
-            inputs, eps = self._noised(val_rows, val_labels, SCORE_SEED)
-            validation = (inputs, eps, val_weight)
-
-            def score(network):
-                return -self._denoising_error(inputs, eps, weight=val_weight)
         self._n_network_outputs = rows.shape[1]
-        self._fit_network(rows, targets, weight, reset=reset, incremental=False,
-                          validation=validation, score=score)
-        return self
+        return rows, np.ascontiguousarray(labels, dtype=self._compute_dtype), None
+
+    def _monitored(self, validation):
+        """Held-out rows noised once, with fixed draws; scored by the denoising error."""
+        val_rows, val_labels, val_weight = validation
+        inputs, eps = self._noised(val_rows, val_labels, SCORE_SEED)
+
+        def score(network):
+            return -self._denoising_error(inputs, eps, weight=val_weight)
+        return (inputs, eps, val_weight), score
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -443,7 +436,7 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         self : object
             Fitted estimator.
         """
-        return self._fit_transaction(self._fit_unguarded, X, y, sample_weight)
+        return self._fit(X, y, sample_weight, incremental=False)
 
     # -- the forward process --------------------------------------------------
     def _noised(self, rows, labels, seed, t=None):
