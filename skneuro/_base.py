@@ -217,9 +217,15 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
         network = self.__dict__.get("network_")
         if network is None:
             return
+        # One floating dtype for every parameter: the one the model was fitted
+        # in (the dtype parameter may have been changed since).
+        expected = None
         for layer, name in network.parameters():
-            self._expect_floating(f"parameter {name!r} of {type(layer).__name__}",
-                                  layer.params[name], self._compute_dtype)
+            value = layer.params[name]
+            if expected is None and getattr(value, "dtype", None) in (np.float32, np.float64):
+                expected = value.dtype
+            self._expect_floating(f"parameter {name!r} of {type(layer).__name__}", value,
+                                  expected or np.float32)
 
     def _check_is_fitted(self):
         # check_is_fitted scans every attribute (20 us); a fitted model has a network.

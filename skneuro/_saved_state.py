@@ -22,14 +22,15 @@ class IncompatibleStateError(ValueError):
 class VersionedStateMixin:
     """Stamps ``__getstate__`` with the version, checks it in ``__setstate__``.
 
-    Placed before scikit-learn's ``BaseEstimator`` in the bases, whose own
-    stamp (``_sklearn_version``) and warning it keeps.
+    Placed before scikit-learn's ``BaseEstimator`` in the bases (which stamps
+    and checks only estimators of its own ``sklearn.*`` modules).
     """
 
     def __getstate__(self):
         from skneuro import __version__
 
-        state = super().__getstate__()
+        # A copy: object.__getstate__ may hand back the instance's own __dict__.
+        state = dict(super().__getstate__())
         state[_VERSION_KEY] = __version__
         state[_FORMAT_KEY] = STATE_FORMAT
         return state

@@ -9,6 +9,7 @@ extreme scales (test_drop_in.py, test_mlp.py), failed refits
 (test_memory_guard.py); doc/reliability.rst lists them all.
 """
 
+import pickle
 import signal
 import subprocess
 import sys
@@ -96,17 +97,12 @@ def test_fit_refuses_bad_input_clearly_and_leaves_it_unchanged(name, bad):
 def test_every_method_refuses_bad_input_clearly(fitted, name, bad):
     model = fitted[name]
     spoil, message = BAD_INPUTS[bad]
-    before = {k: (v.copy() if isinstance(v, np.ndarray) else v)
-              for k, v in vars(model).items() if k.endswith("_")}
+    before = pickle.dumps(model)  # weights, curves, optimizer state: the whole model
     for method in ESTIMATORS[name][2]:
         X_bad = spoil(X.copy())
         with pytest.raises(ValueError, match=message):
             getattr(model, method)(X_bad)
-    # and the model is as it was
-    for key, value in before.items():
-        now = vars(model)[key]
-        if isinstance(value, np.ndarray):
-            np.testing.assert_array_equal(now, value)
+    assert pickle.dumps(model) == before
 
 
 def test_a_real_sigint_during_fit_keeps_a_usable_model(tmp_path):
@@ -123,8 +119,9 @@ def test_a_real_sigint_during_fit_keeps_a_usable_model(tmp_path):
 
         rng = np.random.default_rng(0)
         X = rng.normal(size=(4000, 50)); y = (X[:, 0] > 0).astype(int)
-        clf = MLPClassifier((256, 256), max_iter=100000, callbacks=[Announce()],
-                            random_state=0)
+        # Nothing but the signal ends this fit (no stopping on a stalled loss).
+        clf = MLPClassifier((256, 256), max_iter=100000, n_iter_no_change=np.inf,
+                            callbacks=[Announce()], random_state=0)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             clf.fit(X, y)
@@ -136,7 +133,7 @@ def test_a_real_sigint_during_fit_keeps_a_usable_model(tmp_path):
                             stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "training"
-        time.sleep(0.5)
+        time.sleep(0.2)  # inside the third epoch or a later one
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:

@@ -223,3 +223,24 @@ def test_arrays_of_the_wrong_dtype_are_refused(data, tmp_path, descr):
     assert changed >= 1  # the weights, and their copies in the optimizer and trainer
     with pytest.raises((ValueError, TypeError)):
         load(forged)
+
+
+def test_saving_changes_nothing_in_the_model(data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPClassifier((6,), max_iter=1).fit(X, y)
+    before = dict(vars(model))
+    pickle.dumps(model)
+    dump(model, io.BytesIO())
+    assert vars(model).keys() == before.keys()  # no version stamps left behind
+
+
+def test_a_model_whose_dtype_parameter_changed_after_fit_still_round_trips(data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPClassifier((6,), max_iter=1).fit(X, y)  # float32 weights
+    model.set_params(dtype="float64")  # takes effect at the next fit
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))

@@ -119,7 +119,10 @@ def test_a_prefilled_read_only_install_loads_its_kernels(tmp_path):
     if not _can_mount_read_only(site):
         pytest.skip("this machine does not allow a read-only bind mount (needs root and "
                     "mount namespaces)")
-    code = FIT_AND_PREDICT + textwrap.dedent("""
+    # Warnings stay visible (only the short fit's ConvergenceWarning is hidden).
+    code = "from sklearn.exceptions import ConvergenceWarning\n" + FIT_AND_PREDICT.replace(
+        'warnings.simplefilter("ignore")',
+        'warnings.simplefilter("ignore", ConvergenceWarning)') + textwrap.dedent("""
         from skneuro.kernels.cpu import activations
         stats = activations.bias_activation_forward.serial.stats
         print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
@@ -145,7 +148,20 @@ def test_a_prefilled_read_only_install_loads_its_kernels(tmp_path):
     hits, misses = map(int, counts.split())
     assert hits > 0 and misses == 0, counts
     assert "Numba cannot write its cache" not in proc.stderr
+    assert "lacks code for this machine" not in proc.stderr  # every kernel was found
     assert not any(home.rglob("*.nbi")), "compiled kernels were written under HOME"
+    # Another CPU (as Numba sees it) finds no code for itself there: it compiles
+    # in memory, says so once, and still writes nothing.
+    other = subprocess.run(
+        ["unshare", "--mount", "--", "sh", "-c",
+         f"mount --bind {site} {site} && mount -o remount,ro,bind {site} && "
+         f"exec {sys.executable} -W always::RuntimeWarning {script}"],
+        env=dict(env, NUMBA_CPU_NAME="generic"), capture_output=True, text=True,
+        timeout=300, cwd=str(tmp_path))
+    assert other.returncode == 0, other.stderr
+    assert other.stdout.rstrip().rsplit("\n", 1)[0] == prediction
+    assert other.stderr.count("lacks code for this machine") == 1, other.stderr
+    assert not any(home.rglob("*.nbi"))
 
 
 def test_threading_layer_is_tbb_where_installed_unless_the_user_chose():

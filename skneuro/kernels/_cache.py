@@ -14,10 +14,14 @@ everything again (seconds per process) and write the result under the
 user's home. :class:`PrefilledReadOnlyLocator`, placed before Numba's own
 locators (after ``NUMBA_CACHE_DIR``, which always wins), reads it instead. A
 signature missing from it is compiled in memory for the process and not
-saved (the folder is read-only); nothing is written under the user's home.
+saved (the folder is read-only); nothing is written under the user's home,
+and a warning (once per process) says so, since a cache filled on another
+CPU or by another Numba misses every time.
 """
 
 import os
+import sys
+import warnings
 
 from numba.core import caching
 
@@ -38,7 +42,9 @@ class PrefilledReadOnlyLocator(_IN_TREE):
             return None  # nothing to read, or Numba's own in-tree locator will do
         # Index files are named "<module>.<qualname>-<line>.py<version>.nbi".
         tag = "." + py_func.__qualname__ + "-"
-        if not any(tag in name and name.endswith(".nbi") for name in os.listdir(path)):
+        python = f".py{sys.version_info.major}{sys.version_info.minor}"
+        if not any(tag in name and python in name and name.endswith(".nbi")
+                   for name in os.listdir(path)):
             return None
         return self
 
@@ -66,10 +72,22 @@ def keep_in_memory_where_read_only(dispatcher):
     save = cache.save_overload
 
     def save_overload(sig, data):
+        global _miss_warning_given
         try:
             save(sig, data)
         except OSError:
-            pass  # a read-only folder: keep the compiled code in memory only
+            # A read-only folder: the compiled code stays in memory only.
+            if not _miss_warning_given:
+                _miss_warning_given = True
+                warnings.warn(
+                    f"skneuro's pre-filled kernel cache in {impl._locator.get_cache_path()} "
+                    "is read-only and lacks code for this machine (filled on another CPU, "
+                    "or by another Numba): kernels compile in every new process. Fill it "
+                    "on this machine, or set NUMBA_CACHE_DIR to a writable directory.",
+                    RuntimeWarning, stacklevel=2)
 
     cache.save_overload = save_overload
     return dispatcher
+
+
+_miss_warning_given = False
