@@ -159,7 +159,7 @@ def _after_fork_in_child():
         if id(lock) not in held:
             _OBJECT_LOCKS[obj] = threading.RLock()
     compiler = _numba_compiler_lock()
-    for lock in list(_MODULE_LOCKS) + ([compiler] if compiler is not None else []):
+    for lock in [_GUARD] + list(_MODULE_LOCKS) + ([compiler] if compiler is not None else []):
         if id(lock) not in held and hasattr(lock, "_at_fork_reinit"):
             lock._at_fork_reinit()
 
