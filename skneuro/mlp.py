@@ -330,7 +330,8 @@ class MLPRegressor(NetworkRegressorMixin, RegressorMixin, BaseMultilayerPerceptr
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`,
     minimizing the course's squared error ``E = 1/2 * sum (a - t)**2`` per
     sample (averaged over samples) with an identity output layer; multi-output
-    targets are supported. Predictions are float64, as scikit-learn's.
+    targets are supported. Predictions come in X's floating dtype, as
+    scikit-learn's (float32 in, float32 out).
 
     Parameters
     ----------
@@ -373,7 +374,6 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
     >>> reg.score(X, y / 100) > 0.4
     True
     """
-
 
     _parameter_constraints = {
         **BaseMultilayerPerceptron._parameter_constraints,
