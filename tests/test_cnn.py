@@ -128,7 +128,7 @@ def test_bad_architectures_and_shapes(digits):
 
 
 def test_pooling_with_a_stride_larger_than_its_window(digits):
-    from skneuro.kernels.cpu.pool import pooled_size
+    from skneuro.kernels.codes import pooled_size
 
     assert pooled_size(6, 2, 3) == 2 and pooled_size(7, 2, 3) == 3 and pooled_size(8, 3, 2) == 4
     X_train, _, y_train, _ = digits

@@ -383,6 +383,7 @@ def test_perceptron_on_cuda_matches_cpu(rng):
 
 
 # -- convolution and pooling kernels ------------------------------------------------
+from skneuro.kernels.codes import pooled_size  # noqa: E402
 from skneuro.kernels.cpu import conv as cpu_conv  # noqa: E402
 from skneuro.kernels.cpu import lanes as cpu_lanes  # noqa: E402
 from skneuro.kernels.cpu import pool as cpu_pool  # noqa: E402
@@ -489,7 +490,7 @@ def test_lanes_kernels(gpu, rng, geometry):
 def test_pool_kernels(gpu, rng, geometry):
     kh, kw, sh, sw = geometry
     x = rng.normal(size=(2, 2, 5, 4)).astype(F32)
-    oh, ow = cpu_pool.pooled_size(5, kh, sh), cpu_pool.pooled_size(4, kw, sw)
+    oh, ow = pooled_size(5, kh, sh), pooled_size(4, kw, sw)
     out = np.empty((2, 2, oh, ow), F32)
     argmax = np.empty((2, 2, oh, ow), np.int64)
     cpu_pool.max_pool_forward(x, kh, kw, sh, sw, out, argmax)
@@ -850,7 +851,7 @@ def test_channel_vector_lanes_kernels(gpu, rng):
 def test_avg_pool_lanes_kernels(gpu, rng, geometry):
     kh, kw, sh, sw = geometry
     c, h, w = 2, 4, 3
-    oh, ow = cpu_pool.pooled_size(h, kh, sh), cpu_pool.pooled_size(w, kw, sw)
+    oh, ow = pooled_size(h, kh, sh), pooled_size(w, kw, sw)
     x = _lanes_input(rng, (c, h, w, LANES_NV))
     out = np.full((c, oh, ow, LANES_NV), np.nan, F32)
     cpu_lanes_layers.avg_pool_lanes_forward(x, kh, kw, sh, sw, out)

@@ -10,6 +10,7 @@ from scipy import sparse
 
 from skneuro.kernels import host
 from skneuro.kernels._jit import _OPTIONS, parallel_kernels
+from skneuro.kernels.codes import pooled_size
 from skneuro.kernels.cpu import (
     activations,
     conv,
@@ -312,7 +313,7 @@ def test_pool_kernels(variant, geometry, size, rng):
     kh, kw, sh, sw = geometry
     x = rng.normal(size=(2, 3) + size)
     x[0, 0, 0, :2] = x[0, 0, 1, :2] = 3.0  # ties: the first in window order wins
-    oh, ow = pool.pooled_size(size[0], kh, sh), pool.pooled_size(size[1], kw, sw)
+    oh, ow = pooled_size(size[0], kh, sh), pooled_size(size[1], kw, sw)
     out = np.empty((2, 3, oh, ow))
     argmax = np.empty((2, 3, oh, ow), np.int64)
     _variant(pool.max_pool_forward, variant)(x, kh, kw, sh, sw, out, argmax)

@@ -142,7 +142,7 @@ def test_channel_vector_add_and_its_sums(variant, n, c, p, seed):
 @given(n=st.integers(1, 40), h=st.integers(1, 6), w=st.integers(1, 6),
        seed=st.integers(0, 2**16))
 def test_average_pooling_lanes(variant, window, n, h, w, seed):
-    from skneuro.kernels.cpu.pool import pooled_size
+    from skneuro.kernels.codes import pooled_size
 
     kh, kw, sh, sw = window
     rng = np.random.default_rng(seed)

@@ -8,10 +8,9 @@ convolutions run with the samples in the vector lanes
 weights with the unfolded input (:mod:`skneuro.kernels.cpu.conv`).
 """
 
-from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
-from skneuro.kernels.cpu.activations import IDENTITY
+from skneuro.kernels.codes import CODES as ACTIVATION_CODES
+from skneuro.kernels.codes import IDENTITY, pooled_size
 from skneuro.kernels.cpu.lanes import lanes_size
-from skneuro.kernels.cpu.pool import pooled_size
 from skneuro.nn.layers import Layer, _default_slope
 
 #: Fewest samples a stride-1 convolution runs in lanes. The lanes hold the

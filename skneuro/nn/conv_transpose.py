@@ -11,8 +11,8 @@ activation derivative, ``im2col`` of the output gradient, two products and
 the layout change back to samples.
 """
 
-from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
-from skneuro.kernels.cpu.activations import IDENTITY
+from skneuro.kernels.codes import CODES as ACTIVATION_CODES
+from skneuro.kernels.codes import IDENTITY
 from skneuro.nn.conv import _as_2d, _pair, set_window_attributes
 from skneuro.nn.layers import Layer
 

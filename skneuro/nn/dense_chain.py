@@ -14,7 +14,7 @@ and for sparse inputs, the step runs its layers one by one.
 
 import numpy as np
 
-from skneuro.kernels.cpu.activations import INPUT_DERIVATIVE
+from skneuro.kernels.codes import INPUT_DERIVATIVE
 from skneuro.nn.layers import ACTIVATION_CODES, Dense, _is_sparse
 
 

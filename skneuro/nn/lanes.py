@@ -16,7 +16,7 @@ layers compute from them (finite values, never read by a real sample); their
 gradients are zero throughout (see :mod:`skneuro.kernels.cpu.lanes_layers`).
 """
 
-from skneuro.kernels.cpu.activations import IDENTITY
+from skneuro.kernels.codes import IDENTITY
 from skneuro.kernels.cpu.lanes import lanes_size
 from skneuro.nn.layers import Layer
 

@@ -16,8 +16,8 @@ Contract, for every layer:
 
 import numpy as np
 
-from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
-from skneuro.kernels.cpu.activations import IDENTITY, INPUT_DERIVATIVE
+from skneuro.kernels.codes import CODES as ACTIVATION_CODES
+from skneuro.kernels.codes import IDENTITY, INPUT_DERIVATIVE
 
 
 def _shallow_copy(obj):

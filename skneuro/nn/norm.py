@@ -1,6 +1,6 @@
 """Normalization layers: group and layer normalization (per sample)."""
 
-from skneuro.kernels.cpu.activations import CODES as ACTIVATION_CODES
+from skneuro.kernels.codes import CODES as ACTIVATION_CODES
 from skneuro.nn.layers import Layer, _default_slope
 
 

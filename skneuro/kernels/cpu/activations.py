@@ -25,35 +25,21 @@ import numpy as np
 from numba import prange
 
 from skneuro.kernels._jit import FLT_MIN, kernel
+from skneuro.kernels.codes import (  # noqa: F401  (re-exported: the codes of these kernels)
+    CODES,
+    GELU,
+    IDENTITY,
+    INPUT_DERIVATIVE,
+    LEAKY_RELU,
+    RELU,
+    SIGMOID,
+    SILU,
+    STEP,
+    TANH,
+)
+from skneuro.kernels.codes import GELU_A as _GELU_A
+from skneuro.kernels.codes import GELU_C as _GELU_C
 from skneuro.kernels.cpu.fast_exp import exp
-
-IDENTITY = 0
-STEP = 1
-SIGMOID = 2
-TANH = 3
-RELU = 4
-LEAKY_RELU = 5
-SILU = 6
-GELU = 7
-
-#: Codes whose backward kernels take the pre-activation instead of the output.
-INPUT_DERIVATIVE = frozenset({SILU, GELU})
-
-_GELU_C = 0.7978845608028654  # sqrt(2 / pi)
-_GELU_A = 0.044715
-
-CODES = {
-    "identity": IDENTITY,
-    "step": STEP,
-    "sigmoid": SIGMOID,
-    "logistic": SIGMOID,
-    "tanh": TANH,
-    "relu": RELU,
-    "leaky_relu": LEAKY_RELU,
-    "silu": SILU,
-    "swish": SILU,
-    "gelu": GELU,
-}
 
 
 @kernel

@@ -21,6 +21,7 @@ import numpy as np
 from numba import prange
 
 from skneuro.kernels._jit import kernel
+from skneuro.kernels.codes import check_layer_counts
 from skneuro.kernels.cpu import simd
 from skneuro.kernels.cpu.activations import bias_activation_forward
 from skneuro.kernels.cpu.dense import (
@@ -72,13 +73,6 @@ def forward_chain(x, weights, biases, codes, params, outs):
                                          outs):
         matmul_rows(h, w, out)
         bias_activation_forward(out, b, code, param)
-
-
-def check_layer_counts(weights, biases, codes, params, outs):
-    """Raise ValueError unless there is one of each argument per layer (both backends)."""
-    if not len(weights) == len(biases) == len(codes) == len(params) == len(outs):
-        raise ValueError("forward_chain: one weight matrix, bias, code, parameter and "
-                         "output per layer")
 
 
 #: The activation kernel's serial variant, called on a job's rows: the same

@@ -13,17 +13,6 @@ from numba import prange
 from skneuro.kernels._jit import kernel
 
 
-def pooled_size(size, k, s):
-    """Output length of a clipped pooling window ``k`` with stride ``s`` over ``size``.
-
-    Windows start at 0, s, 2s, ... while the last full window has not reached
-    the end; every window starts inside the input, also when ``s > k``.
-    """
-    if size <= k:
-        return 1
-    return min(-(-(size - k) // s) + 1, (size - 1) // s + 1)
-
-
 @numba.njit(inline="always")
 def clipped_window(i, j, kh, kw, sh, sw, h, w):
     """Rows ``y0:y1`` and columns ``x0:x1`` of output (i, j)'s window, clipped to

@@ -5,9 +5,7 @@ import math
 from numba import cuda
 
 from skneuro.kernels._jit import FLT_MIN
-from skneuro.kernels.cpu.activations import (  # noqa: F401  (the same codes)
-    _GELU_A,
-    _GELU_C,
+from skneuro.kernels.codes import (  # noqa: F401  (the same codes)
     CODES,
     GELU,
     IDENTITY,
@@ -18,6 +16,8 @@ from skneuro.kernels.cpu.activations import (  # noqa: F401  (the same codes)
     STEP,
     TANH,
 )
+from skneuro.kernels.codes import GELU_A as _GELU_A
+from skneuro.kernels.codes import GELU_C as _GELU_C
 from skneuro.kernels.cuda._launch import check_device, grid
 
 

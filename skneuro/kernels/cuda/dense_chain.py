@@ -6,7 +6,7 @@ kernels one after the other, on the device arrays, with the CPU module's
 interface (and the same results as the layers run one by one).
 """
 
-from skneuro.kernels.cpu.dense_chain import check_layer_counts
+from skneuro.kernels.codes import check_layer_counts
 from skneuro.kernels.cuda.activations import bias_activation_forward
 from skneuro.kernels.cuda.dense import matmul_rows
 

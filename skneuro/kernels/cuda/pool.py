@@ -2,7 +2,6 @@
 
 from numba import cuda
 
-from skneuro.kernels.cpu.pool import pooled_size  # noqa: F401  (same interface)
 from skneuro.kernels.cuda._launch import check_device, grid
 
 
