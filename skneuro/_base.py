@@ -6,12 +6,10 @@ warm start, partial fit) into a network and a training run, and exposes the
 fitted attributes. The maths lives in :mod:`skneuro.nn`.
 """
 
-import contextlib
 import copy
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -23,34 +21,16 @@ from skneuro._locks import lock_of
 from skneuro._saved_state import VersionedStateMixin
 from skneuro._threads import limit_threads
 from skneuro._warnings import warn
-from skneuro.kernels._jit import QUICK_THREAD_START, parallel_kernels
-from skneuro.kernels.cpu import dense, dense_chain
-from skneuro.kernels.cpu.dense import SMALL_ROWS
-from skneuro.kernels.host import all_finite, nonzero_block_density
+from skneuro.kernels.host import all_finite
 from skneuro.nn import Trainer, get_backend, make_optimizer, make_schedule
 from skneuro.nn.backend import cuda_unavailable_reason
 from skneuro.nn.callbacks import Callback
 from skneuro.nn.init import INIT_METHODS
-from skneuro.nn.shards import shards_for, single_threaded_blas
 from skneuro.nn.trainer import DIVERGENCE_FACTOR, DivergenceError, fit_lbfgs
 
 #: Rows per forward pass at prediction time: large enough for BLAS to run at
 #: full speed, small enough to bound memory by the chunk, not the data.
 PREDICT_CHUNK = 16384
-
-#: Large prediction requests whose first rows' blocks of 4 have at most this
-#: share of nonzero columns run in chunks of ``SMALL_ROWS`` (see
-#: ``_skips_zeros``). The MNIST network of ``asv_bench/compare.py``, 10,000
-#: rows, against one chunk through BLAS: MNIST images (0.39) 1.85x faster,
-#: uniform noise with zeros at 0.76, 1.3x; without zeros about as fast in
-#: float32 and 0.9x in float64, so those requests stay with BLAS.
-SKIP_ZEROS_BELOW = 0.8
-
-#: The kernels that run small prediction requests in parallel (see
-#: ``_prediction_threads``).
-_SMALL_PRODUCTS = (dense.matmul_row_blocks, dense_chain.chain_row_groups)
-
-
 
 def fit_transaction(estimator, fit, *args, **kwargs):
     """Run ``fit(*args, **kwargs)``; if it raises, put ``estimator`` back as it was.
@@ -504,35 +484,13 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
         backend = self._predict_backend()
         self.network_.bind(backend)
         self._loss.bind(backend)
-        n = X.shape[0]
-        out = np.empty((n,) + tuple(self.network_.output_shape), dtype=backend.dtype)
-        n_shards = self._shard_count(backend) if not sparse.issparse(X) else 1
-        chunk = self._predict_chunk
-        if (n > SMALL_ROWS and n_shards == 1 and backend.name == "cpu"
-                and not sparse.issparse(X) and _skips_zeros(X)):
-            # Inputs with zeros to skip go through the small-request kernels
-            # at any size (MNIST, 10,000 rows: ~1.8x faster than through
-            # BLAS; on inputs without zeros they are about BLAS's speed).
-            chunk = min(chunk, SMALL_ROWS)
-        self.network_.check_rows(min(n, chunk), training=False)
+        out = np.empty((X.shape[0],) + tuple(self.network_.output_shape), dtype=backend.dtype)
         # Non-finite outputs get the clear error below, not numpy's warnings.
         with (limit_threads(self.n_jobs),
-              np.errstate(over="ignore", invalid="ignore", divide="ignore"),
-              self._prediction_threads(backend, min(n, chunk), n_shards)):
-            for start in range(0, n, chunk):
-                stop = min(start + chunk, n)
-                rows = X[start:stop]
-                if n_shards > 1:  # CPU: the shards write into ``out`` directly
-                    result = out[start:stop]
-                    shards_for(self.network_, None, n_shards).forward(backend.asarray(rows),
-                                                                      result)
-                else:
-                    result = self.network_.forward(
-                        rows if hasattr(rows, "tocsr") else backend.asarray(rows))
-                if activate:  # in place
-                    self._loss.activate(result)
-                if n_shards == 1:
-                    out[start:stop] = backend.to_host(result)
+              np.errstate(over="ignore", invalid="ignore", divide="ignore")):
+            backend.predict(self.network_, X, out, self._predict_chunk,
+                            n_shards=self._shard_count(backend),
+                            finish=self._loss.activate if activate else None)
         if not all_finite(out.reshape(-1)):
             raise FloatingPointError(
                 "The network produced non-finite outputs; the input holds values far "
@@ -540,34 +498,11 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
             )
         return out
 
-    @staticmethod
-    def _prediction_threads(backend, n, n_shards):
-        """Who uses the cores during a prediction in chunks of ``n`` rows."""
-        if n_shards > 1:  # the shards' threads, each with single-threaded products
-            return single_threaded_blas()
-        if n <= SMALL_ROWS and backend.name == "cpu" and QUICK_THREAD_START:
-            # Dense products this small are our kernels', not BLAS's (see
-            # kernels.cpu.dense and dense_chain), so no BLAS thread spins
-            # between them: they may use every core, where starting threads
-            # costs microseconds (with workqueue, more than the product).
-            return parallel_kernels(only=_SMALL_PRODUCTS)
-        return contextlib.nullcontext()
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = bool(getattr(self, "_accept_sparse", True))
         return tags
 
-
-
-def _skips_zeros(X):
-    """Whether the small-request kernels would skip a fifth of ``X``'s products or more.
-
-    Measured on its first rows: ``SKIP_ZEROS_BELOW`` of the columns of a
-    block of 4 rows nonzero, or fewer.
-    """
-    head = np.ascontiguousarray(X[:SMALL_ROWS].reshape(min(X.shape[0], SMALL_ROWS), -1))
-    return nonzero_block_density(head, SMALL_ROWS) <= SKIP_ZEROS_BELOW
 
 
 def _interrupted_lbfgs_result(network, loss, X, y, weight):

@@ -21,7 +21,6 @@ from sklearn.exceptions import ConvergenceWarning
 from skneuro import MLPClassifier, MLPRegressor, Perceptron
 from skneuro.kernels.cpu import activations as cpu_act
 from skneuro.kernels.cpu import dense as cpu_dense
-from skneuro.kernels.cpu import dense_chain as cpu_dense_chain
 from skneuro.kernels.cpu import dropout as cpu_dropout
 from skneuro.kernels.cpu import losses as cpu_losses
 from skneuro.kernels.cpu import optim as cpu_optim
@@ -102,27 +101,6 @@ def test_matrix_products(gpu, rng, shape):
     one = gpu.empty((1, m))
     gpu.dense.matmul_rows(on(gpu, a[-1:])[0], b_d, one)
     assert_array_equal(gpu.to_host(one)[0], gpu.to_host(out)[-1])
-
-
-def test_dense_chain_kernel(gpu, rng):
-    # Three layers, 6 rows (a block of 4 and single rows on the CPU).
-    widths, names = (7, 5, 4, 3), ("relu", "sigmoid", "identity")
-    x = rng.normal(size=(6, widths[0])).astype(F32)
-    x[rng.random(x.shape) < 0.5] = 0
-    weights = tuple(rng.normal(size=(k, p)).astype(F32) for k, p in zip(widths, widths[1:]))
-    biases = tuple(rng.normal(size=p).astype(F32) for p in widths[1:])
-    codes = np.array([cpu_act.CODES[name] for name in names], np.int64)
-    params = np.array([1.0, 1.7, 1.0], F32)
-    outs = tuple(np.empty((6, p), F32) for p in widths[1:])
-    cpu_dense_chain.forward_chain(x, weights, biases, codes, params, outs)
-    outs_d = tuple(gpu.empty(out.shape) for out in outs)
-    gpu.dense_chain.forward_chain(on(gpu, x)[0], tuple(on(gpu, *weights)),
-                                  tuple(on(gpu, *biases)), codes, params, outs_d)
-    for out_d, out in zip(outs_d, outs):
-        assert_allclose(gpu.to_host(out_d), out, **TOL)
-    with pytest.raises(ValueError, match="per layer"):
-        gpu.dense_chain.forward_chain(on(gpu, x)[0], tuple(on(gpu, *weights)),
-                                      tuple(on(gpu, *biases)), codes, params, outs_d[:2])
 
 
 def test_data_movement_and_reductions(gpu, rng):
@@ -385,7 +363,6 @@ def test_perceptron_on_cuda_matches_cpu(rng):
 # -- convolution and pooling kernels ------------------------------------------------
 from skneuro.kernels.codes import pooled_size  # noqa: E402
 from skneuro.kernels.cpu import conv as cpu_conv  # noqa: E402
-from skneuro.kernels.cpu import lanes as cpu_lanes  # noqa: E402
 from skneuro.kernels.cpu import pool as cpu_pool  # noqa: E402
 
 
@@ -439,53 +416,6 @@ def test_flip_filters(gpu, rng):
     assert_array_equal(gpu.to_host(out_d), out)
 
 
-@pytest.mark.parametrize("geometry", [(3, 3, 1, 1), (2, 3, 0, 2), (1, 1, 0, 0), (3, 5, 0, 2)])
-def test_lanes_kernels(gpu, rng, geometry):
-    kh, kw, ph, pw = geometry
-    n, c, f, h, w = 3, 2, 3, 3, 4
-    nv = cpu_lanes.lanes_size(n)
-    hp, wp = h + 2 * ph, w + 2 * pw
-    oh, ow = hp - kh + 1, wp - kw + 1
-    x = rng.normal(size=(n, c, h, w)).astype(F32)
-    xl = np.empty((c, hp, wp, nv), F32)
-    cpu_lanes.to_lanes(x, ph, pw, xl)
-    (x_d,) = on(gpu, x)
-    xl_d = gpu.empty(xl.shape)
-    gpu.lanes.to_lanes(x_d, ph, pw, xl_d)
-    assert_array_equal(gpu.to_host(xl_d), xl)
-
-    W = rng.normal(size=(c * kh * kw, f)).astype(F32)
-    b = rng.normal(size=f).astype(F32)
-    out = np.empty((f, oh, ow, nv), F32)
-    cpu_lanes.conv_lanes(xl, W, b, kh, kw, 0, 0, out)
-    W_d, b_d = on(gpu, W, b)
-    out_d = gpu.empty(out.shape)
-    gpu.lanes.conv_lanes(xl_d, W_d, b_d, kh, kw, 0, 0, out_d)
-    assert_allclose(gpu.to_host(out_d), out, **TOL)
-    # The same padding, implicit: the planes without their ring.
-    (x_unpadded,) = on(gpu, xl[:, ph:ph + h, pw:pw + w].copy())
-    implicit_d = gpu.empty(out.shape)
-    gpu.lanes.conv_lanes(x_unpadded, W_d, b_d, kh, kw, ph, pw, implicit_d)
-    assert_allclose(gpu.to_host(implicit_d), out, **TOL)
-
-    code, slope = cpu_act.CODES["leaky_relu"], F32(0.1)
-    y = np.empty((n, f, oh, ow), F32)
-    cpu_lanes.from_lanes(out, code, slope, y)
-    y_d = gpu.empty(y.shape)
-    gpu.lanes.from_lanes(out_d, code, slope, y_d)
-    assert_allclose(gpu.to_host(y_d), y, **TOL)
-
-    qh, qw = kh - 1 - ph, kw - 1 - pw
-    dl = np.empty((f, oh + 2 * qh, ow + 2 * qw, nv), F32)
-    cpu_lanes.to_lanes(y, qh, qw, dl)
-    dW = np.empty_like(W)
-    cpu_lanes.conv_lanes_weight_grad(xl, dl, qh, qw, kh, kw, dW)
-    (dl_d,) = on(gpu, dl)
-    dW_d = gpu.empty(W.shape)
-    gpu.lanes.conv_lanes_weight_grad(xl_d, dl_d, qh, qw, kh, kw, dW_d)
-    assert_allclose(gpu.to_host(dW_d), dW, **TOL)
-
-
 @pytest.mark.parametrize("geometry", [(2, 2, 2, 2), (3, 2, 2, 1)])
 def test_pool_kernels(gpu, rng, geometry):
     kh, kw, sh, sw = geometry
@@ -521,10 +451,12 @@ def test_pool_kernels(gpu, rng, geometry):
 def test_cnn_network_on_cuda_matches_cpu(rng, method, monkeypatch):
     from skneuro.nn import Conv, Dense, Flatten, MaxPool, Network, SoftmaxCrossEntropy
 
+    # The CPU's two ways (the CUDA backend always unfolds).
     if method == "unfold":  # the path of other strides, forced on these stride-1 layers
-        monkeypatch.setattr(Conv, "_method", lambda self, n: "unfold")
+        monkeypatch.setattr("skneuro.backends.cpu.convolution.method",
+                            lambda layer, n: "unfold")
     else:  # lanes also for this 3-sample batch
-        monkeypatch.setattr("skneuro.nn.conv.MIN_LANES_BATCH", 1)
+        monkeypatch.setattr("skneuro.backends.cpu.convolution.MIN_LANES_BATCH", 1)
     x = rng.normal(size=(3, 1, 4, 4)).astype(F32)
     y = np.array([0, 1, 0], dtype=np.intp)
     w = np.full(3, 1 / 3, F32)
@@ -746,165 +678,51 @@ def test_ddpm_on_cuda_matches_cpu(rng):
                     cpu.sample(2, y=[0, 1], random_state=0), rtol=1e-4, atol=1e-5)
 
 
-# -- layers in the lanes layout (C, P, NV) / (C, H, W, NV) ----------------------------
-from skneuro.kernels.cpu import lanes_layers as cpu_lanes_layers  # noqa: E402
-
-LANES_N, LANES_NV = 5, 32  # 5 real samples in 32 lanes
-
-
-def _lanes_input(rng, shape, loc=0.0, tail=True):
-    """Random float32 lanes; with ``tail=False`` zero in lanes ``s >= n``, as a region's
-    gradients are (its values there are those of an all-zero sample: anything finite)."""
-    x = rng.normal(loc=loc, size=shape).astype(F32)
-    if not tail:
-        x[..., LANES_N:] = 0.0
-    return x
-
-
 def _garbage(gpu, shape, dtype=F32):
     """A device output filled with NaN, so that every element the kernel skips shows."""
     return on(gpu, np.full(shape, np.nan, dtype))[0]
 
 
-@pytest.mark.parametrize("ph, pw", [(1, 1), (0, 2)])
-def test_pad_lanes_kernel(gpu, rng, ph, pw):
-    c, h, w = 2, 3, 2
-    x = _lanes_input(rng, (c, h, w, LANES_NV))
-    out = np.full((c, h + 2 * ph, w + 2 * pw, LANES_NV), np.nan, F32)
-    cpu_lanes.pad_lanes(x, ph, pw, out)
-    out_d = _garbage(gpu, out.shape)
-    gpu.lanes.pad_lanes(on(gpu, x)[0], ph, pw, out_d)
-    assert_array_equal(gpu.to_host(out_d), out)
 
 
-@pytest.mark.parametrize("name", ["identity", "silu", "sigmoid"])
-def test_bias_activation_lanes_kernel(gpu, rng, name):
-    code, param = cpu_act.CODES[name], F32(1.7)
-    y = _lanes_input(rng, (4, 9, LANES_NV))
-    b = rng.normal(size=4).astype(F32)
-    out = np.full(y.shape, np.nan, F32)
-    cpu_lanes_layers.bias_activation_lanes(y, b, code, param, out)
-    y_d, b_d = on(gpu, y, b)
-    out_d = _garbage(gpu, y.shape)
-    gpu.lanes_layers.bias_activation_lanes(y_d, b_d, code, param, out_d)
-    assert_allclose(gpu.to_host(out_d), out, **TOL)
-    # In place (``out`` is ``y``).
-    gpu.lanes_layers.bias_activation_lanes(y_d, b_d, code, param, y_d)
-    assert_allclose(gpu.to_host(y_d), out, **TOL)
+# -- the Gaussian layers' draws and the VAE loss --------------------------------------
+def test_gaussian_kernels(gpu, rng):
+    """Noise and reparameterized samples: the same draws, values and gradients."""
+    from skneuro.kernels.cpu import gaussian as cpu_gaussian
+
+    n, k = 6, 3
+    x = rng.normal(size=(n, 5)).astype(F32)
+    noisy = np.empty_like(x)
+    cpu_gaussian.gaussian_noise(x, 7, 2, 1, F32(0.3), noisy)
+    noisy_d = gpu.empty(x.shape)
+    gpu.gaussian.gaussian_noise(on(gpu, x)[0], 7, 2, 1, F32(0.3), noisy_d)
+    assert_allclose(gpu.to_host(noisy_d), noisy, **TOL)
+    assert not np.allclose(noisy, x)
+
+    stats = rng.normal(size=(n, 2 * k)).astype(F32)  # [mu | logvar]
+    for sample in (True, False):
+        z, eps = np.empty((n, k), F32), np.empty((n, k), F32)
+        cpu_gaussian.gaussian_sample_forward(stats, 5, 1, 0, sample, z, eps)
+        z_d, eps_d = gpu.empty((n, k)), gpu.empty((n, k))
+        gpu.gaussian.gaussian_sample_forward(on(gpu, stats)[0], 5, 1, 0, sample, z_d, eps_d)
+        assert_allclose(gpu.to_host(z_d), z, **TOL)
+        assert_allclose(gpu.to_host(eps_d), eps, **TOL)
+    grad = rng.normal(size=(n, k)).astype(F32)
+    dstats = np.empty_like(stats)
+    cpu_gaussian.gaussian_sample_backward(grad, stats, eps, dstats)
+    dstats_d = gpu.empty(stats.shape)
+    gpu.gaussian.gaussian_sample_backward(*on(gpu, grad, stats, eps), dstats_d)
+    assert_allclose(gpu.to_host(dstats_d), dstats, **TOL)
 
 
-@pytest.mark.parametrize("groups, name", [(1, "identity"), (2, "identity"), (2, "silu"),
-                                         (2, "sigmoid")])
-def test_group_norm_lanes_kernels(gpu, rng, groups, name):
-    code, param = cpu_act.CODES[name], F32(1.7)
-    c, p, nv = 4, 9, LANES_NV
-    x = _lanes_input(rng, (c, p, nv), loc=1.0)
-    x[:, :, -1] = 0.0  # a lane of zeros: variance 0, 1/sqrt(eps)
-    gamma = rng.normal(size=c).astype(F32)
-    beta = rng.normal(size=c).astype(F32)
-    out, xhat = np.full(x.shape, np.nan, F32), np.full(x.shape, np.nan, F32)
-    inv_std = np.full((groups, nv), np.nan)
-    cpu_lanes_layers.group_norm_lanes_forward(x, groups, gamma, beta, 1e-5, code, param, out,
-                                              xhat, inv_std)
-    x_d, gamma_d, beta_d = on(gpu, x, gamma, beta)
-    out_d, xhat_d = _garbage(gpu, x.shape), _garbage(gpu, x.shape)
-    inv_d = _garbage(gpu, inv_std.shape, np.float64)
-    gpu.lanes_layers.group_norm_lanes_forward(x_d, groups, gamma_d, beta_d, 1e-5, code, param,
-                                              out_d, xhat_d, inv_d)
-    assert_allclose(gpu.to_host(out_d), out, **TOL)
-    assert_allclose(gpu.to_host(xhat_d), xhat, **TOL)
-    assert_allclose(gpu.to_host(inv_d), inv_std, rtol=1e-6)
-
-    grad = _lanes_input(rng, x.shape, tail=False)
-    dx = np.full(x.shape, np.nan, F32)
-    dgamma, dbeta = np.full(c, np.nan, F32), np.full(c, np.nan, F32)
-    cpu_lanes_layers.group_norm_lanes_backward(grad, xhat, inv_std, gamma, beta, groups, code,
-                                               param, dx, dgamma, dbeta)
-    (grad_d,) = on(gpu, grad)
-    dx_d, dgamma_d, dbeta_d = _garbage(gpu, x.shape), _garbage(gpu, (c,)), _garbage(gpu, (c,))
-    gpu.lanes_layers.group_norm_lanes_backward(grad_d, xhat_d, inv_d, gamma_d, beta_d, groups,
-                                               code, param, dx_d, dgamma_d, dbeta_d)
-    assert_allclose(gpu.to_host(dx_d), dx, **TOL)
-    assert_allclose(gpu.to_host(dgamma_d), dgamma, **TOL)
-    assert_allclose(gpu.to_host(dbeta_d), dbeta, **TOL)
-
-
-def test_channel_vector_lanes_kernels(gpu, rng):
-    c, p = 3, 4
-    x = _lanes_input(rng, (c, p, LANES_NV))
-    e = rng.normal(size=(LANES_N, c)).astype(F32)
-    out = np.full(x.shape, np.nan, F32)
-    cpu_lanes_layers.add_channel_vector_lanes(x, e, out)
-    x_d, e_d = on(gpu, x, e)
-    out_d = _garbage(gpu, x.shape)
-    gpu.lanes_layers.add_channel_vector_lanes(x_d, e_d, out_d)
-    assert_allclose(gpu.to_host(out_d), out, **TOL)
-
-    sums = np.full((LANES_N, c), np.nan, F32)
-    cpu_lanes_layers.channel_sums_lanes(x, sums)
-    sums_d = _garbage(gpu, sums.shape)
-    gpu.lanes_layers.channel_sums_lanes(x_d, sums_d)
-    assert_allclose(gpu.to_host(sums_d), sums, **TOL)
-
-
-@pytest.mark.parametrize("geometry", [(2, 2, 2, 2), (3, 2, 2, 1)])
-def test_avg_pool_lanes_kernels(gpu, rng, geometry):
-    kh, kw, sh, sw = geometry
-    c, h, w = 2, 4, 3
-    oh, ow = pooled_size(h, kh, sh), pooled_size(w, kw, sw)
-    x = _lanes_input(rng, (c, h, w, LANES_NV))
-    out = np.full((c, oh, ow, LANES_NV), np.nan, F32)
-    cpu_lanes_layers.avg_pool_lanes_forward(x, kh, kw, sh, sw, out)
-    out_d = _garbage(gpu, out.shape)
-    gpu.lanes_layers.avg_pool_lanes_forward(on(gpu, x)[0], kh, kw, sh, sw, out_d)
-    assert_allclose(gpu.to_host(out_d), out, **TOL)
-
-    grad = _lanes_input(rng, out.shape, tail=False)
-    dx = np.full(x.shape, np.nan, F32)
-    cpu_lanes_layers.avg_pool_lanes_backward(grad, kh, kw, sh, sw, dx)
-    dx_d = _garbage(gpu, x.shape)
-    gpu.lanes_layers.avg_pool_lanes_backward(on(gpu, grad)[0], kh, kw, sh, sw, dx_d)
-    assert_allclose(gpu.to_host(dx_d), dx, **TOL)
-
-
-@pytest.mark.parametrize("factors", [(2, 2), (3, 1)])
-def test_upsample_lanes_kernels(gpu, rng, factors):
-    sh, sw = factors
-    c, h, w = 2, 2, 3
-    x = _lanes_input(rng, (c, h, w, LANES_NV))
-    out = np.full((c, h * sh, w * sw, LANES_NV), np.nan, F32)
-    cpu_lanes_layers.upsample_lanes_forward(x, sh, sw, out)
-    out_d = _garbage(gpu, out.shape)
-    gpu.lanes_layers.upsample_lanes_forward(on(gpu, x)[0], sh, sw, out_d)
-    assert_array_equal(gpu.to_host(out_d), out)
-
-    grad = _lanes_input(rng, out.shape, tail=False)
-    dx = np.full(x.shape, np.nan, F32)
-    cpu_lanes_layers.upsample_lanes_backward(grad, sh, sw, dx)
-    dx_d = _garbage(gpu, x.shape)
-    gpu.lanes_layers.upsample_lanes_backward(on(gpu, grad)[0], sh, sw, dx_d)
-    assert_allclose(gpu.to_host(dx_d), dx, **TOL)
-
-
-def test_winograd_kernels(gpu, rng):
-    from skneuro.kernels.cpu import winograd as cpu_winograd
-
-    n, c, f, h, w = 3, 2, 3, 4, 2
-    nv = cpu_lanes.lanes_size(n)
-    x = rng.normal(size=(n, c, h, w)).astype(F32)
-    padded = np.empty((c, h + 2, w + 2, nv), F32)
-    cpu_lanes.to_lanes(x, 1, 1, padded)
-    W = rng.normal(size=(9 * c, f)).astype(F32)
-    b = rng.normal(size=f).astype(F32)
-    U = np.empty((16, c, f), F32)
-    cpu_winograd.winograd_weights(W, U)
-    W_d, b_d, padded_d = on(gpu, W, b, padded)
-    U_d = gpu.empty(U.shape)
-    gpu.winograd.winograd_weights(W_d, U_d)
-    assert_allclose(gpu.to_host(U_d), U, **TOL)
-    out = np.empty((f, h, w, nv), F32)
-    scratch = np.empty(cpu_winograd.scratch_shape(c, nv, F32), F32)
-    cpu_winograd.conv_lanes_winograd(padded, U, b, scratch, out)
-    out_d = gpu.empty(out.shape)
-    gpu.winograd.conv_lanes_winograd(padded_d, U_d, b_d, None, out_d)
-    assert_allclose(gpu.to_host(out_d), out, **TOL)
+def test_vae_loss_kernel(gpu, rng):
+    n, m, k = 5, 4, 2
+    out = rng.normal(size=(n, m + 2 * k)).astype(F32)
+    target = rng.normal(size=(n, m)).astype(F32)
+    w = np.full(n, 1 / n, F32)
+    grad, rows = np.empty_like(out), np.empty(n, F32)
+    cpu_losses.vae_squared_error(out, target, w, F32(0.5), grad, rows)
+    grad_d, rows_d = gpu.empty(out.shape), gpu.empty((n,))
+    gpu.losses.vae_squared_error(*on(gpu, out, target, w), F32(0.5), grad_d, rows_d)
+    assert_allclose(gpu.to_host(grad_d), grad, **TOL)
+    assert_allclose(gpu.to_host(rows_d), rows, **TOL)

@@ -1,4 +1,4 @@
-"""Runs of dense layers as one plan step (see :mod:`skneuro.nn.dense_chain`):
+"""Runs of dense layers as one plan step (see :mod:`skneuro.backends.cpu.dense_chain`):
 which runs are fused, and that fusing changes no result."""
 
 from unittest import mock
@@ -8,10 +8,10 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits
 
-import skneuro.nn.network as network_module
+import skneuro.backends.cpu.planning as planning
 from skneuro import AutoEncoder, MLPClassifier, MLPRegressor
+from skneuro.backends.cpu.dense_chain import DenseChain
 from skneuro.nn import Add, CPUBackend, Dense, Dropout, GaussianNoise, Network
-from skneuro.nn.dense_chain import DenseChain
 from skneuro.nn.losses import SoftmaxCrossEntropy
 from tests.test_gradients import check_network_gradients
 
@@ -19,7 +19,7 @@ B64 = CPUBackend(np.float64)
 
 
 def _layers_one_by_one():
-    return mock.patch.object(network_module, "DENSE_CHAINS", False)
+    return mock.patch.object(planning, "DENSE_CHAINS", False)
 
 
 def _build(net, dtype=np.float64):
@@ -86,7 +86,7 @@ def test_fused_prediction_and_gradients_are_those_of_the_layers(rng, n):
     w = np.full(n, 1.0 / n)
     results = []
     for fused in (True, False):
-        with mock.patch.object(network_module, "DENSE_CHAINS", fused):
+        with mock.patch.object(planning, "DENSE_CHAINS", fused):
             net = _build(Network.sequential((12,), layers))
             assert bool(_chains(net.plan(n))) == fused
             loss = SoftmaxCrossEntropy().bind(B64)
@@ -122,7 +122,7 @@ def test_estimators_fit_and_predict_the_same_with_and_without_chains(estimator):
     y = X[:200, :3] if isinstance(estimator, MLPRegressor) else y[:200]
     results = []
     for fused in (True, False):
-        with mock.patch.object(network_module, "DENSE_CHAINS", fused):
+        with mock.patch.object(planning, "DENSE_CHAINS", fused):
             fitted = estimator.fit(X[:200], y)
             predict = next(getattr(fitted, name) for name in ("predict_proba", "transform",
                                                               "predict") if hasattr(fitted, name))

@@ -199,8 +199,9 @@ def test_float32_matches_float64(activation, rng):
 
 
 # -- convolution and pooling ------------------------------------------------------
+from skneuro.backends.cpu import convolution  # noqa: E402
+from skneuro.backends.cpu.convolution import MIN_LANES_BATCH  # noqa: E402
 from skneuro.nn import AvgPool, Conv, Flatten, MaxPool  # noqa: E402
-from skneuro.nn.conv import MIN_LANES_BATCH  # noqa: E402
 
 
 @pytest.mark.parametrize("activation", ["identity", "tanh", "leaky_relu", "silu"])
@@ -231,8 +232,8 @@ def _forced(method):
     """Make every Conv compute by ``method`` ("lanes" only where it applies, at any
     batch size)."""
     if method == "lanes":
-        return mock.patch("skneuro.nn.conv.MIN_LANES_BATCH", 1)
-    return mock.patch.object(Conv, "_method", lambda self, n: "unfold")
+        return mock.patch.object(convolution, "MIN_LANES_BATCH", 1)
+    return mock.patch.object(convolution, "method", lambda layer, n: "unfold")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -246,8 +247,8 @@ def test_lanes_give_each_sample_the_same_result_in_any_batch(rng, dtype, shape):
     x = rng.normal(size=(37,) + shape).astype(dtype)
     layer = Conv(5, 3, activation="tanh")
     layer.build([shape], CPUBackend(dtype), rng)
-    assert layer._method(MIN_LANES_BATCH) == "lanes"
-    assert layer._method(MIN_LANES_BATCH - 1) == "unfold"
+    assert convolution.method(layer, MIN_LANES_BATCH) == "lanes"
+    assert convolution.method(layer, MIN_LANES_BATCH - 1) == "unfold"
     whole = layer.forward([x], training=True).copy()
     dx = layer.backward(np.ones_like(whole))[0].copy()
     dW = layer.grads["W"].copy()

@@ -1,5 +1,5 @@
 """A network's lanes region: its plan, its gradients, and its agreement with the
-samples layout (see :mod:`skneuro.nn.lanes`)."""
+samples layout (see :mod:`skneuro.backends.cpu.lanes`)."""
 
 import pickle
 from unittest import mock
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-import skneuro.nn.network as network_module
+import skneuro.backends.cpu.planning as planning
 from skneuro import DDPM, CNNClassifier
 from skneuro.nn import (
     Activation,
@@ -31,11 +31,11 @@ from tests.test_gradients import check_network_gradients
 
 def _every_batch_in_lanes():
     """Run convolutions in lanes from one sample on (small batches for finite differences)."""
-    return mock.patch("skneuro.nn.conv.MIN_LANES_BATCH", 1)
+    return mock.patch("skneuro.backends.cpu.convolution.MIN_LANES_BATCH", 1)
 
 
 def _samples_layout_only():
-    return mock.patch.object(network_module, "LANES_REGIONS", False)
+    return mock.patch.object(planning, "LANES_REGIONS", False)
 
 
 def small_unet(dtype=np.float64):

@@ -198,7 +198,7 @@ def test_pipeline_and_grid_search_with_two_jobs(iris):
 
 
 def test_a_row_prediction_does_not_depend_on_the_other_rows(digits):
-    from skneuro._base import _skips_zeros
+    from skneuro.backends.cpu.prediction import skips_zeros
     from skneuro.kernels.cpu.dense import SMALL_ROWS
 
     X_train, X_test, y_train, _ = digits
@@ -212,12 +212,12 @@ def test_a_row_prediction_does_not_depend_on_the_other_rows(digits):
     # Larger requests with zeros to skip (digits: 4-row blocks are ~70%
     # nonzero) go through the same kernels in chunks: the same to the bit.
     many = np.tile(X_test, (2, 1))
-    assert len(many) > SMALL_ROWS and _skips_zeros(many)
+    assert len(many) > SMALL_ROWS and skips_zeros(many)
     assert_array_equal(reg.predict(many)[:SMALL_ROWS], small)
     # Larger requests without zeros go to BLAS, whose rounding depends on the
     # shape: equal to float32 precision, not to the bit.
     dense = many + 0.01
-    assert not _skips_zeros(dense)
+    assert not skips_zeros(dense)
     assert_allclose(reg.predict(dense)[:SMALL_ROWS], reg.predict(dense[:SMALL_ROWS]),
                     rtol=1e-5)
 

@@ -24,6 +24,11 @@ INPUT_DERIVATIVE = frozenset({SILU, GELU})
 GELU_C = 0.7978845608028654
 GELU_A = 0.044715
 
+#: Smallest first uniform of Box-Muller (the Gaussian layers' draws): log(0)
+#: would be -inf. It bounds a draw at sqrt(-2 log 1e-7) = 5.7 standard
+#: deviations.
+U_MIN = 1e-7
+
 #: Activation names (with their aliases) to codes.
 CODES = {
     "identity": IDENTITY,

@@ -55,6 +55,8 @@ class ChannelAdd(Layer):
     a projected time embedding, as in a diffusion U-Net's residual blocks).
     """
 
+    op = "channel_add"
+
     n_inputs = 2
 
     def _build(self, input_shapes, rng):
@@ -78,27 +80,6 @@ class ChannelAdd(Layer):
         c = self.output_shape[0]
         de = self._buffer("de", (n, c))
         self.backend.embedding.channel_sums(grad.reshape(n, c, -1), de)
-        return [grad, de]
-
-    def lanes_inputs(self, n):
-        from skneuro.nn.lanes import lanes_shape
-
-        maps = self.input_shapes[0] if self.input_shapes else ()
-        return (True, False) if lanes_shape(maps) is not None else None
-
-    def forward_lanes(self, inputs, n, training=False):
-        x, e = inputs
-        c, nv = self.output_shape[0], x.shape[3]
-        out = self._buffer("lanes_out", x.shape)
-        self.backend.lanes_layers.add_channel_vector_lanes(x.reshape(c, -1, nv), e,
-                                                           out.reshape(c, -1, nv))
-        self._cache_n = n
-        return out
-
-    def backward_lanes(self, grad):
-        c, nv = self.output_shape[0], grad.shape[3]
-        de = self._buffer("de", (self._cache_n, c))
-        self.backend.lanes_layers.channel_sums_lanes(grad.reshape(c, -1, nv), de)
         return [grad, de]
 
 

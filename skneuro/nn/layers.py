@@ -49,15 +49,14 @@ class Layer:
 
     n_inputs = 1
 
-    #: Whether the layer gains from the lanes layout on its own (a
-    #: convolution): such a layer starts a lanes region of the network, the
-    #: other lanes-capable layers only join one (see
-    #: :meth:`skneuro.nn.Network.plan`).
-    lanes_seed = False
+    #: What the layer computes, for a backend that runs some kinds of layer
+    #: its own way (the CPU backend's lanes regions and dense chains): a
+    #: name such as "dense" or "conv", or None.
+    op = None
 
     #: Whether :meth:`forward` returns its input unchanged when not training
     #: (dropout, noise, augmentation): prediction passes can run through it
-    #: (see :mod:`skneuro.nn.dense_chain`). Counted only where a class
+    #: (see :mod:`skneuro.backends.cpu.dense_chain`). Counted only where a class
     #: declares it itself, not inherited by subclasses.
     identity_at_prediction = False
 
@@ -157,37 +156,6 @@ class Layer:
     def backward(self, grad):
         raise NotImplementedError
 
-    # -- the lanes layout (C, H, W, NV): see skneuro.nn.lanes ----------------
-    def lanes_inputs(self, n):
-        """Which inputs a batch of ``n`` samples can take in lanes, or None.
-
-        A tuple of one bool per input (True: a lanes array (C, H, W, NV);
-        False: the usual (N, ...) array) for layers that have
-        :meth:`forward_lanes`; None for layers that run in the samples layout
-        only (the default).
-        """
-        return None
-
-    def forward_lanes(self, inputs, n, training=False):
-        """:meth:`forward` with the inputs chosen by :meth:`lanes_inputs` in lanes and
-        the output in lanes; ``n`` is the number of real samples."""
-        raise NotImplementedError
-
-    def backward_lanes(self, grad):
-        """:meth:`backward` of :meth:`forward_lanes`: ``grad`` in lanes, each input's
-        gradient in that input's layout."""
-        raise NotImplementedError
-
-    def _spatial_inputs(self):
-        """One True per input if every input has a per-sample shape a lanes array
-        can hold ((C, L) or (C, H, W)), else None."""
-        from skneuro.nn.lanes import lanes_shape
-
-        if self.input_shapes is None or any(lanes_shape(s) is None
-                                            for s in self.input_shapes):
-            return None
-        return (True,) * len(self.input_shapes)
-
     # -- pickling: keep parameters, drop buffers and the backend's modules --
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -230,6 +198,8 @@ default="auto"
         "scikit-learn" is scikit-learn's MLP scheme (see
         :func:`skneuro.nn.init.initialize`).
     """
+
+    op = "dense"
 
     #: Set by :class:`~skneuro.nn.shards.Shards` while a sharded step runs:
     #: ``backward`` then leaves ``grads["W"]`` to the shards (dense input only).
@@ -424,6 +394,7 @@ class Add(Layer):
     """Sum of its inputs, all of one shape: the join of a residual connection."""
 
     n_inputs = 2
+    op = "add"
 
     def _build(self, input_shapes, rng):
         first = tuple(input_shapes[0])
@@ -446,21 +417,13 @@ class Add(Layer):
         # the gradient it receives.
         return [grad] * self._cache_n_inputs
 
-    def lanes_inputs(self, n):
-        return self._spatial_inputs()
-
-    def forward_lanes(self, inputs, n, training=False):
-        # Element-wise: the same sums over arrays of another layout.
-        return self.forward(inputs, training)
-
-    def backward_lanes(self, grad):
-        return self.backward(grad)
 
 
 class Concatenate(Layer):
     """Concatenation along the feature (channel) axis: the join of a skip connection."""
 
     n_inputs = 2
+    op = "concatenate"
 
     def _build(self, input_shapes, rng):
         rest = tuple(input_shapes[0][1:])
@@ -493,27 +456,6 @@ class Concatenate(Layer):
             self.backend.dense.take_columns(flat, flat_grad, offset)
             offset += flat.shape[1]
             grads.append(g)
-        return grads
-
-    def lanes_inputs(self, n):
-        return self._spatial_inputs()
-
-    def forward_lanes(self, inputs, n, training=False):
-        # Channels are the first axis of a lanes array: each input is one
-        # contiguous slab of the output, and each gradient a view of ``grad``.
-        out = self._buffer("lanes_out", (sum(self._sizes),) + tuple(inputs[0].shape[1:]))
-        offset = 0
-        for x, size in zip(inputs, self._sizes):
-            self.backend.dense.copy(out[offset:offset + size], x)
-            offset += size
-        return out
-
-    def backward_lanes(self, grad):
-        grads = []
-        offset = 0
-        for size in self._sizes:
-            grads.append(grad[offset:offset + size])
-            offset += size
         return grads
 
 

@@ -10,21 +10,9 @@ the one before; skip and residual connections are nodes with several inputs
 import numpy as np
 
 from skneuro._locks import lock_of
+from skneuro.backends._plan import INPUT
 from skneuro.nn import memory
-from skneuro.nn.dense_chain import fuse as fuse_dense_chains
 from skneuro.nn.layers import _shallow_copy
-
-INPUT = "input"
-
-#: Whether networks run regions of lanes-capable layers in the lanes layout
-#: (see :meth:`Network.plan`); False runs every layer in the samples layout,
-#: each convolution changing layout on its own (tests compare the two).
-LANES_REGIONS = True
-
-#: Whether plans for small requests run consecutive dense layers as one step
-#: (see :mod:`skneuro.nn.dense_chain`); False runs them one by one (tests
-#: compare the two).
-DENSE_CHAINS = True
 
 
 class Node:
@@ -34,52 +22,6 @@ class Node:
         self.name = name
         self.layer = layer
         self.inputs = tuple(inputs)
-
-
-class Step:
-    """One step of a plan: a node's layer in one layout, or a layout change.
-
-    Attributes
-    ----------
-    name : str
-        Name of the value it computes (a node's name; ``"<node>@lanes"`` or
-        ``"<node>@samples"`` for a layout change of that node's value).
-    inputs : tuple of str
-        Names of the values it reads.
-    layer : Layer
-    lanes_n : int or None
-        The batch size when the layer runs in lanes (``forward_lanes``),
-        None in the samples layout.
-    """
-
-    def __init__(self, name, inputs, layer, lanes_n=None):
-        self.name = name
-        self.inputs = tuple(inputs)
-        self.layer = layer
-        self.lanes_n = lanes_n
-
-    def forward(self, inputs, training):
-        if self.lanes_n is None:
-            return self.layer.forward(inputs, training)
-        return self.layer.forward_lanes(inputs, self.lanes_n, training)
-
-    def backward(self, grad):
-        if self.lanes_n is None:
-            return self.layer.backward(grad)
-        return self.layer.backward_lanes(grad)
-
-
-class Plan:
-    """How a network runs a batch of one size: its steps and the name of the output."""
-
-    def __init__(self, steps, output):
-        self.steps = steps
-        self.output = output
-
-    @property
-    def in_lanes(self):
-        """Names of the nodes that run in lanes."""
-        return [s.name for s in self.steps if s.lanes_n is not None]
 
 
 class Network:
@@ -259,74 +201,15 @@ class Network:
         return values[plan.output]
 
     def plan(self, n):
-        """The steps that run a batch of ``n`` samples (cached per ``n``).
+        """The steps that run a batch of ``n`` samples, as the backend plans them.
 
-        Layers that can take their inputs in lanes
-        (:meth:`~skneuro.nn.layers.Layer.lanes_inputs`) run in lanes when
-        they are connected to a convolution that does: a convolution
-        (``lanes_seed``) runs in lanes when it reads or feeds another lane
-        layer, and any other lanes-capable layer when one of its lane inputs
-        comes from a layer in lanes. A layout change
-        (:class:`~skneuro.nn.lanes.ToLanes`, :class:`~skneuro.nn.lanes.FromLanes`)
-        is inserted, once per value, where a value is read in the other
-        layout. A convolution alone among samples-layout layers (a CNN's,
-        between poolings) keeps its own path, which fuses the layout changes
-        with the padding, the bias and the activation. For at most the
-        backend's ``dense.SMALL_ROWS`` samples (a prediction request), each
-        run of consecutive dense layers is one step
-        (:class:`~skneuro.nn.dense_chain.DenseChain`).
+        The plan is the backend's (:mod:`skneuro.backends._plan`): one step per
+        node on the GPU; on the CPU, regions of the graph in its lanes layout
+        and runs of dense layers as one step
+        (:mod:`skneuro.backends.cpu.planning`). Plans are cached per ``n`` and
+        dropped when the graph or its backend changes.
         """
-        from skneuro.nn.lanes import FromLanes, ToLanes
-
-        key = (n, LANES_REGIONS, DENSE_CHAINS)
-        plans = self.__dict__.setdefault("_plans", {})
-        if key in plans:
-            return plans[key]
-        wants = {node.name: node.layer.lanes_inputs(n) if LANES_REGIONS else None
-                 for node in self.nodes}
-        lanes = {INPUT: False}
-        readers = {}
-        for node in self.nodes:
-            want = wants[node.name]
-            for k, src in enumerate(node.inputs):
-                readers.setdefault(src, []).append((node.name, k))
-            if want is None:
-                lanes[node.name] = False
-            else:
-                lanes[node.name] = node.layer.lanes_seed or any(
-                    lanes[src] for src, w in zip(node.inputs, want) if w)
-        for node in self.nodes:
-            if node.layer.lanes_seed and lanes[node.name]:
-                want = wants[node.name]
-                reads = any(lanes[src] for src, w in zip(node.inputs, want) if w)
-                read = any(lanes[name] and wants[name][k]
-                           for name, k in readers.get(node.name, []))
-                lanes[node.name] = reads or read
-        shapes = {INPUT: self.input_shape}
-        shapes.update((node.name, tuple(node.layer.output_shape)) for node in self.nodes)
-        steps = []
-        changed = {}
-
-        def source(src, in_lanes):
-            if lanes[src] == in_lanes:
-                return src
-            if (src, in_lanes) not in changed:
-                change = ToLanes if in_lanes else FromLanes
-                name = f"{src}@{'lanes' if in_lanes else 'samples'}"
-                layer = change(shapes[src], n, self.backend, need_input_grad=src != INPUT)
-                steps.append(Step(name, (src,), layer))
-                changed[src, in_lanes] = name
-            return changed[src, in_lanes]
-
-        for node in self.nodes:
-            want = wants[node.name] if lanes[node.name] else (False,) * len(node.inputs)
-            inputs = [source(src, w) for src, w in zip(node.inputs, want)]
-            steps.append(Step(node.name, inputs, node.layer, n if lanes[node.name] else None))
-        output = source(self.output, False)
-        if DENSE_CHAINS and n <= self.backend.dense.SMALL_ROWS:
-            steps = fuse_dense_chains(steps, output)
-        plans[key] = plan = Plan(steps, output)
-        return plan
+        return self.backend.plan(self, n)
 
     def forward_between(self, x, source=INPUT, target=None, training=False):
         """Run the part of the graph from node ``source`` to node ``target``.

@@ -28,6 +28,8 @@ class GroupNorm(Layer):
         maps each way.
     """
 
+    op = "group_norm"
+
     #: Layers pickled before the fused activation existed have none.
     activation = "identity"
 
@@ -94,36 +96,6 @@ class GroupNorm(Layer):
                                               self.params["gamma"], self.params["beta"],
                                               self.groups, code, slope, dx.reshape(g3.shape),
                                               self.grads["gamma"], self.grads["beta"])
-        return [dx]
-
-    def lanes_inputs(self, n):
-        return self._spatial_inputs()
-
-    def forward_lanes(self, inputs, n, training=False):
-        x = inputs[0]
-        c, nv = self._channels, x.shape[3]
-        x3 = x.reshape(c, -1, nv)
-        out = self._buffer("lanes_out", x.shape)
-        xhat = self._buffer("lanes_xhat", x3.shape)
-        inv_std = self._buffer("lanes_inv_std", (self.groups, nv), dtype="float64")
-        code, slope = self._code_and_slope()
-        # xhat is kept whatever ``training`` says: L-BFGS takes its gradients
-        # after forward passes with training=False.
-        self.backend.lanes_layers.group_norm_lanes_forward(
-            x3, self.groups, self.params["gamma"], self.params["beta"], self.eps, code, slope,
-            out.reshape(x3.shape), xhat, inv_std)
-        self._cache_xhat = xhat
-        self._cache_inv_std = inv_std
-        return out
-
-    def backward_lanes(self, grad):
-        xhat = self._cache_xhat
-        dx = self._buffer("lanes_dx", grad.shape)
-        code, slope = self._code_and_slope()
-        self.backend.lanes_layers.group_norm_lanes_backward(
-            grad.reshape(xhat.shape), xhat, self._cache_inv_std, self.params["gamma"],
-            self.params["beta"], self.groups, code, slope, dx.reshape(xhat.shape),
-            self.grads["gamma"], self.grads["beta"])
         return [dx]
 
 

@@ -25,6 +25,8 @@ class Upsample(Layer):
         all).
     """
 
+    op = "upsample"
+
     def __init__(self, size=2):
         super().__init__()
         self.size = size
@@ -56,22 +58,6 @@ class Upsample(Layer):
         dx = self._buffer("dx", self._cache_input_shape)
         self.backend.resample.upsample_nearest_backward(grad.reshape(n, c, h * sh, w * sw),
                                                         sh, sw, dx.reshape(n, c, h, w))
-        return [dx]
-
-    def lanes_inputs(self, n):
-        return self._spatial_inputs()
-
-    def forward_lanes(self, inputs, n, training=False):
-        x = inputs[0]
-        c, h, w, sh, sw = self._geometry
-        out = self._buffer("lanes_out", (c, h * sh, w * sw, x.shape[3]))
-        self.backend.lanes_layers.upsample_lanes_forward(x.reshape(c, h, w, -1), sh, sw, out)
-        return out
-
-    def backward_lanes(self, grad):
-        c, h, w, sh, sw = self._geometry
-        dx = self._buffer("lanes_dx", (c, h, w, grad.shape[3]))
-        self.backend.lanes_layers.upsample_lanes_backward(grad, sh, sw, dx)
         return [dx]
 
 

@@ -16,12 +16,10 @@ from numba import prange
 
 from skneuro.kernels._jit import kernel
 from skneuro.kernels._random import hash_uniform
+from skneuro.kernels.codes import U_MIN
 
 _uniform = numba.njit(inline="always")(hash_uniform)
 
-#: Smallest first uniform of Box-Muller: log(0) would be -inf. It bounds a
-#: draw at sqrt(-2 log 1e-7) = 5.7 standard deviations.
-U_MIN = 1e-7
 
 
 @numba.njit(inline="always")

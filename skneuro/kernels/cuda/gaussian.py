@@ -4,7 +4,7 @@ import math
 
 from numba import cuda, float64
 
-from skneuro.kernels.cpu.gaussian import U_MIN
+from skneuro.kernels.codes import U_MIN
 from skneuro.kernels.cuda._launch import check_device, grid
 from skneuro.kernels.cuda.dropout import _uniform
 

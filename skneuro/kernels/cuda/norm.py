@@ -9,7 +9,7 @@ import math
 
 from numba import cuda
 
-from skneuro.kernels.cpu.activations import GELU, IDENTITY, SILU
+from skneuro.kernels.codes import GELU, IDENTITY, SILU
 from skneuro.kernels.cuda._launch import check_device, grid
 from skneuro.kernels.cuda.activations import _apply, _derivative_times
 

@@ -1,21 +1,31 @@
 """Consecutive dense layers as one step of a plan.
 
-When a network predicts a small request (at most the backend's
-``dense.SMALL_ROWS`` rows), the overhead of running its layers one by one is
+When a network predicts a small request (at most ``dense.SMALL_ROWS`` rows
+of :mod:`skneuro.kernels.cpu.dense`), the overhead of running its layers one by one is
 a large part of the time: two kernel calls per dense layer, each with its
 Python dispatch and, on the CPU, its own parallel region. :func:`fuse` puts
 each run of dense layers (with the layers that are the identity at
 prediction between them, such as dropout) into one :class:`DenseChain`
-step, whose prediction pass is one call of the backend's
-``dense_chain.forward_chain`` (see :mod:`skneuro.kernels.cpu.dense_chain`),
+step (planned by :mod:`skneuro.backends.cpu.planning`), whose prediction
+pass is one call of :func:`skneuro.kernels.cpu.dense_chain.forward_chain`,
 with results bit-identical to the layers run one by one. While training,
 and for sparse inputs, the step runs its layers one by one.
 """
 
 import numpy as np
 
+from skneuro.kernels.codes import CODES as ACTIVATION_CODES
 from skneuro.kernels.codes import INPUT_DERIVATIVE
-from skneuro.nn.layers import ACTIVATION_CODES, Dense, _is_sparse
+
+
+def _is_dense(layer):
+    # Declared by the layer's own class: a subclass of Dense computes
+    # something else, which the chain's kernel would skip.
+    return type(layer).__dict__.get("op") == "dense"
+
+
+def _is_sparse(x):
+    return hasattr(x, "tocsr")
 
 
 class DenseChain:
@@ -36,7 +46,7 @@ class DenseChain:
         self.name = self.steps[-1].name
         self.inputs = self.steps[0].inputs
         self.layer = None
-        self.dense = [step.layer for step in self.steps if type(step.layer) is Dense]
+        self.dense = [step.layer for step in self.steps if _is_dense(step.layer)]
         backend = self.dense[0].backend
         self._codes = np.array([ACTIVATION_CODES[layer.activation] for layer in self.dense],
                                np.int64)
@@ -63,7 +73,7 @@ class DenseChain:
         h = x
         k = 0
         for step in self.steps:
-            if type(step.layer) is Dense:
+            if _is_dense(step.layer):
                 step.layer.keep_for_backward(h, outs[k])
                 h = outs[k]
                 k += 1
@@ -84,7 +94,7 @@ def _chainable(step):
     layer = step.layer
     if step.lanes_n is not None or len(step.inputs) != 1:
         return False
-    if type(layer) is Dense:
+    if _is_dense(layer):
         return ACTIVATION_CODES[layer.activation] not in INPUT_DERIVATIVE
     # Declared by the layer's own class: a subclass of Dropout that does
     # something at prediction must not be skipped for its parent's flag.
@@ -103,7 +113,7 @@ def fuse(steps, output):
     run = []
 
     def close():
-        if sum(type(step.layer) is Dense for step in run) >= 2:
+        if sum(_is_dense(step.layer) for step in run) >= 2:
             fused.append(DenseChain(run))
         else:
             fused.extend(run)
