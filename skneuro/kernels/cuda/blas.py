@@ -21,7 +21,9 @@ Numba kernel is always the default (CuPy needs a real GPU).
 copied or allocated, and a transpose (``x.T``) is a view that CuPy hands to
 cuBLAS as a transpose flag. The interface of an array on Numba's default
 stream names no stream, so wrapping it synchronizes nothing (an array bound
-to another stream would make CuPy wait for that stream, from the host).
+to another stream would make CuPy wait for that stream, from the host). An
+operand that is neither C- nor F-contiguous (a strided view) is copied by
+CuPy into its own memory pool; skneuro's layers pass contiguous arrays.
 
 **One stream.** Numba launches on its default stream: the legacy default
 stream (handle 0), or the per-thread one when
@@ -36,7 +38,9 @@ for ``CUBLAS_COMPUTE_32F`` (full float32 multiplies, float32 accumulation)
 unless the environment variable ``CUPY_TF32`` is set to a positive value, in
 which case CuPy asks for ``CUBLAS_COMPUTE_32F_FAST_TF32`` (operands rounded
 to 10-bit mantissas). With ``CUPY_TF32`` set, :func:`cublas_unavailable_reason`
-says so and the default route is the Numba kernel.
+says so and the default route is the Numba kernel. (A program that sets
+CuPy's compute type itself, ``cupy._core.set_compute_type``, is not
+checked.)
 """
 
 import contextlib

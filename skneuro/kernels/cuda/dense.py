@@ -43,11 +43,12 @@ always computed by the same cuBLAS call shape, whatever the request's size;
 its result does not depend on the other rows of the block (a GEMM kernel
 sums each output over k in an order that depends on the kernel, not on the
 output's row). Why not the Numba kernel for predictions: prediction is where
-cuBLAS's speed matters most (PyTorch, on cuBLAS, predicts ~8x faster than
-the Numba kernel), and the blocks keep most of it: full blocks cost nothing
-extra, the partial block costs two row copies and at most ``ROW_BLOCK - 1``
-wasted rows. The price is paid by small requests: a 1-row prediction
-computes a whole block. ``ROW_BLOCK`` is a guess until measured on a GPU
+skneuro trailed PyTorch (on cuBLAS) most, about 8x in the project's GPU
+comparison with the previous Numba kernel, and the blocks keep most of
+cuBLAS's speed: full blocks cost nothing extra, the partial block costs two
+row copies and at most ``ROW_BLOCK - 1`` wasted rows. The price is paid by
+small requests: a 1-row prediction computes a whole block. ``ROW_BLOCK`` is
+a guess until measured on a GPU
 (``asv_bench/gpu_gemm.py``); changing it changes predictions in the last bit
 (the call shape changes), never their independence of the request size.
 
@@ -56,6 +57,9 @@ Training products (``exact_rows=False``, :func:`matmul_tn`,
 convolution layers' products, where the samples are the product's
 *columns* (as on the CPU, where they go to BLAS too): with cuBLAS, a
 convolution's prediction may change in the last bit with the request size.
+(The transposed convolution's forward pass calls ``matmul(W, x, cols)`` with
+the default ``exact_rows=True``: its rows are filter taps, not samples, so
+the blocks buy nothing there and pad ``W`` to ``ROW_BLOCK`` rows.)
 """
 
 import threading
