@@ -1,87 +1,317 @@
 """CUDA siblings of :mod:`skneuro.kernels.cpu.dense`.
 
-The matrix product is a tiled shared-memory kernel: each block computes a
-``TILE x TILE`` tile of the output, stepping through the shared dimension one
-tile at a time. Every output element adds its products in index order, so a
-row's result does not depend on how many rows the product has.
+Matrix products
+---------------
+:func:`matmul`, :func:`matmul_rows`, :func:`matmul_tn` and :func:`matmul_nt`
+compute ``out = op(a) @ op(b)`` by one of two routes, chosen in
+:mod:`skneuro.kernels.cuda.blas` (:func:`~skneuro.kernels.cuda.blas.current_product`):
+
+* **cuBLAS** through zero-copy CuPy views, when CuPy is installed and a real
+  GPU runs (not the simulator); float32 stays float32 (no TF32).
+* **Our Numba kernel** otherwise: a register-blocked GEMM. A block of
+  ``TY x TX`` threads computes a ``BM x BN`` tile of the output
+  (``BM = TY * MR``, ``BN = TX * NR``), each thread an ``MR x NR`` micro-tile
+  in registers (rows ``ty + i * TY``, columns ``tx + j * TX``: neighbouring
+  threads read neighbouring shared words and write neighbouring outputs).
+  The shared dimension is walked ``BK`` at a time through shared-memory tiles
+  of both operands; the transposes are handled when the tiles are loaded
+  (coalesced along whichever index is contiguous in memory), so
+  ``matmul_tn`` and ``matmul_nt`` read their operands in place. Every output
+  adds its products in index order (k ascending, one accumulator, padding
+  past the edge adds exact zeros), so its value does not depend on the
+  product's shape: a row's result does not depend on how many rows the
+  product has (nor a column's on how many columns).
+
+Row independence of predictions (``exact_rows``)
+------------------------------------------------
+Layers call ``matmul(x, W, out, exact_rows=not training)``; the chained
+prediction path calls :func:`matmul_rows`. Those products promise what the
+CPU's :func:`skneuro.kernels.cpu.dense.matmul_rows` promises: a sample's
+prediction does not depend on how many rows came with it in the request.
+The Numba kernel keeps it at every shape. cuBLAS does not: it picks its
+algorithm (tile shape, split of the shared dimension) per call shape, so the
+same row can be rounded differently in products of 1 and of 37 rows.
+
+Decision: with cuBLAS, exact-rows products are computed in **fixed blocks of
+ROW_BLOCK rows**. Every call cuBLAS sees has the shape
+``(ROW_BLOCK, k) @ (k, n)``, the same leading dimensions and operands aligned
+to ``BLOCK_ALIGNMENT`` bytes: a full block of a C-contiguous, aligned request
+is passed in place; the last, partial block (and any block of a strided or
+misaligned operand) is copied into a reusable per-thread buffer of
+``ROW_BLOCK`` rows, computed there and its rows copied back. A row is then
+always computed by the same cuBLAS call shape, whatever the request's size;
+its result does not depend on the other rows of the block (a GEMM kernel
+sums each output over k in an order that depends on the kernel, not on the
+output's row). Why not the Numba kernel for predictions: prediction is where
+skneuro trailed PyTorch (on cuBLAS) most, about 8x in the project's GPU
+comparison with the previous Numba kernel, and the blocks keep most of
+cuBLAS's speed: full blocks cost nothing extra, the partial block costs two
+row copies and at most ``ROW_BLOCK - 1`` wasted rows. The price is paid by
+small requests: a 1-row prediction computes a whole block. ``ROW_BLOCK`` is
+a guess until measured on a GPU
+(``asv_bench/gpu_gemm.py``); changing it changes predictions in the last bit
+(the call shape changes), never their independence of the request size.
+
+Training products (``exact_rows=False``, :func:`matmul_tn`,
+:func:`matmul_nt`) go to cuBLAS whole, as the CPU's go to BLAS. So do the
+convolution layers' products, where the samples are the product's
+*columns* (as on the CPU, where they go to BLAS too): with cuBLAS, a
+convolution's prediction may change in the last bit with the request size.
+(The transposed convolution's forward pass calls ``matmul(W, x, cols)`` with
+the default ``exact_rows=True``: its rows are filter taps, not samples, so
+the blocks buy nothing there and pad ``W`` to ``ROW_BLOCK`` rows.)
 """
+
+import threading
+from collections import namedtuple
 
 import numpy as np
 from numba import cuda, float32, float64
 
-from skneuro._config import CUDA_MAX_BLOCKS, CUDA_THREADS, CUDA_TILE
+from skneuro._config import CUDA_MAX_BLOCKS, CUDA_SIMULATED, CUDA_THREADS
+from skneuro.kernels.cuda import blas
 from skneuro.kernels.cuda._launch import check_device, grid
 
-TILE = CUDA_TILE
-
-#: Kept for the CPU module's interface; the CUDA product is row-independent
-#: at every size.
+#: Kept for the CPU module's interface; the CUDA products keep the
+#: exact-rows promise at every size (see the module docstring).
 SMALL_ROWS = 256
 
+#: Threads ``(TX, TY)`` per block, micro-tile ``(MR, NR)`` per thread and the
+#: depth ``BK`` of the shared tiles of the Numba GEMM. On a GPU: 256 threads,
+#: 4 x 4 outputs each, 64 x 64 outputs per block. Under the simulator every
+#: thread is a Python thread and a block costs as much as its work: 16 threads,
+#: 8 x 8 outputs each.
+Geometry = namedtuple("Geometry", "tx ty mr nr bk")
+GEOMETRY = Geometry(4, 4, 8, 8, 16) if CUDA_SIMULATED else Geometry(16, 16, 4, 4, 16)
 
-def _make_gemm(dtype):
+#: Rows per cuBLAS call of an exact-rows product (see the module docstring).
+ROW_BLOCK = 8 if CUDA_SIMULATED else 1024
+
+#: A block of rows is passed to cuBLAS in place only when its operands start
+#: on this boundary (cudaMalloc's): cuBLAS may choose kernels by alignment.
+BLOCK_ALIGNMENT = 256
+
+#: CUDA's limit on gridDim.y: the kernel loops over row tiles beyond it.
+_MAX_GRID_Y = 65535
+
+
+def _make_gemm(dtype, ta, tb, geometry):
+    tx_n, ty_n, mr, nr, bk = geometry
+    bm, bn, nt = ty_n * mr, tx_n * nr, tx_n * ty_n
+
     @cuda.jit
-    def gemm(a, b, out, ta, tb):
+    def gemm(a, b, out):
         # out = op(a) @ op(b); op(a)[i, k] is a[k, i] when ta, else a[i, k].
-        # Each shared array on its own line: the simulator would merge them.
-        sa = cuda.shared.array((TILE, TILE), dtype)
-        sb = cuda.shared.array((TILE, TILE), dtype)
+        # The shared tiles hold op(a)'s tile transposed (k, row) and op(b)'s
+        # (k, col); one padding column keeps the strided stores of the
+        # untransposed loads off a single bank. Each shared or local array on
+        # its own line: the simulator would merge them.
+        sa = cuda.shared.array((bk, bm + 1), dtype)
+        sb = cuda.shared.array((bk, bn + 1), dtype)
+        acc = cuda.local.array((mr, nr), dtype)
+        av = cuda.local.array(mr, dtype)
+        bv = cuda.local.array(nr, dtype)
         tx = cuda.threadIdx.x
         ty = cuda.threadIdx.y
-        row = cuda.blockIdx.y * TILE + ty
-        col = cuda.blockIdx.x * TILE + tx
+        tid = ty * tx_n + tx
         n_rows, n_cols = out.shape
         depth = a.shape[0] if ta else a.shape[1]
-        acc = 0.0
-        for t in range((depth + TILE - 1) // TILE):
-            k_a = t * TILE + tx
-            if row < n_rows and k_a < depth:
-                sa[ty, tx] = a[k_a, row] if ta else a[row, k_a]
-            else:
-                sa[ty, tx] = 0.0
-            k_b = t * TILE + ty
-            if col < n_cols and k_b < depth:
-                sb[ty, tx] = b[col, k_b] if tb else b[k_b, col]
-            else:
-                sb[ty, tx] = 0.0
-            cuda.syncthreads()
-            for k in range(TILE):
-                acc += sa[ty, k] * sb[k, tx]
-            cuda.syncthreads()
-        if row < n_rows and col < n_cols:
-            out[row, col] = acc
+        col0 = cuda.blockIdx.x * bn
+        for row_tile in range(cuda.blockIdx.y, (n_rows + bm - 1) // bm, cuda.gridDim.y):
+            row0 = row_tile * bm
+            for i in range(mr):
+                for j in range(nr):
+                    acc[i, j] = 0
+            for k0 in range(0, depth, bk):
+                # Consecutive threads load consecutive addresses of the operand.
+                for e in range(tid, bm * bk, nt):
+                    if ta:
+                        r, kk = e % bm, e // bm
+                    else:
+                        r, kk = e // bk, e % bk
+                    gr, gk = row0 + r, k0 + kk
+                    if gr < n_rows and gk < depth:
+                        sa[kk, r] = a[gk, gr] if ta else a[gr, gk]
+                    else:
+                        sa[kk, r] = 0
+                for e in range(tid, bn * bk, nt):
+                    if tb:
+                        c, kk = e // bk, e % bk
+                    else:
+                        c, kk = e % bn, e // bn
+                    gc, gk = col0 + c, k0 + kk
+                    if gc < n_cols and gk < depth:
+                        sb[kk, c] = b[gc, gk] if tb else b[gk, gc]
+                    else:
+                        sb[kk, c] = 0
+                cuda.syncthreads()
+                for kk in range(bk):  # k ascending, for every output
+                    for i in range(mr):
+                        av[i] = sa[kk, ty + i * ty_n]
+                    for j in range(nr):
+                        bv[j] = sb[kk, tx + j * tx_n]
+                    for i in range(mr):
+                        for j in range(nr):
+                            acc[i, j] += av[i] * bv[j]
+                cuda.syncthreads()
+            for i in range(mr):
+                row = row0 + ty + i * ty_n
+                if row < n_rows:
+                    for j in range(nr):
+                        col = col0 + tx + j * tx_n
+                        if col < n_cols:
+                            out[row, col] = acc[i, j]
 
     return gemm
 
 
-_GEMM = {np.dtype(np.float32): _make_gemm(float32), np.dtype(np.float64): _make_gemm(float64)}
+_KERNELS = {}
+_LAUNCHES = {}
+_MAX_LAUNCHES = 512
+_TYPES = {np.dtype(np.float32): float32, np.dtype(np.float64): float64}
 
 
-def _launch_gemm(a, b, out, ta, tb):
+def _kernel(dtype, ta, tb, geometry=None):
+    """The compiled-on-first-use GEMM for a dtype and pair of transposes."""
+    geometry = GEOMETRY if geometry is None else geometry
+    key = (dtype, ta, tb, geometry)
+    kernel = _KERNELS.get(key)
+    if kernel is None:
+        kernel = _KERNELS[key] = _make_gemm(_TYPES[dtype], ta, tb, geometry)
+    return kernel
+
+
+def _launcher(n_rows, n_cols, dtype, ta, tb):
+    """The kernel configured for an output shape, built once per shape and kept."""
+    key = (n_rows, n_cols, dtype, ta, tb)
+    launch = _LAUNCHES.get(key)
+    if launch is None:
+        g = GEOMETRY
+        bm, bn = g.ty * g.mr, g.tx * g.nr
+        blocks = ((n_cols + bn - 1) // bn, min(_MAX_GRID_Y, (n_rows + bm - 1) // bm))
+        if len(_LAUNCHES) >= _MAX_LAUNCHES:  # prediction requests of many sizes
+            _LAUNCHES.clear()
+        launch = _LAUNCHES[key] = _kernel(dtype, ta, tb)[blocks, (g.tx, g.ty)]
+    return launch
+
+
+def _check_shapes(a, b, out, ta, tb):
+    n, k = (a.shape[1], a.shape[0]) if ta else a.shape
+    k_b, m = (b.shape[1], b.shape[0]) if tb else b.shape
+    if k != k_b or out.shape != (n, m):
+        ops = ("a.T" if ta else "a") + " @ " + ("b.T" if tb else "b")
+        raise ValueError(f"{ops}: shapes {a.shape}, {b.shape} and out {out.shape} do not match.")
+
+
+def _numba_product(a, b, out, ta, tb):
+    """``out = op(a) @ op(b)`` by the Numba kernel (shapes already checked)."""
+    if out.shape[0] and out.shape[1]:
+        _launcher(out.shape[0], out.shape[1], np.dtype(out.dtype), ta, tb)(a, b, out)
+
+
+def _product(a, b, out, ta, tb):
     check_device(a, b, out)
-    n_rows, n_cols = out.shape
-    blocks = ((n_cols + TILE - 1) // TILE, (n_rows + TILE - 1) // TILE)
-    _GEMM[np.dtype(out.dtype)][blocks, (TILE, TILE)](a, b, out, ta, tb)
+    _check_shapes(a, b, out, ta, tb)
+    product = blas.current_product()
+    if product is None:
+        _numba_product(a, b, out, ta, tb)
+    elif out.shape[0] and out.shape[1]:
+        product(a, b, out, ta, tb)
+
+
+def _address(x):
+    try:
+        return x.__cuda_array_interface__["data"][0]
+    except AttributeError:  # the simulator's arrays: host memory
+        return x.__array_interface__["data"][0]
+
+
+def _in_place(x):
+    """Whether a block of rows can be given to cuBLAS where it lies."""
+    return x.is_c_contiguous() and _address(x) % BLOCK_ALIGNMENT == 0
+
+
+_staging = threading.local()
+
+
+def _staging_buffers(dtype, rows, k, m):
+    """This thread's ``(rows, k)`` and ``(rows, m)`` device buffers, made once."""
+    buffers = getattr(_staging, "buffers", None)
+    if buffers is None:
+        buffers = _staging.buffers = {}
+    key = (dtype, rows, k, m)
+    pair = buffers.get(key)
+    if pair is None:
+        if len(buffers) >= 8:  # the layers of a few models
+            buffers.clear()
+        pair = buffers[key] = (cuda.to_device(np.zeros((rows, k), dtype)),
+                               cuda.to_device(np.zeros((rows, m), dtype)))
+    return pair
+
+
+@cuda.jit
+def _copy_rows(out, x, n):
+    m = out.shape[1]
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for t in range(start, n * m, stride):
+        i, j = t // m, t % m
+        out[i, j] = x[i, j]
+
+
+def _block_product(product, a, b, out, rows):
+    """One exact-rows block: ``out = a @ b`` by a call of exactly ``rows`` rows."""
+    if a.shape[0] == rows and _in_place(a) and _in_place(out):
+        product(a, b, out, False, False)
+        return
+    k, m, n = a.shape[1], out.shape[1], a.shape[0]
+    a_buf, out_buf = _staging_buffers(np.dtype(out.dtype), rows, k, m)
+    if k:
+        _copy_rows[grid(n * k)](a_buf, a, n)
+    product(a_buf, b, out_buf, False, False)
+    _copy_rows[grid(n * m)](out, out_buf, n)
+
+
+def _exact_rows_product(a, b, out):
+    check_device(a, b, out)
+    _check_shapes(a, b, out, False, False)
+    product = blas.current_product()
+    if product is None:  # the Numba kernel is row-independent by itself
+        _numba_product(a, b, out, False, False)
+        return
+    n, rows = out.shape[0], ROW_BLOCK
+    if not out.shape[1]:
+        return
+    for lo in range(0, n, rows):
+        hi = min(n, lo + rows)
+        _block_product(product, a[lo:hi], b, out[lo:hi], rows)
 
 
 def matmul(a, b, out, exact_rows=True):
-    """``out = a @ b`` (always row-independent on the GPU: ``exact_rows`` is free)."""
-    _launch_gemm(a, b, out, False, False)
+    """``out = a @ b``.
+
+    ``exact_rows=True`` (prediction) keeps each row's result independent of
+    the number of rows (see the module docstring); ``False`` (training) lets
+    cuBLAS, when it is the route, compute the product in one call.
+    """
+    if exact_rows:
+        _exact_rows_product(a, b, out)
+    else:
+        _product(a, b, out, False, False)
 
 
 def matmul_rows(a, b, out):
-    """``out = a @ b`` (the same kernel: already row-independent on the GPU)."""
-    _launch_gemm(a, b, out, False, False)
+    """``out = a @ b``, each row's result independent of the number of rows."""
+    _exact_rows_product(a, b, out)
 
 
 def matmul_tn(a, b, out):
     """``out = a.T @ b`` (weight gradient)."""
-    _launch_gemm(a, b, out, True, False)
+    _product(a, b, out, True, False)
 
 
 def matmul_nt(a, b, out):
     """``out = a @ b.T`` (gradient with respect to the input)."""
-    _launch_gemm(a, b, out, False, True)
+    _product(a, b, out, False, True)
 
 
 @cuda.jit
