@@ -2,7 +2,8 @@
 
     python asv_bench/compare.py mlp            # MLPClassifier vs scikit-learn
     python asv_bench/compare.py mlp --readme README.md
-    python asv_bench/compare.py gpu            # device="cuda" vs device="cpu"
+    python asv_bench/compare.py gpu            # device="cuda" vs PyTorch CUDA
+    python asv_bench/compare.py gpu --quick    # small sizes: a smoke test
     python asv_bench/compare.py cnn            # CNNClassifier vs PyTorch (CPU)
     python asv_bench/compare.py cnn --padding valid  # the PERF-NOTES variant
 
@@ -40,6 +41,10 @@ prediction size is called once untimed first (skneuro allocates a layer's
 buffers at the first call of a size). ``--padding valid`` runs the same
 comparison with unpadded convolutions (1.46 MFLOP per image, the variant
 measured in the project's planning notes).
+
+``gpu``: skneuro with ``device="cuda"`` next to PyTorch on the same GPU (MLPs,
+the valid-padding CNN, a float32 GEMM against cuBLAS, launches per step) and
+the default DDPM's epoch on the GPU against the CPU; see ``compare_gpu.py``.
 """
 
 import argparse
@@ -244,12 +249,49 @@ def cnn_flops(layers):
     return forward, 3 * forward - per_layer[0]
 
 
+def course_cnn_params(padding, epochs, lr=0.01):
+    """CNNClassifier's parameters for the course network as the comparisons train it."""
+    return dict(layers=course_layers(padding), activation="leaky_relu", leaky_relu_slope=0.1,
+                solver="sgd", momentum=0.9, nesterovs_momentum=False, alpha=0.0,
+                learning_rate_init=lr, batch_size=64, max_iter=epochs,
+                n_iter_no_change=epochs + 1, random_state=0)
+
+
+def torch_train(model, X, y, optimizer, epochs, batch_size):
+    """PyTorch's training loop: each batch drawn by indexing a permutation made
+    where the data lives (a GPU's data stays on the GPU)."""
+    import torch
+    from torch import nn
+
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(y), device=X.device)
+        for start in range(0, len(y), batch_size):
+            idx = order[start:start + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(model(X[idx]), y[idx]).backward()
+            optimizer.step()
+
+
+def torch_predict_proba(model, X, shape, device="cpu"):
+    """Softmax of ``model`` on host rows ``X`` (eval mode, no_grad), as a numpy array."""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32).reshape(-1, *shape))
+        return torch.softmax(model(X.to(device)), dim=1).cpu().numpy()
+
+
 class TorchCNN:
     """The course network in PyTorch, with a fit / predict_proba interface."""
 
-    def __init__(self, layers, epochs, lr=0.01, momentum=0.9, batch_size=64, seed=0):
+    def __init__(self, layers, epochs, lr=0.01, momentum=0.9, batch_size=64, seed=0,
+                 device="cpu"):
         self.layers, self.epochs, self.lr = layers, epochs, lr
         self.momentum, self.batch_size, self.seed = momentum, batch_size, seed
+        self.device = device
 
     def _module(self):
         import torch
@@ -285,31 +327,18 @@ class TorchCNN:
 
     def fit(self, X, y):
         import torch
-        from torch import nn
 
         torch.manual_seed(self.seed)
-        self.model_ = model = self._module()
+        self.model_ = model = self._module().to(self.device)
         X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32).reshape(-1, 1, 28, 28))
         y = torch.from_numpy(np.asarray(y, dtype=np.int64))
         optimizer = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=self.momentum)
-        loss_fn = nn.CrossEntropyLoss()
-        model.train()
-        for _ in range(self.epochs):
-            order = torch.randperm(len(y))
-            for start in range(0, len(y), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                optimizer.zero_grad(set_to_none=True)
-                loss_fn(model(X[idx]), y[idx]).backward()
-                optimizer.step()
+        torch_train(model, X.to(self.device), y.to(self.device), optimizer, self.epochs,
+                    self.batch_size)
         return self
 
     def predict_proba(self, X):
-        import torch
-
-        self.model_.eval()
-        with torch.no_grad():
-            X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32).reshape(-1, 1, 28, 28))
-            return torch.softmax(self.model_(X), dim=1).numpy()
+        return torch_predict_proba(self.model_, X, (1, 28, 28), self.device)
 
     def score(self, X, y):
         return float(np.mean(self.predict_proba(X).argmax(axis=1) == y))
@@ -337,10 +366,7 @@ def compare_cnn(epochs=2, repeats=3, padding="same", lr=0.01):
 
     X_train, X_test, y_train, y_test = mnist_split()
     architecture = cnn_architecture(padding)
-    params = dict(layers=course_layers(padding), activation="leaky_relu", leaky_relu_slope=0.1,
-                  solver="sgd", momentum=0.9, nesterovs_momentum=False, alpha=0.0,
-                  learning_rate_init=lr, batch_size=64, max_iter=epochs,
-                  n_iter_no_change=epochs + 1, random_state=0)
+    params = course_cnn_params(padding, epochs, lr)
     models = {"skneuro": lambda e=epochs: CNNClassifier(**{**params, "max_iter": e}),
               "PyTorch": lambda e=epochs: TorchCNN(architecture, e, lr=lr)}
     rows = np.tile(X_test, (10, 1))
@@ -433,56 +459,15 @@ def compare_jit():
     ])
 
 
-def compare_gpu(epochs=10, repeats=3):
-    """The MNIST MLP on the GPU next to the same fit on the CPU, when a GPU is usable."""
-    from skneuro import MLPClassifier
-    from skneuro.nn.backend import cuda_unavailable_reason
-
-    reason = cuda_unavailable_reason()
-    if reason is not None:
-        return f"GPU benchmark skipped: {reason}."
-    X_train, X_test, y_train, y_test = mnist_split()
-    params = dict(hidden_layer_sizes=(256, 128), batch_size=64, max_iter=epochs,
-                  n_iter_no_change=epochs + 1, random_state=0)
-    models = {d: (lambda d=d: MLPClassifier(**params, device=d)) for d in ("cuda", "cpu")}
-    fitted = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for make in models.values():
-            make().fit(X_train[:256], y_train[:256])  # compilation, outside the timing
-
-        def fit(device):
-            fitted[device] = models[device]().fit(X_train, y_train)
-
-        fit_times = alternate({d: (lambda d=d: fit(d)) for d in models}, repeats)
-    rows = np.tile(X_test, (10, 1))
-    predict = alternate({d: (lambda e=e: e.predict_proba(rows)) for d, e in fitted.items()},
-                        repeats)
-    from numba import cuda
-
-    name = cuda.get_current_device().name
-    name = name.decode() if isinstance(name, bytes) else name
-    return "\n".join([
-        f"MLPClassifier on {name}, same network and data as above, {epochs} epochs:",
-        "",
-        "| measure | device='cuda' | device='cpu' | speed-up |",
-        "|---|---|---|---|",
-        f"| fit, time per epoch | {fit_times['cuda'] / epochs * 1e3:.1f} ms | "
-        f"{fit_times['cpu'] / epochs * 1e3:.1f} ms | {fit_times['cpu'] / fit_times['cuda']:.2f}x |",
-        f"| predict_proba, 10000 rows | {predict['cuda'] * 1e3:.1f} ms | "
-        f"{predict['cpu'] * 1e3:.1f} ms | {predict['cpu'] / predict['cuda']:.2f}x |",
-        f"| test accuracy | {fitted['cuda'].score(X_test, y_test):.4f} | "
-        f"{fitted['cpu'].score(X_test, y_test):.4f} | |",
-    ])
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=["mlp", "gpu", "cnn"], help="which comparison to run")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="training epochs (default: 20, or 2 for cnn)")
+                        help="training epochs (default: 20, 2 for cnn; gpu: 5 small MLP, 2 others)")
     parser.add_argument("--padding", choices=["same", "valid"], default="same",
                         help="cnn: padding of the convolutions (default: same)")
+    parser.add_argument("--quick", action="store_true",
+                        help="gpu: small sizes and one repeat, a smoke test (no timings to keep)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--readme", metavar="PATH",
                         help="write the output into this README between its markers")
@@ -490,10 +475,15 @@ def main(argv=None):
 
     from readme_sections import machine_description, update_readme
 
+    if args.what == "gpu":
+        import compare_gpu
+
+        compare_gpu.exit_without_gpu()  # one line, not a traceback
     epochs = args.epochs or (2 if args.what == "cnn" else 20)
     command = args.what + (" --padding valid" if args.padding == "valid" else "")
     command += f" --repeats {args.repeats}" if args.repeats != 3 else ""
     command += f" --epochs {args.epochs}" if args.epochs is not None else ""
+    command += " --quick" if args.quick else ""
     header = f"`python asv_bench/compare.py {command}`, {time.strftime('%Y-%m-%d')}, " \
              f"{machine_description()}:"
     if args.what == "mlp":
@@ -501,7 +491,8 @@ def main(argv=None):
     elif args.what == "cnn":
         body = compare_cnn(epochs, args.repeats, args.padding)
     else:
-        body = compare_gpu(epochs, args.repeats)
+        body = compare_gpu.compare_gpu(args.epochs, 1 if args.quick else args.repeats,
+                                       quick=args.quick)
     print(header)
     print()
     print(body)

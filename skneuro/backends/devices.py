@@ -20,7 +20,9 @@ def cuda_unavailable_reason():
         return ("no usable CUDA GPU: numba.cuda found no GPU or no NVIDIA driver "
                 "(cuda.is_available() is False; nvidia-smi tells whether a driver is "
                 "installed)")
-    return None
+    from skneuro._cuda_target import target_problem
+
+    return target_problem()  # a GPU is here: can numba-cuda compile and run on it?
 
 
 def resolve_device(device):
@@ -33,6 +35,10 @@ def resolve_device(device):
     if reason is None:
         return "cuda"
     if device == "auto":
+        from skneuro._cuda_target import is_target_problem, warn_cpu_fallback
+
+        if is_target_problem(reason):  # a GPU numba-cuda cannot use: say so
+            warn_cpu_fallback(reason)
         return "cpu"
     raise RuntimeError(f"device='cuda' was requested but {reason}. Use device='cpu' or "
                        "device='auto' (which falls back to the CPU).")

@@ -10,3 +10,9 @@ Every public function refuses host (numpy) arrays: a host array handed to a
 CUDA kernel would be copied silently, and the device-resident training loop
 promises no copies per batch.
 """
+
+from skneuro._cuda_target import prepare_target
+
+# numba-cuda's CUDA target loads here, inside skneuro's numpy compatibility
+# window (skneuro._cuda_target.numpy_compat), before any kernel compiles.
+prepare_target()
