@@ -131,6 +131,27 @@ def test_launch_configuration_is_cached(rng):
     assert dense._LAUNCHES[key] is launch
 
 
+def test_kept_configurations_give_right_products_after_other_shapes(rng):
+    """The products of a convolutional network's training step, twice: a configured
+    kernel kept from the first step gave wrong products in the second (on the
+    simulator), so only the grid is kept."""
+    steps = [((9, 2), (9, 48), True, False), ((18, 2), (18, 48), True, False),
+             ((3, 8), (8, 2), False, False), ((3, 8), (3, 2), True, False),
+             ((3, 2), (8, 2), False, True), ((18, 48), (2, 48), False, True),
+             ((18, 2), (2, 48), False, False), ((9, 48), (2, 48), False, True)]
+    with blas.use_product("numba"):
+        for _ in range(2):
+            for sa, sb, ta, tb in steps:
+                a = rng.normal(size=sa).astype(np.float32)
+                b = rng.normal(size=sb).astype(np.float32)
+                expected = (a.T if ta else a) @ (b.T if tb else b)
+                out = cuda.device_array(expected.shape, np.float32)
+                run = (dense.matmul_tn if ta else dense.matmul_nt if tb
+                       else lambda x, y, z: dense.matmul(x, y, z, exact_rows=False))
+                run(cuda.to_device(a), cuda.to_device(b), out)
+                assert_allclose(out.copy_to_host(), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_shapes_are_checked(rng):
     a = cuda.to_device(np.ones((3, 4), np.float32))
     b = cuda.to_device(np.ones((5, 2), np.float32))

@@ -182,7 +182,12 @@ def _kernel(dtype, ta, tb, geometry=None):
 
 
 def _launcher(n_rows, n_cols, dtype, ta, tb):
-    """The kernel configured for an output shape, built once per shape and kept."""
+    """The kernel and its grid for an output shape, worked out once per shape and kept.
+
+    The configured kernel (``kernel[blocks, threads]``) is made at each call:
+    numba's simulator keeps state in it, and a kept one computed wrong
+    products after other shapes had run (``tests/test_cuda_gemm.py``).
+    """
     key = (n_rows, n_cols, dtype, ta, tb)
     launch = _LAUNCHES.get(key)
     if launch is None:
@@ -191,7 +196,7 @@ def _launcher(n_rows, n_cols, dtype, ta, tb):
         blocks = ((n_cols + bn - 1) // bn, min(_MAX_GRID_Y, (n_rows + bm - 1) // bm))
         if len(_LAUNCHES) >= _MAX_LAUNCHES:  # prediction requests of many sizes
             _LAUNCHES.clear()
-        launch = _LAUNCHES[key] = _kernel(dtype, ta, tb)[blocks, (g.tx, g.ty)]
+        launch = _LAUNCHES[key] = (_kernel(dtype, ta, tb), blocks, (g.tx, g.ty))
     return launch
 
 
@@ -206,7 +211,9 @@ def _check_shapes(a, b, out, ta, tb):
 def _numba_product(a, b, out, ta, tb):
     """``out = op(a) @ op(b)`` by the Numba kernel (shapes already checked)."""
     if out.shape[0] and out.shape[1]:
-        _launcher(out.shape[0], out.shape[1], np.dtype(out.dtype), ta, tb)(a, b, out)
+        kernel, blocks, threads = _launcher(out.shape[0], out.shape[1],
+                                            np.dtype(out.dtype), ta, tb)
+        kernel[blocks, threads](a, b, out)
 
 
 def _product(a, b, out, ta, tb):
