@@ -175,7 +175,7 @@ from skneuro.kernels.cuda import dense  # loads the target (prepare_target)
 
 m32 = float32[:, ::1]
 kernels = [
-    (dense._GEMM[np.dtype(np.float32)], (m32, m32, m32, types.boolean, types.boolean)),
+    (dense._kernel(np.dtype(np.float32), True, False), (m32, m32, m32)),
     (dense._column_sum, (m32, float32[::1])),
     (dense._row_sum, (m32, float32[::1])),
     (dense._take_rows, (m32, m32, int64[::1])),

@@ -98,6 +98,9 @@ _MAX_GRID_Y = 65535
 def _make_gemm(dtype, ta, tb, geometry):
     tx_n, ty_n, mr, nr, bk = geometry
     bm, bn, nt = ty_n * mr, tx_n * nr, tx_n * ty_n
+    # Array shapes must be compile-time constants: worked out here, not in the
+    # kernel (where ``bm + 1`` is an int64 the CUDA target cannot size an array by).
+    a_tile, b_tile, micro_tile = (bk, bm + 1), (bk, bn + 1), (mr, nr)
 
     @cuda.jit
     def gemm(a, b, out):
@@ -106,9 +109,9 @@ def _make_gemm(dtype, ta, tb, geometry):
         # (k, col); one padding column keeps the strided stores of the
         # untransposed loads off a single bank. Each shared or local array on
         # its own line: the simulator would merge them.
-        sa = cuda.shared.array((bk, bm + 1), dtype)
-        sb = cuda.shared.array((bk, bn + 1), dtype)
-        acc = cuda.local.array((mr, nr), dtype)
+        sa = cuda.shared.array(a_tile, dtype)
+        sb = cuda.shared.array(b_tile, dtype)
+        acc = cuda.local.array(micro_tile, dtype)
         av = cuda.local.array(mr, dtype)
         bv = cuda.local.array(nr, dtype)
         tx = cuda.threadIdx.x
