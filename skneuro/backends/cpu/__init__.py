@@ -48,9 +48,15 @@ class CPUBackend:
     name = "cpu"
 
     def __init__(self, dtype=np.float32):
+        from skneuro.backends.cpu import convolution, planning, prediction
+
         self.dtype = np.dtype(dtype)
         for module in (*OPERATIONS, *PRIVATE_KERNELS):
             setattr(self, module, importlib.import_module(f"skneuro.kernels.cpu.{module}"))
+        # The strategies, looked up once here rather than at every batch.
+        self._planning = planning
+        self._convolution = convolution
+        self._prediction = prediction
 
     # -- arrays --------------------------------------------------------------
     def empty(self, shape, dtype=None):
@@ -79,28 +85,20 @@ class CPUBackend:
     def plan(self, network, n):
         """The steps that run a batch of ``n`` samples: lanes regions, dense chains
         (see :mod:`skneuro.backends.cpu.planning`)."""
-        from skneuro.backends.cpu import planning
-
-        return planning.plan(network, n)
+        return self._planning.plan(network, n)
 
     def convolution_forward(self, layer, x, out):
         """``out`` = the :class:`~skneuro.nn.Conv` ``layer``'s output for ``x`` (N, C, H, W):
         in lanes, by Winograd or unfolded (see :mod:`skneuro.backends.cpu.convolution`)."""
-        from skneuro.backends.cpu import convolution
-
-        convolution.forward(layer, x, out)
+        self._convolution.forward(layer, x, out)
 
     def convolution_backward(self, layer, grad):
         """The gradients of ``layer``'s last :meth:`convolution_forward`; ``[dx]``."""
-        from skneuro.backends.cpu import convolution
-
-        return convolution.backward(layer, grad)
+        return self._convolution.backward(layer, grad)
 
     def predict(self, network, X, out, chunk, n_shards=1, finish=None):
         """Fill host array ``out`` with ``network``'s outputs for ``X``, in passes of at
         most ``chunk`` rows (fewer for inputs rich in zeros), in ``n_shards``
         shards; ``finish`` is applied in place to each pass's output (see
         :mod:`skneuro.backends.cpu.prediction`)."""
-        from skneuro.backends.cpu import prediction
-
-        prediction.predict(network, X, out, chunk, n_shards, finish)
+        self._prediction.predict(network, X, out, chunk, n_shards, finish)
