@@ -461,13 +461,14 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
     #: per-sample buffers (convolutions) lower it to bound memory.
     _predict_chunk = PREDICT_CHUNK
 
-    #: Shards per batch on the CPU (see :mod:`skneuro.nn.shards`). Dense
+    #: Shards per batch asked of the backend (the CPU runs them, see
+    #: :mod:`skneuro.backends.cpu.shards`). Dense
     #: networks spend their time in BLAS, which has its own threads; networks
     #: with convolutions set 2, so their other kernels use both cores too.
     _n_shards = 1
 
     def _shard_count(self, backend):
-        return self._n_shards if backend.name == "cpu" else 1
+        return backend.shards(self._n_shards)
 
     def _batch_transform(self, backend):
         """The trainer's ``batch_transform`` (None: batches are trained as gathered)."""

@@ -17,7 +17,7 @@ from skneuro.nn.spec import parse_spec
 CONVOLUTIONAL_PREDICT_CHUNK = 256
 
 #: Shards per batch on the CPU for networks with convolutions (see
-#: :mod:`skneuro.nn.shards`): their kernels outside BLAS use both cores.
+#: :mod:`skneuro.backends.cpu.shards`): their kernels outside BLAS use both cores.
 CONVOLUTIONAL_SHARDS = 2
 
 

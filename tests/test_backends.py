@@ -89,3 +89,21 @@ def test_strategies_are_declared_once():
     assert len(set(STRATEGIES)) == len(STRATEGIES)
     for module, functions in OPERATIONS.items():
         assert len(set(functions)) == len(functions), module
+
+
+def test_the_engine_and_the_estimators_name_no_backend_strategy():
+    """Above the backends, code asks ``backend.<strategy>``: it imports neither
+    backend's modules (``skneuro.nn.backend`` only re-exports, for old imports)."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        where = path.relative_to(PACKAGE)
+        if where.parts[0] in ("kernels", "backends") or where == pathlib.Path("nn/backend.py"):
+            continue
+        offenders += [f"{where}: {name}" for name in _imports(path)
+                      if name.startswith(("skneuro.backends.cpu", "skneuro.backends.cuda"))]
+    assert offenders == []
+
+
+def test_shards_are_the_cpus():
+    assert CPUBackend().shards(2) == 2
+    assert CUDABackend(np.float32).shards(2) == 1

@@ -11,6 +11,8 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from skneuro import CNNClassifier
+from skneuro.backends.cpu import shards
+from skneuro.backends.cpu.shards import MIN_SHARD_ROWS, Shards, shard_bounds
 from skneuro.nn import (
     Conv,
     CPUBackend,
@@ -23,10 +25,8 @@ from skneuro.nn import (
     Trainer,
     make_optimizer,
     make_schedule,
-    shards,
 )
 from skneuro.nn.augment import Augment
-from skneuro.nn.shards import MIN_SHARD_ROWS, Shards, shard_bounds
 
 from .test_runtime import run_python
 

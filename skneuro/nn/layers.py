@@ -107,7 +107,7 @@ class Layer:
         """A copy sharing this layer's parameters, with its own gradients and buffers.
 
         Replicas run shards of a batch side by side (see
-        :mod:`skneuro.nn.shards`). The ``params`` dict itself is shared, so an
+        :mod:`skneuro.backends.cpu.shards`). The ``params`` dict itself is shared, so an
         update or a replaced array is seen by every replica.
         """
         clone = _shallow_copy(self)
@@ -201,7 +201,7 @@ default="auto"
 
     op = "dense"
 
-    #: Set by :class:`~skneuro.nn.shards.Shards` while a sharded step runs:
+    #: Set by :class:`~skneuro.backends.cpu.shards.Shards` while a sharded step runs:
     #: ``backward`` then leaves ``grads["W"]`` to the shards (dense input only).
     defer_weight_grad = False
 
@@ -263,7 +263,7 @@ default="auto"
             self.grads["W"][...] = x.T @ delta
         elif self.defer_weight_grad:
             # The shards compute W's gradient together, over the whole batch
-            # (see skneuro.nn.shards): keep what they need.
+            # (see skneuro.backends.cpu.shards): keep what they need.
             self._cache_delta = delta
         else:
             ops.dense.matmul_tn(x, delta, self.grads["W"])

@@ -46,7 +46,7 @@ class Optimizer:
         """Update part ``part`` of ``n_parts`` fixed element ranges of every parameter.
 
         The updates are elementwise, so the parts can run in parallel threads
-        (see :mod:`skneuro.nn.shards`) and give the result of one call.
+        (see :mod:`skneuro.backends.cpu.shards`) and give the result of one call.
         """
         backend = network.backend
         zero = backend.scalar(0.0)

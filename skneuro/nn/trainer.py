@@ -18,7 +18,6 @@ import numpy as np
 
 from skneuro._warnings import warn
 from skneuro.nn.callbacks import ProgressPrinter
-from skneuro.nn.shards import shards_for, single_threaded_blas
 
 #: Training has diverged when an epoch's mean training loss exceeds this many
 #: times the reference loss, or when the loss or the weights are not finite.
@@ -78,7 +77,8 @@ class Trainer:
         Parameter named in the error raised when training diverges.
     n_shards : int, default=1
         Split each batch into this many shards run side by side by replicas
-        of the network (CPU only; see :mod:`skneuro.nn.shards`).
+        of the network, where the backend runs shards (the CPU; see
+        :mod:`skneuro.backends.cpu.shards`).
     batch_transform : callable, default=None
         ``batch_transform(xb, yb, wb, step) -> (xb, yb, wb)``, applied to
         every training batch after it is gathered, with ``step`` the count of
@@ -197,8 +197,7 @@ class Trainer:
         # DivergenceError; numpy's own warnings from inside the products
         # would only repeat it less clearly.
         stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
-        if self.n_shards > 1:
-            stack.enter_context(single_threaded_blas())
+        stack.enter_context(self.network.backend.training(self.n_shards))
         try:
             for _ in range(n_epochs):
                 logs = self.run_epoch(data)
@@ -312,17 +311,8 @@ class Trainer:
 
     def train_step(self, xb, yb, wb, lr, l2):
         """Forward, loss, backward and update on one batch."""
-        if self.n_shards > 1:
-            shards = shards_for(self.network, self.loss, self.n_shards)
-            shards.train_step(xb, yb, wb)
-            shards.update(self.optimizer, lr, l2)
-            self._step_loss = shards
-        else:
-            out = self.network.forward(xb, training=True)
-            grad = self.loss(out, yb, wb)
-            self.network.backward(grad)
-            self.optimizer.step(self.network, lr, l2)
-            self._step_loss = self.loss
+        self._step_loss = self.network.backend.train_step(
+            self.network, self.loss, self.optimizer, xb, yb, wb, lr, l2, self.n_shards)
 
     # -- helpers ------------------------------------------------------------
     def _gather(self, data, order, order_device, start, stop, w_sum):
@@ -378,11 +368,7 @@ class Trainer:
         acc = backend.zeros((1,), dtype=np.float64)
         for start in range(0, X.shape[0], chunk):
             stop = min(start + chunk, X.shape[0])
-            if self.n_shards > 1:
-                out = backend.empty((stop - start,) + tuple(self.network.output_shape))
-                shards_for(self.network, self.loss, self.n_shards).forward(X[start:stop], out)
-            else:
-                out = self.network.forward(X[start:stop], training=False)
+            out = backend.evaluate(self.network, self.loss, X[start:stop], self.n_shards)
             self.loss(out, y[start:stop], weight[start:stop])
             self.loss.accumulate(weight[start:stop], 1.0, acc)
         return float(backend.to_host(acc)[0])

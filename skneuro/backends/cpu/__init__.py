@@ -4,13 +4,16 @@ Its strategies (how whole computations run, beyond one kernel call) live
 beside it: lanes regions and dense chains in its plans
 (:mod:`~skneuro.backends.cpu.planning`), convolutions in lanes or by
 Winograd (:mod:`~skneuro.backends.cpu.convolution`), prediction passes that
-skip zeros (:mod:`~skneuro.backends.cpu.prediction`).
+skip zeros (:mod:`~skneuro.backends.cpu.prediction`), batches split into
+shards run by replicas in threads (:mod:`~skneuro.backends.cpu.shards`).
 """
 
+import contextlib
 import importlib
 
 import numpy as np
 
+from skneuro.backends import _steps
 from skneuro.backends.contract import OPERATIONS
 
 #: Bytes to which the CPU backend aligns its arrays. numpy aligns to 16: a
@@ -48,7 +51,7 @@ class CPUBackend:
     name = "cpu"
 
     def __init__(self, dtype=np.float32):
-        from skneuro.backends.cpu import convolution, planning, prediction
+        from skneuro.backends.cpu import convolution, planning, prediction, shards
 
         self.dtype = np.dtype(dtype)
         for module in (*OPERATIONS, *PRIVATE_KERNELS):
@@ -57,6 +60,7 @@ class CPUBackend:
         self._planning = planning
         self._convolution = convolution
         self._prediction = prediction
+        self._shards = shards
 
     # -- arrays --------------------------------------------------------------
     def empty(self, shape, dtype=None):
@@ -95,6 +99,35 @@ class CPUBackend:
     def convolution_backward(self, layer, grad):
         """The gradients of ``layer``'s last :meth:`convolution_forward`; ``[dx]``."""
         return self._convolution.backward(layer, grad)
+
+    def shards(self, requested):
+        """Shards per batch: as the estimator asks (see :mod:`skneuro.backends.cpu.shards`)."""
+        return int(requested)
+
+    def training(self, n_shards=1):
+        """A context around a fit: sharded steps run BLAS in each shard's thread,
+        one thread each."""
+        if n_shards > 1:
+            return self._shards.single_threaded_blas()
+        return contextlib.nullcontext()
+
+    def train_step(self, network, loss, optimizer, x, y, weight, learning_rate, l2,
+                   n_shards=1):
+        """Forward, loss, backward and update on one batch, in ``n_shards`` shards;
+        returns what holds the per-row losses (its ``accumulate``)."""
+        if n_shards == 1:
+            return _steps.train_step(network, loss, optimizer, x, y, weight, learning_rate, l2)
+        shards = self._shards.shards_for(network, loss, n_shards)
+        shards.train_step(x, y, weight)
+        shards.update(optimizer, learning_rate, l2)
+        return shards
+
+    def evaluate(self, network, loss, x, n_shards=1):
+        """The network's output for ``x`` (no dropout), in ``n_shards`` shards."""
+        if n_shards == 1:
+            return _steps.evaluate(network, x)
+        out = self.empty((x.shape[0],) + tuple(network.output_shape))
+        return self._shards.shards_for(network, loss, n_shards).forward(x, out)
 
     def predict(self, network, X, out, chunk, n_shards=1, finish=None):
         """Fill host array ``out`` with ``network``'s outputs for ``X``, in passes of at

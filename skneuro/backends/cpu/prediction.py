@@ -4,8 +4,8 @@ Large requests whose rows are rich in zeros (MNIST's pixels) run through the
 small-request kernels of :mod:`skneuro.kernels.cpu.dense`, which skip zero
 blocks, in passes of ``SMALL_ROWS`` rows; other large requests go to BLAS in
 passes of the estimator's chunk. Small passes run those kernels on every
-core; networks that train in shards (:mod:`skneuro.nn.shards`) predict in
-shards too.
+core; networks that train in shards (:mod:`skneuro.backends.cpu.shards`)
+predict in shards too.
 """
 
 import contextlib
@@ -13,6 +13,7 @@ import contextlib
 import numpy as np
 
 from skneuro.backends._predict import predict_in_passes
+from skneuro.backends.cpu.shards import shards_for, single_threaded_blas
 from skneuro.kernels._jit import QUICK_THREAD_START, parallel_kernels
 from skneuro.kernels.cpu import dense, dense_chain
 from skneuro.kernels.cpu.dense import SMALL_ROWS
@@ -33,8 +34,6 @@ _SMALL_PRODUCTS = (dense.matmul_row_blocks, dense_chain.chain_row_groups)
 
 def predict(network, X, out, chunk, n_shards, finish):
     """:func:`skneuro.backends._predict.predict_in_passes` with the CPU's choices."""
-    from skneuro.nn.shards import shards_for, single_threaded_blas
-
     n = X.shape[0]
     sparse = hasattr(X, "tocsr")
     n_shards = 1 if sparse else n_shards

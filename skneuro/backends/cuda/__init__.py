@@ -6,11 +6,12 @@ layout regions), every convolution is one product over the unfolded input
 prediction runs in large passes.
 """
 
+import contextlib
 import importlib
 
 import numpy as np
 
-from skneuro.backends import _unfold
+from skneuro.backends import _steps, _unfold
 from skneuro.backends._plan import cached_plan, plain_plan
 from skneuro.backends._predict import predict_in_passes
 from skneuro.backends.contract import OPERATIONS
@@ -85,6 +86,23 @@ class CUDABackend:
     def convolution_backward(self, layer, grad):
         """The gradients of ``layer``'s last :meth:`convolution_forward`; ``[dx]``."""
         return _unfold.backward(layer, grad)
+
+    def shards(self, requested):
+        """Shards per batch: one (shards are the CPU's way to use its cores)."""
+        return 1
+
+    def training(self, n_shards=1):
+        """A context around a fit: nothing to set on the GPU."""
+        return contextlib.nullcontext()
+
+    def train_step(self, network, loss, optimizer, x, y, weight, learning_rate, l2,
+                   n_shards=1):
+        """Forward, loss, backward and update on the whole batch; returns ``loss``."""
+        return _steps.train_step(network, loss, optimizer, x, y, weight, learning_rate, l2)
+
+    def evaluate(self, network, loss, x, n_shards=1):
+        """The network's output for ``x`` (no dropout)."""
+        return _steps.evaluate(network, x)
 
     def predict(self, network, X, out, chunk, n_shards=1, finish=None):
         """Fill host array ``out`` with ``network``'s outputs for ``X``, ``chunk`` rows

@@ -1,5 +1,8 @@
 """Data parallelism on the CPU: each batch split into fixed shards, run by replicas.
 
+A strategy of the CPU backend (``train_step``, ``evaluate`` and ``predict``
+with ``n_shards > 1``); the CUDA backend runs whole batches.
+
 Why: the matrix products run in BLAS, with BLAS's threads, but every other
 kernel runs serially, because a parallel Numba region started between two
 BLAS calls fights BLAS's still-spinning threads for the cores. In a
@@ -35,7 +38,6 @@ import numba
 import numpy as np
 
 from skneuro._threads import blas_threads
-from skneuro.nn.layers import Dense
 
 #: Fewest rows worth a shard of their own: below, the shards' overhead
 #: (a thread hand-off, the gradient sums) outweighs the parallel kernels.
@@ -91,9 +93,10 @@ class Shards:
         self._pool_pid = None
         self._bounds = []
         #: Indices of the layers whose weight gradient the shards compute together:
-        #: large dense layers that keep Dense's backward (it honours defer_weight_grad).
+        #: large dense layers of Dense's own class (its backward honours
+        #: defer_weight_grad).
         self._fused = [i for i, layer in enumerate(network.layers)
-                       if isinstance(layer, Dense) and type(layer).backward is Dense.backward
+                       if type(layer).__dict__.get("op") == "dense"
                        and layer.params["W"].size >= FUSED_WEIGHT_GRAD_MIN]
         self._stacks = {}
         self._pending = []
