@@ -38,6 +38,7 @@ OPERATIONS = {
 #: Methods through which a backend decides how whole computations run.
 STRATEGIES = (
     "empty", "zeros", "asarray", "to_host", "scalar",  # arrays
+    "arrange_parameters",                              # where parameters live
     "plan",                                            # a network's steps for a batch
     "convolution_forward", "convolution_backward",    # a Conv layer's passes
     "predict",                                         # a prediction over many rows

@@ -126,6 +126,7 @@ class Network:
             # their largest product (dX = delta @ W.T).
             node.layer.need_input_grad = any(src != INPUT for src in node.inputs)
         self.output_shape = shapes[self.output]
+        backend.arrange_parameters(self)
         return self
 
     def check_rows(self, rows, training):
@@ -161,6 +162,7 @@ class Network:
         self._grad_buffers = {}
         self._forget_plans()
         self.__dict__.pop("_shards", None)  # replicas hold the old backend's arrays
+        backend.arrange_parameters(self)
         for key in ("_rows_checked", "_rows_checked_training"):  # another device's memory
             self.__dict__.pop(key, None)
         return self
@@ -169,6 +171,17 @@ class Network:
         """Drop the plans: their layout changes hold arrays and another graph's layers."""
         self._plans = {}
         self._last_plan = None
+
+    @property
+    def flat_parameters(self):
+        """The flat buffers the backend packed the parameters into, or None.
+
+        See :mod:`skneuro.backends._flat`: set by the CUDA backend's
+        ``arrange_parameters``, and None where the parameters are separate
+        arrays (the CPU) or have been replaced since.
+        """
+        flat = self.__dict__.get("_flat")
+        return flat if flat is not None and flat.is_current(self) else None
 
     @property
     def lock(self):
@@ -189,6 +202,7 @@ class Network:
         clone._grad_buffers = {}
         clone._forget_plans()
         clone.__dict__.pop("_shards", None)
+        clone.__dict__.pop("_flat", None)  # the replicas' gradients are their own
         return clone
 
     def forward(self, x, training=False):
@@ -312,6 +326,7 @@ class Network:
         state["_plans"] = {}
         state["_last_plan"] = None
         state.pop("_shards", None)  # replicas and threads: rebuilt when needed
+        state.pop("_flat", None)  # device buffers: packed again when bound
         for key in ("_rows_checked", "_rows_checked_training"):  # another machine's memory
             state.pop(key, None)
         return state

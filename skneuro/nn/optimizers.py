@@ -31,6 +31,19 @@ class Optimizer:
                 [backend.zeros(layer.params[name].shape) for _ in range(self.n_slots)]
                 for layer, name in network.parameters()
             ]
+        flat = network.flat_parameters
+        if flat is not None and self.__dict__.get("_flat_of") is not flat:
+            # The slots as views of flat buffers shaped as the parameters'
+            # (values kept), so that one call updates them all.
+            backend = network.backend
+            self._flat_slots = [backend.zeros(flat.params.shape) for _ in range(self.n_slots)]
+            views = [flat.views(slot, network) for slot in self._flat_slots]
+            for k, slots in enumerate(self.state):
+                for j in range(self.n_slots):
+                    backend.dense.copy(views[j][k], slots[j])
+            self.state = [[views[j][k] for j in range(self.n_slots)]
+                          for k in range(len(self.state))]
+            self._flat_of = flat
 
     def step(self, network, learning_rate, l2):
         """Apply one update to every parameter of ``network``."""
@@ -42,6 +55,17 @@ class Optimizer:
         self._ensure_state(network)
         self.t += 1
 
+    def _groups(self, network):
+        """``(params, grads, slots, decayed)`` of the arrays one call each updates: the
+        two halves of the flat buffers where the backend packed the parameters
+        (see :mod:`skneuro.backends._flat`), else each parameter."""
+        flat = network.flat_parameters
+        if flat is not None and self.__dict__.get("_flat_of") is flat:
+            yield from flat.groups(self._flat_slots)
+            return
+        for (layer, name), slots in zip(network.parameters(), self.state):
+            yield layer.params[name], layer.grads[name], slots, name in layer.decay
+
     def update_part(self, network, learning_rate, l2, part, n_parts):
         """Update part ``part`` of ``n_parts`` fixed element ranges of every parameter.
 
@@ -51,27 +75,28 @@ class Optimizer:
         backend = network.backend
         zero = backend.scalar(0.0)
         l2 = backend.scalar(l2)
-        for (layer, name), slots in zip(network.parameters(), self.state):
-            param = layer.params[name]
-            lo, hi = part * param.size // n_parts, (part + 1) * param.size // n_parts
+        for param, grad, slots, decayed in self._groups(network):
             if n_parts > 1:
-                param, grad = param.reshape(-1)[lo:hi], layer.grads[name].reshape(-1)[lo:hi]
+                lo, hi = part * param.size // n_parts, (part + 1) * param.size // n_parts
+                param, grad = param.reshape(-1)[lo:hi], grad.reshape(-1)[lo:hi]
                 slots = [s.reshape(-1)[lo:hi] for s in slots]
-            else:
-                grad = layer.grads[name]
-            self._update(backend, param, grad, slots, learning_rate,
-                         l2 if name in layer.decay else zero)
+            self._update(backend, param, grad, slots, learning_rate, l2 if decayed else zero)
 
     def bind(self, backend):
         """Move the state arrays to ``backend``."""
         if self.state is not None:
             self.state = [[backend.asarray(a) for a in slots] for slots in self.state]
+        # Flat slots are made again on the next step, if the network is packed.
+        self.__dict__.pop("_flat_slots", None)
+        self.__dict__.pop("_flat_of", None)
         return self
 
     def __getstate__(self):
         # Device arrays become numpy arrays, so that a model trained on a GPU
         # unpickles on a machine without one; bind() moves them back.
         state = self.__dict__.copy()
+        state.pop("_flat_slots", None)  # made again from the per-parameter views
+        state.pop("_flat_of", None)
         if self.state is not None:
             state["state"] = [[np.asarray(a) if isinstance(a, np.ndarray) else a.copy_to_host()
                                for a in slots] for slots in self.state]

@@ -104,6 +104,10 @@ class Trainer:
                  "validation_scores", "best_loss", "best_validation_score", "best_weights",
                  "no_improvement_count", "reference_loss", "_reference_name")
 
+    #: Arrays kept from batch to batch on the network's device (not pickled,
+    #: and dropped when a fit starts: the device may have changed).
+    _DEVICE_BUFFERS = ("_batch_buffers", "_snapshot", "_norm_acc", "_step_loss")
+
     #: Class defaults, for trainers pickled before these existed.
     n_shards = 1
     batch_transform = None
@@ -167,6 +171,10 @@ class Trainer:
         self.n_shards = int(n_shards)
         self.batch_transform = batch_transform
         self.optimizer.bind(network.backend)
+        # Buffers kept from fit to fit live on the last fit's device (the
+        # estimator's may have changed since): made again on first use.
+        for key in self._DEVICE_BUFFERS:
+            self.__dict__.pop(key, None)
 
     def partial_run(self, X, y, weight, batch_size):
         """One epoch over ``X`` in batches of ``batch_size``, without validation
@@ -435,10 +443,8 @@ class Trainer:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_batch_buffers", None)
-        state.pop("_snapshot", None)
-        state.pop("_norm_acc", None)
-        state.pop("_step_loss", None)
+        for key in self._DEVICE_BUFFERS:
+            state.pop(key, None)
         state["validation"] = None
         state["score"] = None
         state["batch_transform"] = None  # the estimator sets it again at each fit

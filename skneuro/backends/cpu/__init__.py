@@ -86,6 +86,11 @@ class CPUBackend:
         return self.dtype.type(value)
 
     # -- strategies ----------------------------------------------------------
+    def arrange_parameters(self, network):
+        """Keep each parameter its own aligned array (the optimizer's calls are cheap
+        on the CPU, and shards' replicas share the arrays)."""
+        network.__dict__.pop("_flat", None)
+
     def plan(self, network, n):
         """The steps that run a batch of ``n`` samples: lanes regions, dense chains
         (see :mod:`skneuro.backends.cpu.planning`)."""

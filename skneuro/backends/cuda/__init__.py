@@ -12,6 +12,7 @@ import importlib
 import numpy as np
 
 from skneuro.backends import _steps, _unfold
+from skneuro.backends._flat import FlatParameters
 from skneuro.backends._plan import cached_plan, plain_plan
 from skneuro.backends._predict import predict_in_passes
 from skneuro.backends.contract import OPERATIONS
@@ -75,6 +76,13 @@ class CUDABackend:
         return self.dtype.type(value)
 
     # -- strategies ----------------------------------------------------------
+    def arrange_parameters(self, network):
+        """Pack the parameters and gradients into two flat buffers, so that an
+        optimizer step is two launches (see :mod:`skneuro.backends._flat`)."""
+        flat = network.__dict__.get("_flat")
+        if flat is None or not flat.is_current(network):
+            network.__dict__["_flat"] = FlatParameters(network, self)
+
     def plan(self, network, n):
         """One step per layer, whatever ``n``."""
         return cached_plan(network, "plain", lambda: plain_plan(network))
