@@ -18,6 +18,7 @@ dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers",
                                        reason="needs dask-ml (pip install .[scale])")
 
 import joblib  # noqa: E402
+import pandas as pd  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.experimental import enable_halving_search_cv  # noqa: E402, F401
 from sklearn.model_selection import (  # noqa: E402
@@ -119,3 +120,105 @@ def test_search_on_dask_scores_as_local(client, digits, kind):
     np.testing.assert_array_equal(remote.cv_results_["mean_test_score"],
                                   local.cv_results_["mean_test_score"])
     assert remote.best_params_ == local.best_params_
+
+
+# Out of core: dask-ml's Incremental calls partial_fit once per block, in
+# order when shuffle_blocks=False, passing the model from task to task (it is
+# pickled between workers); ParallelPostFit predicts block by block.
+_SIZES = (500, 300, 400, 200, 397)  # uneven chunks; 1797 digits in all
+
+
+def _chunked(X, y):
+    return (da.from_array(X, chunks=(_SIZES, X.shape[1])),
+            None if y is None else da.from_array(y, chunks=(_SIZES,)))
+
+
+def _in_memory_partial_fits(model, X, y, **kwargs):
+    start = 0
+    for size in _SIZES:
+        part = slice(start, start + size)
+        model.partial_fit(X[part], None if y is None else y[part], **kwargs)
+        start += size
+    return model
+
+
+def _mlp():
+    return MLPClassifier((32,), batch_size=50, learning_rate_init=1e-2, random_state=0)
+
+
+def _compiled_signatures():
+    """How many specializations skneuro's Numba kernels hold in this process."""
+    import sys
+
+    from numba.core.dispatcher import Dispatcher
+
+    return sum(len(obj.signatures) for name, module in list(sys.modules.items())
+               if name.startswith("skneuro") and module is not None
+               for obj in list(vars(module).values()) if isinstance(obj, Dispatcher))
+
+
+@pytest.mark.filterwarnings("ignore:Got `batch_size`")  # chunks of 1 and 7 rows
+def test_partial_fit_chunks_of_any_size_compile_nothing_new(digits):
+    X, y = digits
+    X = X / 16
+    model = _mlp().partial_fit(X[:_SIZES[0]], y[:_SIZES[0]], classes=np.unique(y))
+    compiled = _compiled_signatures()
+    assert compiled > 0
+    start = _SIZES[0]
+    for size in _SIZES[1:] + (1, 7):
+        model.partial_fit(X[start:start + size], y[start:start + size])
+        start = (start + size) % (len(X) - 10)
+    assert _compiled_signatures() == compiled
+
+
+def test_incremental_on_dask_array_equals_in_memory_partial_fit(client, digits):
+    X, y = digits
+    X = X / 16
+    classes = np.unique(y)
+    Xd, yd = _chunked(X, y)
+    with distributed.get_task_stream(client) as tasks:
+        incremental = dask_ml_wrappers.Incremental(_mlp(), shuffle_blocks=False)
+        incremental.fit(Xd, yd, classes=classes)
+    assert len(tasks.data) > 0  # the partial fits ran on the cluster
+    reference = _in_memory_partial_fits(_mlp(), X, y, classes=classes)
+    np.testing.assert_allclose(incremental.estimator_.predict_proba(X),
+                               reference.predict_proba(X), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(incremental.predict(Xd).compute(), reference.predict(X))
+    assert incremental.score(Xd, yd) == reference.score(X, y) > 0.5
+
+
+def test_incremental_autoencoder_equals_in_memory_partial_fit(client, digits):
+    from skneuro import AutoEncoder
+
+    X, _ = digits
+    X = X / 16
+
+    def make():
+        return AutoEncoder(n_components=4, hidden_layer_sizes=(16,), batch_size=50,
+                           random_state=0)
+
+    incremental = dask_ml_wrappers.Incremental(make(), shuffle_blocks=False)
+    incremental.fit(_chunked(X, None)[0])
+    reference = _in_memory_partial_fits(make(), X, None)
+    np.testing.assert_allclose(incremental.transform(_chunked(X, None)[0]).compute(),
+                               reference.transform(X), rtol=0, atol=1e-5)
+
+
+def test_parallel_post_fit_predicts_dask_array_and_dataframe(client, digits):
+    X, y = digits
+    X = X / 16
+    columns = [f"pixel{i}" for i in range(X.shape[1])]
+    frame = pd.DataFrame(X, columns=columns)
+    model = dask_ml_wrappers.ParallelPostFit(_mlp().set_params(max_iter=20)).fit(frame, y)
+    fitted = model.estimator  # ParallelPostFit.fit fits its estimator in place
+    expected, expected_proba = fitted.predict(frame), fitted.predict_proba(frame)
+
+    chunks = dd.from_pandas(frame, npartitions=3)
+    np.testing.assert_array_equal(np.asarray(model.predict(chunks).compute()), expected)
+    np.testing.assert_allclose(np.asarray(model.predict_proba(chunks).compute()),
+                               expected_proba, rtol=0, atol=1e-6)
+
+    array_model = dask_ml_wrappers.ParallelPostFit(fitted)
+    Xd, _ = _chunked(X, None)
+    with pytest.warns(UserWarning, match="feature names"):  # fitted on a frame, given arrays
+        np.testing.assert_array_equal(array_model.predict(Xd).compute(), expected)
