@@ -30,6 +30,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skneuro import MLPClassifier  # noqa: E402
+from skneuro._threads import dask_worker_threads  # noqa: E402
 from skneuro.nn import Callback  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -77,16 +78,12 @@ def test_numba_threads_in_worker_are_its_share(client):
     futures = [client.submit(_fit_and_report_threads, pure=False, workers=[w]) for w in workers]
     for before, seen, after, nthreads in client.gather(futures):
         assert nthreads == 1
+        if before == 1:
+            pytest.skip("Numba runs one thread on this machine: no budget to check")
         assert seen == [1, 1]  # inside the fit: the worker's share
         assert after == before  # outside it: the worker's own setting, unchanged
     # The client's process is no worker: its fits keep Numba's setting.
-    assert skneuro_threads().dask_worker_threads() is None
-
-
-def skneuro_threads():
-    import skneuro._threads
-
-    return skneuro._threads
+    assert dask_worker_threads() is None
 
 
 def _pipeline():
@@ -222,3 +219,18 @@ def test_parallel_post_fit_predicts_dask_array_and_dataframe(client, digits):
     Xd, _ = _chunked(X, None)
     with pytest.warns(UserWarning, match="feature names"):  # fitted on a frame, given arrays
         np.testing.assert_array_equal(array_model.predict(Xd).compute(), expected)
+
+
+def _fit_and_count_compiled(rows):
+    X, y = load_digits(return_X_y=True)
+    MLPClassifier((8,), max_iter=2, random_state=0).fit(X[:rows], y[:rows])
+    return _compiled_signatures()
+
+
+def test_kernels_compile_once_per_worker_process(client):
+    """A second task in the same worker (other data size) adds no specialization."""
+    for worker in client.scheduler_info()["workers"]:
+        first = client.submit(_fit_and_count_compiled, 300, pure=False, workers=[worker]).result()
+        again = client.submit(_fit_and_count_compiled, 500, pure=False, workers=[worker]).result()
+        assert first > 0
+        assert again == first

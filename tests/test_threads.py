@@ -207,6 +207,7 @@ def test_no_distributed_import(monkeypatch):
     assert "distributed" not in sys.modules
 
 
+@pytest.mark.filterwarnings("ignore:Stochastic Optimizer")  # max_iter=2
 def test_estimator_fit_in_dask_worker_uses_share(monkeypatch):
     import sys
 
