@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import sys
 
 import numba
 
@@ -69,18 +70,43 @@ def blas_threads(n_threads):
                 _set_blas_threads(libraries, _BLAS_ORIGINAL)
 
 
+def dask_worker_threads():
+    """The thread count of the Dask worker running the caller, or ``None`` outside one.
+
+    A Dask worker runs ``nthreads`` tasks at once in one process, and its
+    ``nthreads`` is its share of the machine's cores (``LocalCluster`` divides
+    the cores among its workers). Numba's default is all the cores in every
+    process, so without a limit 2 workers on 2 cores would run 4 threads.
+    ``distributed`` is looked for in ``sys.modules`` only: a process that has
+    not imported it runs no Dask worker, and skneuro never imports it.
+    """
+    module = sys.modules.get("distributed")
+    if module is None:
+        return None
+    try:
+        worker = module.get_worker()
+    except (AttributeError, ValueError):  # not inside a worker's task
+        return None
+    state = getattr(worker, "state", None)  # distributed >= 2022.11 keeps it here
+    nthreads = getattr(state, "nthreads", None) or getattr(worker, "nthreads", None)
+    return int(nthreads) if nthreads else None
+
+
 def effective_n_threads(n_jobs):
     """Number of threads for ``n_jobs``, in scikit-learn's convention.
 
     ``None`` keeps the current setting (inside joblib workers, joblib has
-    already lowered it to a share of the cores); a positive value asks for that
-    many threads; ``-1`` means all cores, ``-2`` all but one, and so on. The
-    result never exceeds ``NUMBA_NUM_THREADS``, above which
-    ``numba.set_num_threads`` raises.
+    already lowered it to a share of the cores), except inside a Dask worker's
+    task, where it is at most the worker's ``nthreads`` (see
+    :func:`dask_worker_threads`); a positive value asks for that many threads;
+    ``-1`` means all cores, ``-2`` all but one, and so on. The result never
+    exceeds ``NUMBA_NUM_THREADS``, above which ``numba.set_num_threads`` raises.
     """
     ceiling = numba.config.NUMBA_NUM_THREADS
     if n_jobs is None:
-        return numba.get_num_threads()
+        current = numba.get_num_threads()
+        share = dask_worker_threads()
+        return current if share is None else max(1, min(current, share))
     if n_jobs < 0:
         n_jobs = max((os.cpu_count() or 1) + 1 + n_jobs, 1)
     return max(1, min(int(n_jobs), ceiling))
@@ -91,10 +117,15 @@ def limit_threads(n_jobs):
 
     Both limits are restored on exit, also when the block raises. With
     ``n_jobs=None`` nothing is changed (and nothing is paid: an empty
-    context, as a prediction of one row takes ~30 us).
+    context, as a prediction of one row takes ~30 us), except inside a Dask
+    worker's task: there Numba and BLAS run with the worker's share of the
+    cores, its ``nthreads`` (or Numba's current setting if lower).
     """
     if n_jobs is None:
-        return contextlib.nullcontext()
+        share = dask_worker_threads()
+        if share is None:
+            return contextlib.nullcontext()
+        return _threads_limited_to(max(1, min(numba.get_num_threads(), share)))
     return _threads_limited_to(effective_n_threads(n_jobs))
 
 

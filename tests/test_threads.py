@@ -152,3 +152,80 @@ def test_one_estimator_predicting_from_several_threads_at_once():
         for t in threads:
             t.join()
         assert not wrong
+
+
+def _fake_distributed(nthreads):
+    """A stand-in for ``distributed`` whose ``get_worker`` finds a worker of ``nthreads``."""
+    import types
+
+    worker = types.SimpleNamespace(state=types.SimpleNamespace(nthreads=nthreads))
+    return types.SimpleNamespace(get_worker=lambda: worker)
+
+
+def _not_in_worker():
+    raise ValueError("No worker found")
+
+
+def test_dask_worker_share_applies_with_n_jobs_none(monkeypatch):
+    import sys
+    import types
+
+    from skneuro._threads import dask_worker_threads
+
+    monkeypatch.setitem(sys.modules, "distributed", _fake_distributed(1))
+    before_numba, before_blas = numba.get_num_threads(), _blas_threads()
+    assert dask_worker_threads() == 1
+    assert effective_n_threads(None) == 1
+    with limit_threads(None):
+        assert numba.get_num_threads() == 1
+        assert all(n == 1 for n in _blas_threads())
+    assert numba.get_num_threads() == before_numba
+    assert _blas_threads() == before_blas
+    # An explicit n_jobs wins over the share.
+    assert effective_n_threads(2) == min(2, numba.config.NUMBA_NUM_THREADS)
+    # A share above the current setting does not raise it (nor hit Numba's ceiling).
+    monkeypatch.setitem(sys.modules, "distributed", _fake_distributed(10_000))
+    assert effective_n_threads(None) == numba.get_num_threads()
+    # Older distributed: nthreads on the worker itself.
+    old = types.SimpleNamespace(nthreads=1)
+    monkeypatch.setitem(sys.modules, "distributed", types.SimpleNamespace(get_worker=lambda: old))
+    assert dask_worker_threads() == 1
+    # Outside a worker's task (get_worker raises ValueError): nothing changes.
+    monkeypatch.setitem(sys.modules, "distributed",
+                        types.SimpleNamespace(get_worker=_not_in_worker))
+    assert dask_worker_threads() is None
+    assert effective_n_threads(None) == numba.get_num_threads()
+
+
+def test_no_distributed_import(monkeypatch):
+    import sys
+
+    from skneuro._threads import dask_worker_threads
+
+    monkeypatch.delitem(sys.modules, "distributed", raising=False)
+    assert dask_worker_threads() is None
+    assert "distributed" not in sys.modules
+
+
+@pytest.mark.filterwarnings("ignore:Stochastic Optimizer")  # max_iter=2
+def test_estimator_fit_in_dask_worker_uses_share(monkeypatch):
+    import sys
+
+    import numpy as np
+
+    from skneuro import MLPClassifier
+    from skneuro.nn import Callback
+
+    seen = []
+
+    class Record(Callback):
+        def on_epoch_end(self, trainer, logs):
+            seen.append((numba.get_num_threads(), _blas_threads()))
+
+    monkeypatch.setitem(sys.modules, "distributed", _fake_distributed(1))
+    before = numba.get_num_threads()
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    MLPClassifier((4,), max_iter=2, callbacks=[Record()]).fit(X, y)
+    assert all(n == 1 and all(b == 1 for b in blas) for n, blas in seen) and len(seen) == 2
+    assert numba.get_num_threads() == before
