@@ -72,10 +72,6 @@ from skneuro._config import CUDA_MAX_BLOCKS, CUDA_SIMULATED, CUDA_THREADS
 from skneuro.kernels.cuda import blas
 from skneuro.kernels.cuda._launch import check_device, grid
 
-#: Kept for the CPU module's interface; the CUDA products keep the
-#: exact-rows promise at every size (see the module docstring).
-SMALL_ROWS = 256
-
 #: Threads ``(TX, TY)`` per block, micro-tile ``(MR, NR)`` per thread and the
 #: depth ``BK`` of the shared tiles of the Numba GEMM. On a GPU: 256 threads,
 #: 4 x 4 outputs each, 64 x 64 outputs per block. Under the simulator every
