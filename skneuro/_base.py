@@ -390,7 +390,8 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
             else:
                 converged = trainer.run(X, y, sample_weight, n_epochs=self.max_iter)
         self._set_training_attributes(trainer)
-        if not converged:
+        # tol=None (DDPM's default) asks for max_iter epochs: no criterion to miss.
+        if not converged and self.tol is not None:
             warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
                 "the optimization hasn't converged yet.",

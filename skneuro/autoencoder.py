@@ -215,7 +215,8 @@ n_jobs, callbacks, device
     >>> from skneuro import AutoEncoder
     >>> X = load_digits().data / 16
     >>> ae = AutoEncoder(n_components=2, hidden_layer_sizes=(128,), batch_size=32,
-    ...                  learning_rate_init=0.003, max_iter=50, random_state=0).fit(X)
+    ...                  learning_rate_init=0.003, early_stopping=True,
+    ...                  random_state=0).fit(X)
     >>> ae.transform(X[:3]).shape
     (3, 2)
     >>> pca = PCA(n_components=2).fit(X)

@@ -214,9 +214,9 @@ feature_names_in_, n_iter_, n_outputs_, out_activation_, network_
     >>> from sklearn.datasets import load_digits
     >>> from skneuro import CNNClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = CNNClassifier("C-8.3, P-2, D-32", input_shape=(1, 8, 8), max_iter=20,
+    >>> clf = CNNClassifier("C-8.3, P-2, D-32", input_shape=(1, 8, 8), early_stopping=True,
     ...                     learning_rate_init=0.01, random_state=0)
-    >>> clf.fit(X[:1200] / 16, y[:1200]).score(X[1200:] / 16, y[1200:]) > 0.9
+    >>> clf.fit(X[:1200] / 16, y[:1200]).score(X[1200:] / 16, y[1200:]) > 0.85
     True
     """
 

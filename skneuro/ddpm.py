@@ -152,7 +152,7 @@ class DDPM(ShapedInputMixin, BaseNetworkEstimator):
         ancestral sampler); fewer runs the deterministic strided DDIM sampler
         over evenly spaced steps.
     solver, alpha, batch_size, learning_rate, learning_rate_init, \
-learning_rate_decay, power_t, max_iter, shuffle, random_state, tol, verbose, \
+learning_rate_decay, power_t, max_iter, shuffle, random_state, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
 beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         As for :class:`~skneuro.MLPRegressor` ("lbfgs" is not offered: the
@@ -163,6 +163,14 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         ``n_iter_no_change`` defaults to 50 rather than 10: the denoising loss
         of an epoch is noisy by nature (every batch draws its own noise
         levels), and a short patience stops training far too early.
+    tol : float or None, default=None
+        None trains for ``max_iter`` epochs, the usual budget of a diffusion
+        model, and reaching it is no ConvergenceWarning (scikit-learn's
+        ``SGDClassifier`` reads ``tol=None`` the same way). A float stops
+        training when the loss (the validation loss with ``early_stopping``)
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs, and warns
+        if ``max_iter`` comes first. With ``early_stopping`` and ``tol=None``
+        the best validation weights are still restored at the end.
 
     Attributes
     ----------
@@ -205,6 +213,7 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         "p_uncond": [Interval(Real, 0, 1, closed="left")],
         "guidance": [Interval(Real, 0, None, closed="left")],
         "sampling_steps": [None, Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
     }
     _accept_sparse = False
     _predict_chunk = 256
@@ -215,7 +224,7 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
                  time_embedding=64, groups=8, conditional=False, p_uncond=0.1, guidance=0.0,
                  sampling_steps=None, solver="adam", alpha=0.0, batch_size=64,
                  learning_rate="constant", learning_rate_init=1e-3, learning_rate_decay=0.95,
-                 power_t=0.5, max_iter=100, shuffle=True, random_state=None, tol=1e-4,
+                 power_t=0.5, max_iter=100, shuffle=True, random_state=None, tol=None,
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=50, dtype="float32", n_jobs=None,

@@ -20,7 +20,7 @@ Examples
 >>> from skneuro import MLPClassifier
 >>> from skneuro.io import dump, load
 >>> X, y = load_iris(return_X_y=True)
->>> clf = MLPClassifier((8,), max_iter=300, random_state=0).fit(X, y)
+>>> clf = MLPClassifier((8,), learning_rate_init=0.01, max_iter=1000, random_state=0).fit(X, y)
 >>> path = os.path.join(tempfile.mkdtemp(), "model.skops")
 >>> dump(clf, path)
 >>> bool((load(path).predict_proba(X) == clf.predict_proba(X)).all())

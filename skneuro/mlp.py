@@ -290,7 +290,8 @@ default="auto"
     >>> from sklearn.datasets import load_iris
     >>> from skneuro import MLPClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=500, random_state=0).fit(X, y)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=1000,
+    ...                     random_state=0).fit(X, y)
     >>> clf.score(X, y) > 0.9
     True
     """
@@ -369,7 +370,7 @@ feature_names_in_, n_iter_, n_layers_, n_outputs_, network_
     >>> from skneuro import MLPRegressor
     >>> X, y = load_diabetes(return_X_y=True)
     >>> reg = make_pipeline(StandardScaler(), MLPRegressor(
-    ...     hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=300,
+    ...     hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=1000,
     ...     random_state=0)).fit(X, y / 100)
     >>> reg.score(X, y / 100) > 0.4
     True

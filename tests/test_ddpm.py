@@ -184,3 +184,23 @@ def test_forward_process_kernel_matches_its_formula():
     assert 0.22 < dropped.mean() < 0.28
     assert_array_equal(big_in[~dropped, 50], labels[~dropped])
     assert CPUBackend().diffusion is diffusion
+
+
+def test_tol_none_trains_max_iter_epochs_without_a_warning(digits):
+    X, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = DDPM(input_shape=(1, 8, 8), **SMALL).fit(X)
+    assert model.tol is None and model.n_iter_ == SMALL["max_iter"]
+    # A float asks for a criterion: missing it within max_iter warns, as ever.
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        DDPM(input_shape=(1, 8, 8), tol=1.0, n_iter_no_change=50, **SMALL).fit(X)
+
+
+def test_tol_none_with_early_stopping_keeps_the_best_validation_weights(digits):
+    X, _ = digits
+    model = DDPM(input_shape=(1, 8, 8), early_stopping=True, n_iter_no_change=1,
+                 **{**SMALL, "max_iter": 4}).fit(X)
+    # No patience applies: every epoch runs, and the best epoch's weights stay.
+    assert model.n_iter_ == 4
+    assert model.best_validation_score_ == pytest.approx(max(model.validation_scores_))

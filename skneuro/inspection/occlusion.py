@@ -51,7 +51,7 @@ def occlusion_map(estimator, x, window=3, stride=1, fill=0.0, target=None,
     >>> from skneuro import CNNClassifier
     >>> from skneuro.inspection import occlusion_map
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = CNNClassifier("C-8.3, P-2, D-32", input_shape=(1, 8, 8), max_iter=10,
+    >>> clf = CNNClassifier("C-8.3, P-2, D-32", input_shape=(1, 8, 8), early_stopping=True,
     ...                     random_state=0).fit(X / 16, y)
     >>> occlusion_map(clf, X[0] / 16, window=2).shape
     (8, 8)

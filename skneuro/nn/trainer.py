@@ -63,7 +63,8 @@ class Trainer:
     alpha : float, default=0.0
         L2 penalty, as scikit-learn's MLP: ``0.5 * alpha * ||W||**2`` divided
         by the batch's total sample weight.
-    tol : float, default=1e-4
+    tol : float or None, default=1e-4
+        None: no stopping criterion (train every epoch asked for).
     n_iter_no_change : int, default=10
     early_stopping : bool, default=False
         Stop on the validation score (else on the training loss) and restore
@@ -404,9 +405,12 @@ class Trainer:
     def _end_of_epoch(self, logs, check_stopping):
         """Update best values and counters; return True to stop training."""
         stop = False
+        # tol=None: no stopping criterion (the improvement counter never runs),
+        # while the best weights and loss are still tracked.
+        tol = -np.inf if self.tol is None else self.tol
         if self.early_stopping and "val_score" in logs:
             score = logs["val_score"]
-            if score < self.best_validation_score + self.tol:
+            if score < self.best_validation_score + tol:
                 self.no_improvement_count += 1
             else:
                 self.no_improvement_count = 0
@@ -415,7 +419,7 @@ class Trainer:
                 self.best_weights = self.network.get_weights()
         else:
             loss = logs["loss"]
-            if loss > self.best_loss - self.tol:
+            if loss > self.best_loss - tol:
                 self.no_improvement_count += 1
             else:
                 self.no_improvement_count = 0
