@@ -15,20 +15,27 @@ from skneuro._locks import fork_safe_lock
 # limit was active when the calls interleave).
 _BLAS_LOCK = fork_safe_lock()
 _BLAS_LIBRARIES = None
+_BLAS_SCANNED_WITH = -1  # len(sys.modules) when _BLAS_LIBRARIES was found
 _BLAS_REQUESTS = []
 _BLAS_ORIGINAL = []
 
 
 def _blas_libraries():
-    """threadpoolctl's BLAS controllers, found once.
+    """threadpoolctl's BLAS controllers, found again only after new imports.
 
     Scanning the process's loaded libraries costs ~3 ms, which every limit
-    would otherwise repeat (a DDPM sampler predicts once per step).
+    would otherwise repeat (a DDPM sampler predicts once per step). But a BLAS
+    can load after the first limit (scipy's OpenBLAS comes with scikit-learn,
+    after numpy's), and a list found before it left that one at all the cores;
+    a library only loads with new modules, so the number of imported modules
+    tells when to look again. Call with ``_BLAS_LOCK`` held and no limit
+    active, since the active limits restore through the list they set.
     """
-    global _BLAS_LIBRARIES
-    if _BLAS_LIBRARIES is None:
+    global _BLAS_LIBRARIES, _BLAS_SCANNED_WITH
+    if _BLAS_LIBRARIES is None or len(sys.modules) != _BLAS_SCANNED_WITH:
         from threadpoolctl import ThreadpoolController
 
+        _BLAS_SCANNED_WITH = len(sys.modules)
         _BLAS_LIBRARIES = ThreadpoolController().select(user_api="blas").lib_controllers
     return _BLAS_LIBRARIES
 
@@ -53,9 +60,9 @@ def blas_threads(n_threads):
     when the first one began.
     """
     with _BLAS_LOCK:
-        libraries = _blas_libraries()
         if not _BLAS_REQUESTS:
-            _BLAS_ORIGINAL[:] = [library.num_threads for library in libraries]
+            _BLAS_ORIGINAL[:] = [library.num_threads for library in _blas_libraries()]
+        libraries = _BLAS_LIBRARIES  # the list until the last active limit ends
         _BLAS_REQUESTS.append(n_threads)
     try:
         with _BLAS_LOCK:
