@@ -1,10 +1,12 @@
-"""skneuro on Ray: a search under Ray's joblib backend scores as the local search.
+"""skneuro on Ray: searches and the thread budget in Ray's workers.
 
 A local Ray with 2 CPUs, started once for the module. See doc/scaling.rst.
 """
 
 import os
+import sys
 
+import numba
 import numpy as np
 import pytest
 
@@ -18,6 +20,8 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skneuro import MLPClassifier  # noqa: E402
+from skneuro._threads import ray_worker_threads  # noqa: E402
+from skneuro.nn import Callback  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -26,6 +30,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 def ray_local():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     register_ray()
+    # Ray's workers import a function's module by name unless it is pickled by
+    # value; where skneuro is installed, tests/ need not be on their path.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
         yield
     finally:
@@ -45,3 +52,58 @@ def test_grid_search_on_ray_scores_as_local(ray_local):
     np.testing.assert_array_equal(remote.cv_results_["mean_test_score"],
                                   local.cv_results_["mean_test_score"])
     assert remote.best_params_ == local.best_params_
+
+
+class _RecordThreads(Callback):
+    """Numba's and BLAS's thread counts seen by the training loop, once per epoch."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, trainer, logs):
+        from threadpoolctl import threadpool_info
+
+        blas = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+        self.seen.append((numba.get_num_threads(), blas))
+
+
+def _fit_and_report_threads():
+    X, y = load_digits(return_X_y=True)
+    record = _RecordThreads()
+    before = numba.get_num_threads()
+    MLPClassifier((8,), max_iter=2, random_state=0, callbacks=[record]).fit(X[:200], y[:200])
+    return before, [numba_threads for numba_threads, _ in record.seen], \
+        [blas for _, blas in record.seen], numba.get_num_threads(), os.getpid()
+
+
+def _expect(before, share):
+    return [min(before, share)] * 2
+
+
+def test_threads_in_ray_workers_are_their_cpu_share(ray_local):
+    """n_jobs=None: a task's fit runs its num_cpus threads (Numba and BLAS), an actor
+    without CPUs (as Ray's joblib backend starts them) OMP_NUM_THREADS's, which Ray
+    sets to 1; the worker's own Numba setting is back after the fit."""
+    one_cpu = ray.remote(num_cpus=1)(_fit_and_report_threads)
+    two_cpus = ray.remote(num_cpus=2)(_fit_and_report_threads)
+    before, seen, blas, after, pid = ray.get(one_cpu.remote())
+    if before == 1:
+        pytest.skip("Numba runs one thread on this machine: no budget to check")
+    assert pid != os.getpid()
+    assert seen == [1, 1]  # the worker's default is all the cores: the limit is skneuro's
+    assert blas and all(counts == {1} for counts in blas)  # every BLAS library: 1 thread
+    assert after == before
+
+    before, seen, blas, after, _ = ray.get(two_cpus.remote())
+    assert seen == _expect(before, 2)
+    assert all(counts == {min(before, 2)} for counts in blas)
+
+    with joblib.parallel_backend("ray"):
+        results = joblib.Parallel(n_jobs=2)(joblib.delayed(_fit_and_report_threads)()
+                                            for _ in range(2))
+    for before, seen, _, after, _ in results:
+        assert seen == [1, 1]
+        assert after == before
+    # The driver is no worker: its fits keep Numba's setting.
+    assert ray_worker_threads() is None
+
