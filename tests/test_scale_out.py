@@ -234,3 +234,47 @@ def test_kernels_compile_once_per_worker_process(client):
         again = client.submit(_fit_and_count_compiled, 500, pure=False, workers=[worker]).result()
         assert first > 0
         assert again == first
+
+
+def test_cuda_workers_each_run_on_their_own_gpu():
+    """Two workers on a machine with two GPUs, started as dask-cuda's LocalCUDACluster
+    starts them: worker i with ``CUDA_VISIBLE_DEVICES`` listing GPU i first. A fit with
+    ``device="cuda"`` in each must run on that worker's GPU, and leave its
+    ``CUDA_VISIBLE_DEVICES`` and current device as they were. The GPUs are a stand-in
+    (tests/_gpu_standin.py) over Numba's simulator: no test machine has two.
+    """
+    from tests._gpu_standin import MACHINE_GPUS, fit_on_cuda_and_report_placement
+
+    visible = {"gpu0": "0,1", "gpu1": "1,0"}  # LocalCUDACluster's rotation for 2 GPUs
+    workers = {name: {"cls": distributed.Nanny,
+                      "options": {"nthreads": 1, "env": {"CUDA_VISIBLE_DEVICES": devices}}}
+               for name, devices in visible.items()}
+    scheduler = {"cls": distributed.Scheduler, "options": {"dashboard_address": None}}
+    with distributed.SpecCluster(workers=workers, scheduler=scheduler) as cluster, \
+            distributed.Client(cluster) as client:
+        client.wait_for_workers(2)
+        names = {info["name"]: address
+                 for address, info in client.scheduler_info()["workers"].items()}
+        futures = {name: client.submit(fit_on_cuda_and_report_placement, pure=False,
+                                       workers=[names[name]]) for name in visible}
+        reports = {name: future.result() for name, future in futures.items()}
+    for name, devices in visible.items():
+        report, own = reports[name], MACHINE_GPUS[int(devices[0])]
+        assert report["env_before"] == report["env_after"] == devices
+        assert report["before"] == report["after"] == {"id": 0, "uuid": own,
+                                                       "visible_devices": devices}
+        assert report["n_allocations"] > 0
+        assert report["allocated_on"] == [own]  # every array of the fit on this worker's GPU
+        assert report["device_1"] not in (None, own)  # the stand-in tells the GPUs apart
+    assert reports["gpu0"]["before"]["uuid"] != reports["gpu1"]["before"]["uuid"]
+
+
+def test_current_cuda_device_in_this_process(monkeypatch):
+    from skneuro.backends import devices
+
+    # Numba's simulator: one device, numbered 0 (the stand-in above numbers several).
+    found = devices.current_cuda_device()
+    assert found["id"] == 0 and found["uuid"].startswith("GPU-")
+    monkeypatch.setattr(devices, "cuda_unavailable_reason", lambda: "no GPU here")
+    with pytest.raises(RuntimeError, match="no GPU here"):
+        devices.current_cuda_device()

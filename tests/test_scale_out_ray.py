@@ -1,6 +1,9 @@
-"""skneuro on Ray: searches and the thread budget in Ray's workers.
+"""skneuro on Ray: searches, the thread budget in Ray's workers, GPU placement.
 
-A local Ray with 2 CPUs, started once for the module. See doc/scaling.rst.
+A local Ray with 2 CPUs, started once for the module; it also declares 2 GPUs,
+which Ray hands out (setting ``CUDA_VISIBLE_DEVICES`` for each task) whether
+or not they exist: the tests that use them run over a stand-in for the GPUs
+(tests/_gpu_standin.py). See doc/scaling.rst.
 """
 
 import os
@@ -22,17 +25,19 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from skneuro import MLPClassifier  # noqa: E402
 from skneuro._threads import ray_worker_threads  # noqa: E402
 from skneuro.nn import Callback  # noqa: E402
+from tests import _gpu_standin  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")
 def ray_local():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
     register_ray()
     # Ray's workers import a function's module by name unless it is pickled by
     # value; where skneuro is installed, tests/ need not be on their path.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.cloudpickle.register_pickle_by_value(_gpu_standin)
     try:
         yield
     finally:
@@ -107,3 +112,17 @@ def test_threads_in_ray_workers_are_their_cpu_share(ray_local):
     # The driver is no worker: its fits keep Numba's setting.
     assert ray_worker_threads() is None
 
+
+def test_ray_gpu_tasks_each_run_on_their_own_gpu(ray_local):
+    """Two tasks with num_gpus=1 at once: Ray gives each its own GPU by
+    CUDA_VISIBLE_DEVICES, and a fit with device="cuda" runs there (stand-in GPUs)."""
+    task = ray.remote(num_cpus=1, num_gpus=1)(_gpu_standin.fit_on_cuda_and_report_placement)
+    reports = ray.get([task.remote(), task.remote()])
+    assert sorted(report["env_before"] for report in reports) == ["0", "1"]
+    for report in reports:
+        own = _gpu_standin.MACHINE_GPUS[int(report["env_before"])]
+        assert report["env_after"] == report["env_before"]
+        assert report["before"] == report["after"] == {
+            "id": 0, "uuid": own, "visible_devices": report["env_before"]}
+        assert report["n_allocations"] > 0
+        assert report["allocated_on"] == [own]
