@@ -36,11 +36,14 @@ def ray_local():
     register_ray()
     # Ray's workers import a function's module by name unless it is pickled by
     # value; where skneuro is installed, tests/ need not be on their path.
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.cloudpickle.register_pickle_by_value(_gpu_standin)
+    modules = [sys.modules[__name__], _gpu_standin]
+    for module in modules:
+        ray.cloudpickle.register_pickle_by_value(module)
     try:
         yield
     finally:
+        for module in modules:
+            ray.cloudpickle.unregister_pickle_by_value(module)
         ray.shutdown()
 
 
@@ -81,10 +84,6 @@ def _fit_and_report_threads():
         [blas for _, blas in record.seen], numba.get_num_threads(), os.getpid()
 
 
-def _expect(before, share):
-    return [min(before, share)] * 2
-
-
 def test_threads_in_ray_workers_are_their_cpu_share(ray_local):
     """n_jobs=None: a task's fit runs its num_cpus threads (Numba and BLAS), an actor
     without CPUs (as Ray's joblib backend starts them) OMP_NUM_THREADS's, which Ray
@@ -100,7 +99,7 @@ def test_threads_in_ray_workers_are_their_cpu_share(ray_local):
     assert after == before
 
     before, seen, blas, after, _ = ray.get(two_cpus.remote())
-    assert seen == _expect(before, 2)
+    assert seen == [min(before, 2)] * 2
     assert all(counts == {min(before, 2)} for counts in blas)
 
     with joblib.parallel_backend("ray"):
