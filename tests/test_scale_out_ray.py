@@ -125,3 +125,32 @@ def test_ray_gpu_tasks_each_run_on_their_own_gpu(ray_local):
             "id": 0, "uuid": own, "visible_devices": report["env_before"]}
         assert report["n_allocations"] > 0
         assert report["allocated_on"] == [own]
+
+
+def _fit_and_count_compiled(rows):
+    """Fit in this process; how many specializations skneuro's kernels hold here."""
+    from numba.core.dispatcher import Dispatcher
+
+    X, y = load_digits(return_X_y=True)
+    MLPClassifier((8,), max_iter=2, random_state=0).fit(X[:rows], y[:rows])
+    compiled = sum(len(obj.signatures) for name, module in list(sys.modules.items())
+                   if name.startswith("skneuro") and module is not None
+                   for obj in list(vars(module).values()) if isinstance(obj, Dispatcher))
+    return compiled, os.getpid()
+
+
+def test_kernels_compile_once_per_ray_worker_process(ray_local):
+    """A second fit in the same Ray worker process (other data size) adds no
+    specialization: an actor's calls, as Ray's joblib backend makes them."""
+
+    @ray.remote(num_cpus=1)
+    class Fitter:
+        def fit(self, rows):
+            return _fit_and_count_compiled(rows)
+
+    fitter = Fitter.remote()
+    (first, pid), (again, same_pid) = ray.get(fitter.fit.remote(300)), \
+        ray.get(fitter.fit.remote(500))
+    assert pid == same_pid != os.getpid()
+    assert first > 0
+    assert again == first
