@@ -15,20 +15,27 @@ from skneuro._locks import fork_safe_lock
 # limit was active when the calls interleave).
 _BLAS_LOCK = fork_safe_lock()
 _BLAS_LIBRARIES = None
+_BLAS_SCANNED_WITH = -1  # len(sys.modules) when _BLAS_LIBRARIES was found
 _BLAS_REQUESTS = []
 _BLAS_ORIGINAL = []
 
 
 def _blas_libraries():
-    """threadpoolctl's BLAS controllers, found once.
+    """threadpoolctl's BLAS controllers, found again only after new imports.
 
     Scanning the process's loaded libraries costs ~3 ms, which every limit
-    would otherwise repeat (a DDPM sampler predicts once per step).
+    would otherwise repeat (a DDPM sampler predicts once per step). But a BLAS
+    can load after the first limit (scipy's OpenBLAS comes with scikit-learn,
+    after numpy's), and a list found before it left that one at all the cores;
+    a library only loads with new modules, so the number of imported modules
+    tells when to look again. Call with ``_BLAS_LOCK`` held and no limit
+    active, since the active limits restore through the list they set.
     """
-    global _BLAS_LIBRARIES
-    if _BLAS_LIBRARIES is None:
+    global _BLAS_LIBRARIES, _BLAS_SCANNED_WITH
+    if _BLAS_LIBRARIES is None or len(sys.modules) != _BLAS_SCANNED_WITH:
         from threadpoolctl import ThreadpoolController
 
+        _BLAS_SCANNED_WITH = len(sys.modules)
         _BLAS_LIBRARIES = ThreadpoolController().select(user_api="blas").lib_controllers
     return _BLAS_LIBRARIES
 
@@ -53,9 +60,9 @@ def blas_threads(n_threads):
     when the first one began.
     """
     with _BLAS_LOCK:
-        libraries = _blas_libraries()
         if not _BLAS_REQUESTS:
-            _BLAS_ORIGINAL[:] = [library.num_threads for library in libraries]
+            _BLAS_ORIGINAL[:] = [library.num_threads for library in _blas_libraries()]
+        libraries = _BLAS_LIBRARIES  # the list until the last active limit ends
         _BLAS_REQUESTS.append(n_threads)
     try:
         with _BLAS_LOCK:
@@ -92,20 +99,63 @@ def dask_worker_threads():
     return int(nthreads) if nthreads else None
 
 
+def ray_worker_threads():
+    """The CPU share of the Ray task or actor running the caller, or ``None`` outside one.
+
+    Ray runs tasks and actors in worker processes that each see all the
+    machine's cores, so without a limit every worker would run as many Numba
+    threads as there are cores. The share is the CPUs Ray assigned to the task
+    or actor (``num_cpus``; rounded down, at least 1); where none are assigned
+    (an actor's default, and the actors of Ray's joblib backend), it is
+    ``OMP_NUM_THREADS``, which Ray sets for each task and actor from its
+    ``num_cpus`` (1 where that is 0) unless the user set it. ``ray`` is looked
+    for in ``sys.modules`` only: a Ray worker process has always imported it,
+    and importing it here would cost every program a second of start-up.
+    """
+    module = sys.modules.get("ray")
+    if module is None:
+        return None
+    try:
+        if not module.is_initialized():
+            return None
+        context = module.get_runtime_context()
+        # The driver (the user's program) is no worker: its threads are the user's.
+        if getattr(context.worker, "mode", None) != module.WORKER_MODE:
+            return None
+        cpus = context.get_assigned_resources().get("CPU", 0)
+    except (AttributeError, AssertionError):  # a Ray without these names, or not a worker
+        return None
+    if cpus >= 1:
+        return int(cpus)
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:  # unset or not a number: a task without CPUs gets one thread
+        return 1
+
+
+def worker_threads():
+    """The thread share of the Dask or Ray worker running the caller, or ``None``.
+
+    See :func:`dask_worker_threads` and :func:`ray_worker_threads`.
+    """
+    share = dask_worker_threads()
+    return ray_worker_threads() if share is None else share
+
+
 def effective_n_threads(n_jobs):
     """Number of threads for ``n_jobs``, in scikit-learn's convention.
 
     ``None`` keeps the current setting (inside joblib workers, joblib has
     already lowered it to a share of the cores), except inside a Dask worker's
-    task, where it is at most the worker's ``nthreads`` (see
-    :func:`dask_worker_threads`); a positive value asks for that many threads;
+    task or a Ray task or actor, where it is at most the worker's share (see
+    :func:`worker_threads`); a positive value asks for that many threads;
     ``-1`` means all cores, ``-2`` all but one, and so on. The result never
     exceeds ``NUMBA_NUM_THREADS``, above which ``numba.set_num_threads`` raises.
     """
     ceiling = numba.config.NUMBA_NUM_THREADS
     if n_jobs is None:
         current = numba.get_num_threads()
-        share = dask_worker_threads()
+        share = worker_threads()
         return current if share is None else max(1, min(current, share))
     if n_jobs < 0:
         n_jobs = max((os.cpu_count() or 1) + 1 + n_jobs, 1)
@@ -118,11 +168,12 @@ def limit_threads(n_jobs):
     Both limits are restored on exit, also when the block raises. With
     ``n_jobs=None`` nothing is changed (and nothing is paid: an empty
     context, as a prediction of one row takes ~30 us), except inside a Dask
-    worker's task: there Numba and BLAS run with the worker's share of the
-    cores, its ``nthreads`` (or Numba's current setting if lower).
+    worker's task or a Ray task or actor: there Numba and BLAS run with the
+    worker's share of the cores (see :func:`worker_threads`), or Numba's
+    current setting if lower.
     """
     if n_jobs is None:
-        share = dask_worker_threads()
+        share = worker_threads()
         if share is None:
             return contextlib.nullcontext()
         return _threads_limited_to(max(1, min(numba.get_num_threads(), share)))

@@ -29,11 +29,13 @@ from sklearn.model_selection import (  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from skneuro import MLPClassifier  # noqa: E402
+from skneuro import AutoEncoder, CNNClassifier, MLPClassifier  # noqa: E402
 from skneuro._threads import dask_worker_threads  # noqa: E402
 from skneuro.nn import Callback  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+              # chunks smaller than batch_size: the batch is the chunk
+              pytest.mark.filterwarnings("ignore:Got `batch_size`")]
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +124,9 @@ def test_search_on_dask_scores_as_local(client, digits, kind):
 # Out of core: dask-ml's Incremental calls partial_fit once per block, in
 # order when shuffle_blocks=False, passing the model from task to task (it is
 # pickled between workers); ParallelPostFit predicts block by block.
-_SIZES = (500, 300, 400, 200, 397)  # uneven chunks; 1797 digits in all
+# Uneven chunks, the last smaller than a batch (as a Dask array's last block often
+# is); 1797 digits in all.
+_SIZES = (500, 300, 400, 590, 7)
 
 
 def _chunked(X, y):
@@ -143,6 +147,18 @@ def _mlp():
     return MLPClassifier((32,), batch_size=50, learning_rate_init=1e-2, random_state=0)
 
 
+def _cnn():
+    return CNNClassifier("C-4.3, P-2, D-16", input_shape=(1, 8, 8), batch_size=50,
+                         learning_rate_init=1e-2, random_state=0)
+
+
+def _autoencoder():
+    return AutoEncoder(n_components=4, hidden_layer_sizes=(16,), batch_size=50, random_state=0)
+
+
+_MODELS = {"mlp": _mlp, "cnn": _cnn, "autoencoder": _autoencoder}
+
+
 def _compiled_signatures():
     """How many specializations skneuro's Numba kernels hold in this process."""
     import sys
@@ -154,30 +170,40 @@ def _compiled_signatures():
                for obj in list(vars(module).values()) if isinstance(obj, Dispatcher))
 
 
-@pytest.mark.filterwarnings("ignore:Got `batch_size`")  # chunks of 1 and 7 rows
-def test_partial_fit_chunks_of_any_size_compile_nothing_new(digits):
+@pytest.mark.parametrize("kind", list(_MODELS))
+def test_partial_fit_chunks_of_any_size_compile_nothing_new(digits, kind):
+    """After the first chunk, chunks of other sizes (down to one row) and predictions
+    add no kernel specialization: Incremental's later blocks cost no compilation."""
     X, y = digits
     X = X / 16
-    model = _mlp().partial_fit(X[:_SIZES[0]], y[:_SIZES[0]], classes=np.unique(y))
+    supervised = kind != "autoencoder"
+    first = {"classes": np.unique(y)} if supervised else {}
+    model = _MODELS[kind]().partial_fit(X[:_SIZES[0]], y[:_SIZES[0]] if supervised else None,
+                                       **first)
+    (model.predict if supervised else model.transform)(X[:_SIZES[0]])
     compiled = _compiled_signatures()
     assert compiled > 0
     start = _SIZES[0]
     for size in _SIZES[1:] + (1, 7):
-        model.partial_fit(X[start:start + size], y[start:start + size])
+        part = slice(start, start + size)
+        model.partial_fit(X[part], y[part] if supervised else None)
+        (model.predict if supervised else model.transform)(X[part])
         start = (start + size) % (len(X) - 10)
     assert _compiled_signatures() == compiled
 
 
-def test_incremental_on_dask_array_equals_in_memory_partial_fit(client, digits):
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_incremental_on_dask_array_equals_in_memory_partial_fit(client, digits, kind):
     X, y = digits
     X = X / 16
     classes = np.unique(y)
     Xd, yd = _chunked(X, y)
+    make = _MODELS[kind]
     with distributed.get_task_stream(client) as tasks:
-        incremental = dask_ml_wrappers.Incremental(_mlp(), shuffle_blocks=False)
+        incremental = dask_ml_wrappers.Incremental(make(), shuffle_blocks=False)
         incremental.fit(Xd, yd, classes=classes)
     assert len(tasks.data) > 0  # the partial fits ran on the cluster
-    reference = _in_memory_partial_fits(_mlp(), X, y, classes=classes)
+    reference = _in_memory_partial_fits(make(), X, y, classes=classes)
     np.testing.assert_allclose(incremental.estimator_.predict_proba(X),
                                reference.predict_proba(X), rtol=0, atol=1e-6)
     np.testing.assert_array_equal(incremental.predict(Xd).compute(), reference.predict(X))
@@ -185,18 +211,13 @@ def test_incremental_on_dask_array_equals_in_memory_partial_fit(client, digits):
 
 
 def test_incremental_autoencoder_equals_in_memory_partial_fit(client, digits):
-    from skneuro import AutoEncoder
-
     X, _ = digits
     X = X / 16
-
-    def make():
-        return AutoEncoder(n_components=4, hidden_layer_sizes=(16,), batch_size=50,
-                           random_state=0)
-
-    incremental = dask_ml_wrappers.Incremental(make(), shuffle_blocks=False)
-    incremental.fit(_chunked(X, None)[0])
-    reference = _in_memory_partial_fits(make(), X, None)
+    with distributed.get_task_stream(client) as tasks:
+        incremental = dask_ml_wrappers.Incremental(_autoencoder(), shuffle_blocks=False)
+        incremental.fit(_chunked(X, None)[0])
+    assert len(tasks.data) > 0
+    reference = _in_memory_partial_fits(_autoencoder(), X, None)
     np.testing.assert_allclose(incremental.transform(_chunked(X, None)[0]).compute(),
                                reference.transform(X), rtol=0, atol=1e-5)
 
@@ -221,6 +242,30 @@ def test_parallel_post_fit_predicts_dask_array_and_dataframe(client, digits):
         np.testing.assert_array_equal(array_model.predict(Xd).compute(), expected)
 
 
+def test_parallel_post_fit_transforms_dask_array_and_dataframe(client, digits):
+    """An AutoEncoder fitted in memory encodes a Dask array and a Dask DataFrame
+    block by block, on the cluster, as it encodes them in memory."""
+    X, _ = digits
+    X = X / 16
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])])
+    on_frame = dask_ml_wrappers.ParallelPostFit(_autoencoder().set_params(max_iter=20))
+    on_frame.fit(frame)
+    expected = on_frame.estimator.transform(frame)
+    with distributed.get_task_stream(client) as tasks:
+        encoded = on_frame.transform(dd.from_pandas(frame, npartitions=3)).compute()
+    assert len(tasks.data) > 0
+    assert encoded.shape == (len(X), 4)
+    np.testing.assert_allclose(np.asarray(encoded), expected, rtol=0, atol=1e-6)
+
+    on_array = dask_ml_wrappers.ParallelPostFit(_autoencoder().set_params(max_iter=20)).fit(X)
+    Xd, _ = _chunked(X, None)
+    encoded = on_array.transform(Xd)
+    assert isinstance(encoded, da.Array) and encoded.numblocks == (len(_SIZES), 1)
+    np.testing.assert_allclose(encoded.compute(), on_array.estimator.transform(X),
+                               rtol=0, atol=1e-6)
+    assert np.abs(expected).max() > 0  # the codes are not all zero
+
+
 def _fit_and_count_compiled(rows):
     X, y = load_digits(return_X_y=True)
     MLPClassifier((8,), max_iter=2, random_state=0).fit(X[:rows], y[:rows])
@@ -234,3 +279,49 @@ def test_kernels_compile_once_per_worker_process(client):
         again = client.submit(_fit_and_count_compiled, 500, pure=False, workers=[worker]).result()
         assert first > 0
         assert again == first
+
+
+def test_cuda_workers_each_run_on_their_own_gpu():
+    """Two workers on a machine with two GPUs, started as dask-cuda's LocalCUDACluster
+    starts them: worker i with ``CUDA_VISIBLE_DEVICES`` listing GPU i first. A fit with
+    ``device="cuda"`` in each must run on that worker's GPU, and leave its
+    ``CUDA_VISIBLE_DEVICES`` and current device as they were. The GPUs are a stand-in
+    (tests/_gpu_standin.py) over Numba's simulator: no test machine has two.
+    """
+    from tests._gpu_standin import MACHINE_GPUS, fit_on_cuda_and_report_placement
+
+    visible = {"gpu0": "0,1", "gpu1": "1,0"}  # LocalCUDACluster's rotation for 2 GPUs
+    workers = {name: {"cls": distributed.Nanny,
+                      "options": {"nthreads": 1, "env": {"CUDA_VISIBLE_DEVICES": devices}}}
+               for name, devices in visible.items()}
+    # No dashboard, and its HTTP server on any free port (the module's cluster has 8787).
+    scheduler = {"cls": distributed.Scheduler,
+                 "options": {"dashboard": False, "dashboard_address": ":0"}}
+    with distributed.SpecCluster(workers=workers, scheduler=scheduler) as cluster, \
+            distributed.Client(cluster) as client:
+        client.wait_for_workers(2)
+        names = {info["name"]: address
+                 for address, info in client.scheduler_info()["workers"].items()}
+        futures = {name: client.submit(fit_on_cuda_and_report_placement, pure=False,
+                                       workers=[names[name]]) for name in visible}
+        reports = {name: future.result() for name, future in futures.items()}
+    for name, devices in visible.items():
+        report, own = reports[name], MACHINE_GPUS[int(devices[0])]
+        assert report["env_before"] == report["env_after"] == devices
+        assert report["before"] == report["after"] == {"id": 0, "uuid": own,
+                                                       "visible_devices": devices}
+        assert report["n_allocations"] > 0
+        assert report["allocated_on"] == [own]  # every array of the fit on this worker's GPU
+        assert report["device_1"] not in (None, own)  # the stand-in tells the GPUs apart
+    assert reports["gpu0"]["before"]["uuid"] != reports["gpu1"]["before"]["uuid"]
+
+
+def test_current_cuda_device_in_this_process(monkeypatch):
+    from skneuro.backends import devices
+
+    # Numba's simulator: one device, numbered 0 (the stand-in above numbers several).
+    found = devices.current_cuda_device()
+    assert found["id"] == 0 and found["uuid"].startswith("GPU-")
+    monkeypatch.setattr(devices, "cuda_unavailable_reason", lambda: "no GPU here")
+    with pytest.raises(RuntimeError, match="no GPU here"):
+        devices.current_cuda_device()

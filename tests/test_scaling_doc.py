@@ -2,7 +2,11 @@
 
 Each block runs as a script in a fresh interpreter. The remote-scheduler block
 gets the address of a LocalCluster started here in place of its example
-address; the Ray block runs where Ray is installed.
+address; the Ray blocks run where Ray is installed. The GPU blocks run on
+Numba's CUDA simulator (conftest.py sets NUMBA_ENABLE_CUDASIM=1 for
+subprocesses), with a stand-in for dask-cuda, two GPUs declared to Ray, and
+smaller data and networks than the page's, which the simulator would take
+minutes over.
 """
 
 import pathlib
@@ -44,7 +48,7 @@ def _block(word):
 
 
 def test_the_page_has_the_blocks_tested_here():
-    assert len(_python_blocks()) == 4
+    assert len(_python_blocks()) == 6
 
 
 def test_local_cluster_recipe(tmp_path):
@@ -64,7 +68,7 @@ def test_remote_scheduler_recipe(tmp_path):
 
 def test_ray_recipe(tmp_path):
     pytest.importorskip("ray", reason="needs ray (pip install .[scale])")
-    out = _run(_block("ray.init"), tmp_path, "ray")
+    out = _run(_block("register_ray"), tmp_path, "ray")
     assert "mlpclassifier__alpha" in out
 
 
@@ -72,3 +76,52 @@ def test_out_of_core_recipe(tmp_path):
     out = _run(_block("Incremental"), tmp_path, "out_of_core")
     accuracy = float(re.search(r"accuracy ([0-9.]+)", out).group(1))
     assert accuracy > 0.8
+
+
+# dask-cuda needs GPUs to start. This stand-in starts its workers as
+# LocalCUDACluster does on a machine with two (worker i with CUDA_VISIBLE_DEVICES
+# listing GPU i first); the simulator then runs their fits.
+DASK_CUDA_STAND_IN = """
+import distributed
+
+
+def LocalCUDACluster(threads_per_worker=1):
+    gpus = ["0", "1"]
+    workers = {i: {"cls": distributed.Nanny,
+                   "options": {"nthreads": threads_per_worker,
+                               "env": {"CUDA_VISIBLE_DEVICES": ",".join(gpus[i:] + gpus[:i])}}}
+               for i in range(len(gpus))}
+    scheduler = {"cls": distributed.Scheduler,
+                 "options": {"dashboard": False, "dashboard_address": ":0"}}
+    return distributed.SpecCluster(workers=workers, scheduler=scheduler)
+"""
+
+
+def _smaller(code, *replacements):
+    """``code`` with each (old, new) replaced; each ``old`` must be there."""
+    for old, new in replacements:
+        assert old in code, f"the GPU block no longer has {old!r}"
+        code = code.replace(old, new)
+    return code
+
+
+_SMALL_GPU_FIT = [("X, y = load_digits(return_X_y=True)",
+                   "X, y = load_digits(return_X_y=True); X, y = X[:90], y[:90]"),
+                  ("(256,)", "(8,)"), ("max_iter=20", "max_iter=1")]
+
+
+def test_dask_cuda_recipe(tmp_path):
+    (tmp_path / "dask_cuda.py").write_text(DASK_CUDA_STAND_IN, encoding="utf-8")
+    code = _smaller(_block("LocalCUDACluster"), *_SMALL_GPU_FIT, ("cv=3", "cv=2"))
+    out = _run(code, tmp_path, "dask_cuda")
+    visible = re.findall(r"CUDA_VISIBLE_DEVICES (\S+)", out)
+    assert sorted(visible) == ["0,1", "1,0"]  # each worker printed its own
+    assert "mlpclassifier__alpha" in out
+
+
+def test_ray_gpu_recipe(tmp_path):
+    pytest.importorskip("ray", reason="needs ray (pip install .[scale])")
+    code = _smaller(_block("num_gpus=1"), *_SMALL_GPU_FIT,
+                    ("ray.init()", "ray.init(num_cpus=2, num_gpus=2, include_dashboard=False)"))
+    out = _run(code, tmp_path, "ray_gpu")
+    assert out.count("fitted on GPU-") == 2

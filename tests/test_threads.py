@@ -229,3 +229,62 @@ def test_estimator_fit_in_dask_worker_uses_share(monkeypatch):
     MLPClassifier((4,), max_iter=2, callbacks=[Record()]).fit(X, y)
     assert all(n == 1 and all(b == 1 for b in blas) for n, blas in seen) and len(seen) == 2
     assert numba.get_num_threads() == before
+
+
+def _fake_ray(mode="worker", cpus=None, initialized=True):
+    """A stand-in for ``ray`` in a worker process (``mode="worker"``) or the driver,
+    whose task or actor was assigned ``cpus`` CPUs (None: no CPU resource)."""
+    import types
+
+    resources = {} if cpus is None else {"CPU": float(cpus)}
+    context = types.SimpleNamespace(worker=types.SimpleNamespace(mode={"worker": 1,
+                                                                       "driver": 0}[mode]),
+                                    get_assigned_resources=lambda: resources)
+    return types.SimpleNamespace(is_initialized=lambda: initialized, WORKER_MODE=1,
+                                 get_runtime_context=lambda: context)
+
+
+def test_ray_worker_share(monkeypatch):
+    """The real thing runs in tests/test_scale_out_ray.py; these are the rule's cases."""
+    import sys
+
+    from skneuro._threads import ray_worker_threads, worker_threads
+
+    monkeypatch.delitem(sys.modules, "distributed", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    cases = [
+        (_fake_ray(cpus=2), 2),  # a task's num_cpus
+        (_fake_ray(cpus=2.5), 2),  # fractional CPUs: rounded down
+        (_fake_ray(cpus=0.5), 3),  # less than one CPU: OMP_NUM_THREADS, which Ray sets
+        (_fake_ray(cpus=None), 3),  # an actor without CPUs: the same
+        (_fake_ray(mode="driver", cpus=2), None),  # the user's program is no worker
+        (_fake_ray(initialized=False), None),  # imported, never started
+    ]
+    for fake, expected in cases:
+        monkeypatch.setitem(sys.modules, "ray", fake)
+        assert ray_worker_threads() == expected
+        assert worker_threads() == expected
+    monkeypatch.setitem(sys.modules, "ray", _fake_ray(cpus=None))
+    for omp in ("", "many"):  # unset or unreadable: one thread, as Ray would set it
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+        assert ray_worker_threads() == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert ray_worker_threads() == 1
+    with limit_threads(None):
+        assert numba.get_num_threads() == 1
+        assert all(n == 1 for n in _blas_threads())
+    # Dask's rule applies first (a Dask worker inside a Ray task is Dask's).
+    monkeypatch.setitem(sys.modules, "distributed", _fake_distributed(2))
+    assert worker_threads() == 2
+
+
+def test_no_ray_import(monkeypatch):
+    import sys
+
+    from skneuro._threads import limit_threads, ray_worker_threads
+
+    monkeypatch.delitem(sys.modules, "ray", raising=False)
+    assert ray_worker_threads() is None
+    with limit_threads(None):
+        pass
+    assert "ray" not in sys.modules

@@ -1,5 +1,7 @@
 """Which device runs: the backends by name, and whether a GPU is usable."""
 
+import os
+
 import numpy as np
 
 
@@ -42,6 +44,46 @@ def resolve_device(device):
         return "cpu"
     raise RuntimeError(f"device='cuda' was requested but {reason}. Use device='cpu' or "
                        "device='auto' (which falls back to the CPU).")
+
+
+def current_cuda_device():
+    """The GPU that ``device="cuda"`` runs on in the calling thread.
+
+    skneuro never chooses a GPU, and never sets ``CUDA_VISIBLE_DEVICES``: its
+    arrays and kernels go to the device of numba.cuda's current context, which
+    is device 0 of the GPUs this process sees unless the program selected
+    another (``numba.cuda.select_device``). The CUDA driver numbers a
+    process's GPUs after ``CUDA_VISIBLE_DEVICES``, in its order, so a Dask
+    worker started with ``CUDA_VISIBLE_DEVICES=1,0`` (as dask-cuda's
+    ``LocalCUDACluster`` starts its second worker) or a Ray task given one GPU
+    (Ray sets the variable to that GPU) runs on its own GPU. Call this in each
+    worker (``client.run(current_cuda_device)``) to see where it runs.
+
+    Returns
+    -------
+    device : dict
+        ``"id"``: the device's number in this process (0 is the first GPU
+        ``CUDA_VISIBLE_DEVICES`` lists); ``"uuid"``: the GPU's UUID
+        (``"GPU-..."``), which names the same GPU in every process;
+        ``"visible_devices"``: ``CUDA_VISIBLE_DEVICES`` in this process
+        (None where unset: every GPU is visible).
+
+    Raises
+    ------
+    RuntimeError
+        Where ``device="cuda"`` cannot run (the reason is in the message).
+    """
+    reason = cuda_unavailable_reason()
+    if reason is not None:
+        raise RuntimeError(f"device='cuda' cannot run here: {reason}.")
+    from numba import cuda
+
+    context = cuda.current_context()
+    device = context.device
+    # numba's Device has .id; the simulator's device has none, its context has.
+    number = getattr(device, "id", getattr(context, "id", None))
+    return {"id": None if number is None else int(number), "uuid": str(device.uuid),
+            "visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
 
 
 def get_backend(device="cpu", dtype=np.float32):
