@@ -145,11 +145,12 @@ class Progress:
 
     def close(self, summary=False):
         """End the display: close the bar; with ``summary``, a last plain line
-        where plain lines were shown (so a log says the loop finished)."""
+        where plain lines were shown, unless the last one said the loop was
+        done (so a log says the loop finished)."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-        elif summary and self.lines:
+        elif summary and self.lines and self.done != self.total:
             self.due = self.start  # due now
             self.interval = float("inf")
             self._show(self.total, clock())
