@@ -15,6 +15,7 @@ tqdm is imported only when a bar is about to be shown. The loops call
 reads a monotonic clock and compares, and nothing else.
 """
 
+import os
 import sys
 import time
 import warnings
@@ -56,6 +57,14 @@ def _isatty(stream):
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # no isatty, or a closed file
         return False
+
+
+def _columns(stream):
+    """The terminal's width behind ``stream``; 0 where it is unknown."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):  # no descriptor, or not a terminal
+        return 0
 
 
 class Progress:
@@ -132,7 +141,11 @@ class Progress:
         if self.stream is None and _in_notebook():
             kwargs = {}  # the notebook's widget; it has no stream
         elif _isatty(self.stream or sys.stdout):
-            kwargs = {"file": self.stream or sys.stdout, "dynamic_ncols": True}
+            stream = self.stream or sys.stdout
+            # A pseudo-terminal nobody sized (`script` without a terminal,
+            # some containers) reports 0 columns, where tqdm draws nothing.
+            kwargs = ({"file": stream, "dynamic_ncols": True} if _columns(stream)
+                      else {"file": stream, "ncols": 80, "nrows": 24})
         else:
             return False
         from tqdm.auto import tqdm

@@ -6,6 +6,7 @@ a clock the tests move.
 """
 
 import io
+import sys
 
 import pytest
 
@@ -131,3 +132,38 @@ def test_a_stream_without_isatty_or_closed_gets_plain_lines(clock):
     closed = io.StringIO()
     closed.close()
     assert not _progress._isatty(closed)
+
+
+@pytest.mark.parametrize("columns", [100, 0])
+def test_a_real_pseudo_terminal_gets_a_bar_sized_or_not(clock, columns, monkeypatch):
+    """sys.stdout on a terminal: tqdm reads its size. One nobody sized
+    (`script` without a terminal, some containers) reports 0 columns and
+    rows, where tqdm would draw nothing at all: it gets 80 by 24."""
+    pty = pytest.importorskip("pty")
+    fcntl = pytest.importorskip("fcntl")
+    import os
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    if columns:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, columns, 0, 0))
+    try:
+        with open(slave, "w", closefd=False) as terminal:
+            monkeypatch.setattr(sys, "stdout", terminal)
+            progress = Progress(20, "epoch 1/1", "batch", delay=0.0)
+            run(clock, progress, 1.0, 5)
+            assert progress.bar is not None
+            progress.close()
+            terminal.flush()
+        # What was written, without waiting for more (nothing, if nothing was).
+        drawn = ""
+        while select.select([master], [], [], 0.2)[0]:
+            drawn += os.read(master, 65536).decode()
+    finally:
+        os.close(master)
+        os.close(slave)
+    bars = [part for part in drawn.split("\r") if part.startswith("epoch 1/1:")]
+    assert bars, repr(drawn)
+    assert len(bars[0]) <= (columns or 80) and "/20 [" in bars[0]
