@@ -32,12 +32,36 @@ from skneuro.nn.trainer import DIVERGENCE_FACTOR, DivergenceError, fit_lbfgs
 #: full speed, small enough to bound memory by the chunk, not the data.
 PREDICT_CHUNK = 16384
 
+#: The mark of a KeyboardInterrupt after which a fit kept the model it had reached.
+_MODEL_KEPT = "skneuro_model_kept"
+
+
+def model_kept(interrupt, estimator, what):
+    """``interrupt``, a KeyboardInterrupt that ended ``estimator``'s training,
+    saying that the model is fitted with ``what``, and marked so that
+    :func:`fit_transaction` keeps it.
+
+    The same exception object goes on, with the traceback of where Ctrl-C
+    landed; it stays a plain KeyboardInterrupt (not a subclass), because
+    Python ends a script by the signal itself only for that exact type, which
+    tells a calling shell loop to stop too.
+    """
+    interrupt.args = (f"Training interrupted by the user; {type(estimator).__name__} is "
+                      f"fitted with {what}: predict, save, or fit again with "
+                      "warm_start=True to go on.",)
+    setattr(interrupt, _MODEL_KEPT, True)
+    return interrupt
+
+
 def fit_transaction(estimator, fit, *args, **kwargs):
     """Run ``fit(*args, **kwargs)``; if it raises, put ``estimator`` back as it was.
 
     Bad input, a diverging run, an interruption outside the training loop or
     any other error then leaves a fitted model fitted (weights, curves,
     optimizer state and random streams unchanged) and an unfitted one unfitted.
+    Ctrl-C inside the training loop is the exception: the fit then finishes
+    the model with the weights it had reached and lets the KeyboardInterrupt
+    go on, marked by :func:`model_kept`; that one leaves the model as it is.
     The fitted state is copied with ``deepcopy``, which goes through the
     objects' ``__getstate__`` (layer buffers are not copied); the constructor
     parameters are kept as they are. The estimator's lock is held throughout,
@@ -59,9 +83,10 @@ def fit_transaction(estimator, fit, *args, **kwargs):
                  for key, value in estimator.__dict__.items()}
         try:
             return fit(*args, **kwargs)
-        except BaseException:
-            estimator.__dict__.clear()
-            estimator.__dict__.update(saved)
+        except BaseException as exc:
+            if not getattr(exc, _MODEL_KEPT, False):
+                estimator.__dict__.clear()
+                estimator.__dict__.update(saved)
             raise
 
 
@@ -263,8 +288,13 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
         score = None
         if validation is not None:
             validation, score = self._monitored(validation)
-        self._fit_network(X, targets, weight, reset=reset, incremental=incremental,
-                          validation=validation, score=score)
+        try:
+            self._fit_network(X, targets, weight, reset=reset, incremental=incremental,
+                              validation=validation, score=score)
+        except KeyboardInterrupt as exc:
+            if getattr(exc, _MODEL_KEPT, False):
+                self._after_fit()  # an interrupted model is fitted all the same
+            raise
         self._after_fit()
         return self
 
@@ -384,12 +414,23 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
             trainer = self._trainer
             trainer.attach(self.network_, n_shards=self._shard_count(backend),
                            batch_transform=self._batch_transform(backend))
-            if incremental:
-                trainer.partial_run(X, y, sample_weight, self._batch_size(X.shape[0]))
-                converged = True
+            try:
+                if incremental:
+                    trainer.partial_run(X, y, sample_weight, self._batch_size(X.shape[0]))
+                    converged = True
+                else:
+                    converged = trainer.run(X, y, sample_weight, n_epochs=self.max_iter)
+            except KeyboardInterrupt as exc:
+                if not trainer.interrupted:
+                    raise  # outside the loop: the transaction puts the model back
+                interrupt = exc
             else:
-                converged = trainer.run(X, y, sample_weight, n_epochs=self.max_iter)
+                interrupt = None
         self._set_training_attributes(trainer)
+        if interrupt is not None:
+            what = ("the weights of its best validation score" if trainer.early_stopping
+                    and trainer.best_weights is not None else "the weights it had reached")
+            raise model_kept(interrupt, self, f"{what} (n_iter_={self.n_iter_})")
         # tol=None (DDPM's default) asks for max_iter epochs: no criterion to miss.
         if not converged and self.tol is not None:
             warn(
@@ -406,10 +447,11 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
             result = fit_lbfgs(self.network_, self._loss, X, y, sample_weight,
                                alpha=self.alpha, max_iter=self.max_iter,
                                max_fun=self.max_fun, tol=self.tol)
-        except KeyboardInterrupt:
-            warn("Training interrupted by the user; the model keeps the last weights "
-                 "L-BFGS evaluated.")
+        except KeyboardInterrupt as exc:
+            interrupt = exc
             result = _interrupted_lbfgs_result(self.network_, self._loss, X, y, sample_weight)
+        else:
+            interrupt = None
         if not np.isfinite(result.fun):
             raise DivergenceError("L-BFGS produced a non-finite loss; scale the inputs "
                                   "(e.g. with StandardScaler) or increase alpha.")
@@ -426,6 +468,8 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
         self.validation_loss_curve_ = None
         self.validation_scores_ = None
         self.best_validation_score_ = None
+        if interrupt is not None:
+            raise model_kept(interrupt, self, "the last weights L-BFGS evaluated")
         if result.status != 0:
             warn(
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
@@ -515,4 +559,7 @@ def _interrupted_lbfgs_result(network, loss, X, y, weight):
     w_norm = backend.asarray(weight / weight.sum(dtype=np.float64), dtype=weight.dtype)
     X = X if hasattr(X, "tocsr") else backend.asarray(X)
     value = loss.value(network.forward(X), backend.asarray(y, dtype=y.dtype), w_norm)
-    return OptimizeResult(fun=value, nit=0, status=99, message="interrupted by the user")
+    # The starting loss went with the interrupted call: the check against it is
+    # skipped (a non-finite loss is still caught).
+    return OptimizeResult(fun=value, nit=0, status=99, initial_fun=np.inf,
+                          message="interrupted by the user")

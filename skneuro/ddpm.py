@@ -19,7 +19,6 @@ training batch draws its own noise levels and noise on the device
 ``batch_transform``), reproducibly from ``random_state``.
 """
 
-import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -30,6 +29,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from skneuro._base import BaseNetworkEstimator, make_generator
 from skneuro._locks import synchronized
+from skneuro._progress import Progress
 from skneuro._shaped_input import ShapedInputMixin
 from skneuro.nn import (
     Activation,
@@ -563,6 +563,25 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
         size = int(np.prod(self._padded_shape))
         x = rng.standard_normal((n_samples, size))
         steps = self._sampling_schedule()
+        # With verbose, sampling that runs past a couple of seconds shows its
+        # steps (a bar in a terminal or notebook, a line every few seconds in a
+        # log). Ctrl-C stops it between two network passes, at most one step late.
+        progress = Progress(len(steps), "sampling", "step") if self.verbose else None
+        try:
+            x = self._reverse_chain(x, steps, labels, rng, progress)
+        except BaseException:
+            if progress is not None:
+                progress.close()
+            raise
+        if progress is not None:
+            progress.close(summary=True)
+        if not np.isfinite(x).all():
+            raise FloatingPointError("Sampling produced non-finite values; the model "
+                                     "diverged (lower learning_rate_init and refit).")
+        return self._from_model(np.clip(x, -1.0, 1.0))
+
+    def _reverse_chain(self, x, steps, labels, rng, progress):
+        """Run the reverse chain from ``x`` over ``steps``; returns the last x."""
         abar = self.alphas_cumprod_
         for k, t in enumerate(steps):
             eps = self._guided_noise(x, t, labels)
@@ -583,15 +602,9 @@ beta_1, beta_2, epsilon, n_iter_no_change, dtype, n_jobs, callbacks, device
                 # Deterministic DDIM step (eta = 0), with the noise the clipped x0 implies.
                 eps = (x - np.sqrt(abar[t]) * x0) / np.sqrt(1.0 - abar[t])
                 x = np.sqrt(abar_prev) * x0 + np.sqrt(1.0 - abar_prev) * eps
-            if self.verbose:
-                print(f"\rsampling: step {k + 1}/{len(steps)}", end="", file=sys.stderr,
-                      flush=True)
-        if self.verbose:
-            print(file=sys.stderr)
-        if not np.isfinite(x).all():
-            raise FloatingPointError("Sampling produced non-finite values; the model "
-                                     "diverged (lower learning_rate_init and refit).")
-        return self._from_model(np.clip(x, -1.0, 1.0))
+            if progress is not None:
+                progress.update(k + 1)
+        return x
 
     def _sampling_schedule(self):
         """Steps of the reverse chain, from T - 1 down."""

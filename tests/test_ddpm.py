@@ -70,6 +70,28 @@ def test_fit_sample_score_and_noise(digits):
     assert abs(np.corrcoef(noisy[2], X[2])[0, 1]) < 0.99
 
 
+def test_verbose_sampling_shows_its_steps_once_it_runs_long(digits, monkeypatch, capsys):
+    X, _ = digits
+    model = fit_quietly(DDPM(input_shape=(1, 8, 8), **dict(SMALL, max_iter=1)), X[:64])
+    quiet = model.sample(2, random_state=0)
+    model.set_params(verbose=True)
+    # Sampling in well under the 2 s delay prints nothing (the real clock).
+    assert_array_equal(model.sample(2, random_state=0), quiet)
+    assert capsys.readouterr().out == ""
+
+    # A step "takes" 4 s: a plain line every 10 s (output is not a terminal),
+    # then one saying that sampling ended.
+    readings = iter(np.arange(1000) * 4.0)
+    monkeypatch.setattr("skneuro._progress.clock", lambda: next(readings))
+    assert_array_equal(model.sample(2, random_state=0), quiet)
+    lines = capsys.readouterr().out.splitlines()
+    assert 4 <= len(lines) <= 9, lines
+    assert lines[0].startswith("  sampling: ") and "/20 steps (" in lines[0]
+    assert lines[-1].startswith("  sampling: 20/20 steps (100%) in ")
+    done = [int(line.split(": ")[1].split("/")[0]) for line in lines]
+    assert done == sorted(done)
+
+
 def test_shaped_input_odd_sizes_and_one_feature():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 2, 5, 3))  # padded to 8x4 inside, cropped back

@@ -105,9 +105,15 @@ def test_every_method_refuses_bad_input_clearly(fitted, name, bad):
     assert pickle.dumps(model) == before
 
 
-def test_a_real_sigint_during_fit_keeps_a_usable_model(tmp_path):
+def _interrupt(proc, line):
+    """Wait for ``line`` from the script, then press Ctrl-C (a real SIGINT)."""
+    assert proc.stdout.readline().strip() == line
+    time.sleep(0.2)  # well inside the work that printed the line
+    proc.send_signal(signal.SIGINT)
+
+
+def test_a_real_sigint_during_fit_keeps_a_fitted_model_and_stops_the_script():
     code = textwrap.dedent("""
-        import sys, warnings
         import numpy as np
         from skneuro import MLPClassifier
         from skneuro.nn import Callback
@@ -122,27 +128,88 @@ def test_a_real_sigint_during_fit_keeps_a_usable_model(tmp_path):
         # Nothing but the signal ends this fit (no stopping on a stalled loss).
         clf = MLPClassifier((256, 256), max_iter=100000, n_iter_no_change=np.inf,
                             callbacks=[Announce()], random_state=0)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        try:
             clf.fit(X, y)
-        print("interrupted after", clf.n_iter_, "epochs;",
-              any("interrupted" in str(w.message) for w in caught))
-        print("accuracy", clf.score(X, y))
+        except KeyboardInterrupt as exc:
+            print(type(exc).__name__, clf.n_iter_, flush=True)
+            print("accuracy", clf.score(X, y), flush=True)
+            raise  # as if uncaught: the script must stop here
+        print("the script went on")
     """)
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout.readline().strip() == "training"
-        time.sleep(0.2)  # inside the third epoch or a later one
-        proc.send_signal(signal.SIGINT)
+        _interrupt(proc, "training")
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    # Python ends on an uncaught KeyboardInterrupt by the signal itself.
+    assert proc.returncode == -signal.SIGINT, err
+    assert "KeyboardInterrupt: Training interrupted by the user; MLPClassifier is fitted" in err
+    lines = out.strip().splitlines()
+    assert len(lines) == 2, out  # "the script went on" never printed
+    name, epochs = lines[0].split()
+    assert name == "KeyboardInterrupt" and 2 <= int(epochs) < 100000
+    assert float(lines[1].split()[1]) > 0.8  # a usable model
+
+
+def test_a_real_sigint_stops_a_ddpm_fit_and_then_its_sampling_between_steps():
+    """The issue's case: Ctrl-C during the fit of a diffusion model must not
+    run on into sampling, and Ctrl-C during sampling stops it at once."""
+    code = textwrap.dedent("""
+        import time
+        import numpy as np
+        from skneuro import DDPM
+        from skneuro.nn import Callback
+
+        class Announce(Callback):
+            def on_epoch_end(self, trainer, logs):
+                if trainer.epoch == 1:
+                    print("training", flush=True)
+
+        X = np.random.default_rng(0).normal(size=(256, 64))
+        model = DDPM(input_shape=(1, 8, 8), n_steps=400, channels=8, time_embedding=16,
+                     max_iter=100000, n_iter_no_change=np.inf, callbacks=[Announce()],
+                     random_state=0)
+        try:
+            model.fit(X)
+        except KeyboardInterrupt as exc:
+            print("fit", type(exc).__name__, model.n_iter_, flush=True)
+
+        steps = []
+        predict = model._guided_noise
+        def counted(*args):
+            steps.append(time.perf_counter())
+            if len(steps) == 3:
+                print("sampling", flush=True)
+            return predict(*args)
+        model._guided_noise = counted
+        try:
+            model.sample(512, random_state=0)
+        except KeyboardInterrupt as exc:
+            late = time.perf_counter() - steps[-1]
+            print("sample", type(exc).__name__, len(steps), f"{late:.3f}", flush=True)
+        del model._guided_noise
+        again = model.sample(2, random_state=0)  # still usable
+        print("again", again.shape, bool(np.isfinite(again).all()), flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _interrupt(proc, "training")
+        fit = proc.stdout.readline().split()
+        _interrupt(proc, "sampling")
         out, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    lines = out.strip().splitlines()
-    assert lines[0].startswith("interrupted after") and lines[0].endswith("True"), out
-    assert int(lines[0].split()[2]) < 100000
-    assert float(lines[1].split()[1]) > 0.8  # a usable model
+    assert fit[:2] == ["fit", "KeyboardInterrupt"] and int(fit[2]) >= 1, (fit, err)
+    sample, again = out.strip().splitlines()
+    name, steps, late = sample.split()[1:]
+    # Stopped within the step the signal came in (not at the chain's end, 400).
+    assert name == "KeyboardInterrupt" and 3 <= int(steps) < 100, sample
+    assert float(late) < 5.0, sample
+    assert again == "again (2, 64) True"
 
 
 def test_a_large_prediction_stays_within_its_chunks_memory():

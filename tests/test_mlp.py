@@ -384,10 +384,76 @@ def test_verbose_prints_one_line_per_epoch(iris):
         MLPClassifier((8,), max_iter=4, verbose=True, early_stopping=True,
                       random_state=0).fit(X, y)
     lines = out.getvalue().strip().splitlines()
+    # Epochs of milliseconds: the lines they printed before within-epoch
+    # progress existed, and nothing else.
     assert len(lines) == 4
     assert "Iteration 1/4" in lines[0]
     for key in ("loss", "val_loss", "val_score", "elapsed", "remaining"):
         assert key in lines[-1]
+
+
+class FakeClock:
+    """A clock for skneuro._progress that moves ``tick`` seconds at each reading."""
+
+    def __init__(self, tick):
+        self.now = 0.0
+        self.tick = tick
+
+    def __call__(self):
+        self.now += self.tick
+        return self.now
+
+
+def verbose_fit(monkeypatch, X, y, tick, stream=None, **params):
+    """Fit a verbose MLP under a FakeClock; returns what it printed."""
+    monkeypatch.setattr("skneuro._progress.clock", FakeClock(tick))
+    out = io.StringIO() if stream is None else stream
+    with redirect_stdout(out), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier((16,), batch_size=20, verbose=True, random_state=0, **params).fit(X, y)
+    return out.getvalue()
+
+
+def test_verbose_shows_plain_progress_lines_within_a_long_epoch(monkeypatch, digits):
+    X, y = digits[0], digits[2]  # 1347 rows: 68 batches of 20
+    # Every clock reading is a second: each batch "takes" about one, so an
+    # epoch lasts over a minute and shows a line every 10 s (the stream is
+    # not a terminal), the first once 10 s have passed.
+    printed = verbose_fit(monkeypatch, X, y, tick=1.0, max_iter=2)
+    lines = printed.splitlines()
+    epoch_lines = [i for i, line in enumerate(lines) if line.startswith("Iteration")]
+    assert len(epoch_lines) == 2
+    within = [line for line in lines if line.startswith("  epoch ")]
+    first = [line for line in within if line.startswith("  epoch 1/2: ")]
+    assert 3 <= len(first) <= 8, printed  # one per 10 s of a 68-70 s epoch
+    assert len(within) == len(lines) - 2  # nothing else
+    assert lines[epoch_lines[0] - 1].startswith("  epoch 1/2: ")
+    assert lines[epoch_lines[0] + 1].startswith("  epoch 2/2: ")
+    batches = [int(line.split(": ")[1].split("/")[0]) for line in first]
+    assert batches == sorted(batches) and batches[-1] < 68
+    assert first[0].endswith("left") and "/68 batches (" in first[0]
+
+
+def test_verbose_epochs_shorter_than_the_delay_print_only_their_line(monkeypatch, digits):
+    X, y = digits[0], digits[2]
+    # 68 batches of 10 ms: 0.7 s an epoch, under the 2 s delay.
+    printed = verbose_fit(monkeypatch, X, y, tick=0.01, max_iter=2)
+    assert [line.split(",")[0] for line in printed.splitlines()] == [
+        "Iteration 1/2", "Iteration 2/2"]
+
+
+def test_verbose_draws_a_bar_in_a_terminal(monkeypatch, digits):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    X, y = digits[0], digits[2]
+    printed = verbose_fit(monkeypatch, X, y, tick=1.0, max_iter=1, stream=Terminal())
+    # tqdm's bar, drawn over itself with carriage returns, then cleared
+    # (leave=False) before the epoch's line; no plain lines.
+    assert "\repoch 1/1:" in printed and "batch" in printed, printed
+    assert "  epoch 1/1: " not in printed
+    assert printed.rstrip().splitlines()[-1].lstrip("\r ").startswith("Iteration 1/1, loss")
 
 
 def test_convergence_warning_at_max_iter(iris):
@@ -396,19 +462,139 @@ def test_convergence_warning_at_max_iter(iris):
         MLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
 
 
-def test_keyboard_interrupt_leaves_a_usable_model(iris):
+class InterruptAt(Callback):
+    """Ctrl-C, as the trainer sees it, after ``batch`` batches of epoch ``epoch``
+    (``batch=None``: at the end of the epoch); ``spoil`` first makes the
+    weights NaN, as a diverging step would."""
+
+    def __init__(self, epoch, batch=None, spoil=False):
+        self.epoch, self.batch, self.spoil = epoch, batch, spoil
+
+    def on_batch_end(self, trainer, batch, n_batches):
+        if self.batch == batch and trainer.epoch + 1 == self.epoch:
+            if self.spoil:
+                for layer, name in trainer.network.parameters():
+                    layer.params[name][...] = np.nan
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, trainer, logs):
+        if self.batch is None and logs["epoch"] == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_keyboard_interrupt_keeps_a_fitted_model_and_stops_the_caller(iris):
+    X, y = iris
+    clf = MLPClassifier((8,), max_iter=50, random_state=0, callbacks=[InterruptAt(3)])
+    with pytest.raises(KeyboardInterrupt, match="MLPClassifier is fitted.*n_iter_=3") as caught:
+        clf.fit(X, y)
+    # Exactly KeyboardInterrupt: a script, a cell, a search stops as Ctrl-C asks
+    # (and Python ends by the signal, which stops a calling shell loop too).
+    assert type(caught.value) is KeyboardInterrupt
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 3
+    # Fitted with the weights of its 3 epochs: those of a 3-epoch fit.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        three = MLPClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+    assert_allclose(clf.coefs_[0], three.coefs_[0])
+    assert_array_equal(clf.predict(X), three.predict(X))
+
+
+def test_keyboard_interrupt_within_an_epoch_keeps_its_batches(iris):
+    X, y = iris
+    clf = MLPClassifier((8,), batch_size=30, max_iter=50, random_state=0,
+                        callbacks=[InterruptAt(2, batch=3)])
+    with pytest.raises(KeyboardInterrupt, match="n_iter_=1"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = MLPClassifier((8,), batch_size=30, max_iter=1, random_state=0).fit(X, y)
+    # Three batches of the second epoch moved the weights on from epoch 1's.
+    assert not np.allclose(clf.coefs_[0], one.coefs_[0])
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+    # Weights made non-finite before the signal: back to the epoch's first ones.
+    spoiled = MLPClassifier((8,), batch_size=30, max_iter=50, random_state=0,
+                            callbacks=[InterruptAt(2, batch=3, spoil=True)])
+    with pytest.raises(KeyboardInterrupt):
+        spoiled.fit(X, y)
+    assert_allclose(spoiled.coefs_[0], one.coefs_[0])
+
+
+def test_keyboard_interrupt_with_early_stopping_keeps_the_best_weights(iris):
+    X, y = iris
+    clf = MLPClassifier((8,), max_iter=50, early_stopping=True, random_state=0,
+                        callbacks=[InterruptAt(6)])
+    with pytest.raises(KeyboardInterrupt, match="best validation score"):
+        clf.fit(X, y)
+    best = int(np.argmax(clf.validation_scores_)) + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = MLPClassifier((8,), max_iter=best, early_stopping=True, random_state=0,
+                            n_iter_no_change=50).fit(X, y)
+    assert_allclose(clf.coefs_[0], ref.coefs_[0])
+
+
+def test_keyboard_interrupt_during_partial_fit_and_lbfgs(iris, monkeypatch):
+    X, y = iris
+    clf = MLPClassifier((8,), batch_size=30, random_state=0,
+                        callbacks=[InterruptAt(2, batch=2)])
+    clf.partial_fit(X, y, classes=np.unique(y))
+    before = [w.copy() for w in clf.coefs_]
+    with pytest.raises(KeyboardInterrupt, match="n_iter_=0"):
+        clf.partial_fit(X, y)  # its two batches are kept
+    assert clf.loss_curve_ == clf._trainer.loss_curve and len(clf.loss_curve_) == 1
+    assert not np.allclose(clf.coefs_[0], before[0])
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+    def interrupted(network, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("skneuro._base.fit_lbfgs", interrupted)
+    lbfgs = MLPClassifier((8,), solver="lbfgs", random_state=0)
+    with pytest.raises(KeyboardInterrupt, match="L-BFGS"):
+        lbfgs.fit(X, y)
+    assert lbfgs.n_iter_ == 0 and np.isfinite(lbfgs.loss_)
+    assert lbfgs.predict(X).shape == y.shape
+
+
+def test_keyboard_interrupt_outside_the_loop_leaves_the_model_as_it_was(iris):
+    """Before the first batch nothing was learnt: the fit is undone as any
+    failed one, and the KeyboardInterrupt goes on as it came."""
     X, y = iris
 
-    class Interrupt(Callback):
+    class InterruptFirst(Callback):
+        def on_train_begin(self, trainer):
+            raise KeyboardInterrupt
+
+    clf = MLPClassifier((8,), max_iter=5, random_state=0, callbacks=[InterruptFirst()])
+    with pytest.raises(KeyboardInterrupt) as caught:
+        clf.fit(X, y)
+    assert caught.value.args == ()
+    assert not hasattr(clf, "network_")
+
+
+def test_keyboard_interrupt_stops_a_grid_search(iris):
+    """Ctrl-C in one candidate's fit ends the search, instead of its going on
+    with a half-trained candidate (what swallowing the interrupt did)."""
+    X, y = iris
+    fits = []
+
+    class Count(Callback):
+        def on_train_begin(self, trainer):
+            fits.append(trainer)
+
         def on_epoch_end(self, trainer, logs):
-            if logs["epoch"] == 3:
+            if len(fits) == 2 and logs["epoch"] == 2:
                 raise KeyboardInterrupt
 
-    clf = MLPClassifier((8,), max_iter=50, random_state=0, callbacks=[Interrupt()])
-    with pytest.warns(UserWarning, match="interrupted"):
-        clf.fit(X, y)
-    assert clf.n_iter_ == 3
-    assert np.isfinite(clf.predict_proba(X)).all()
+    search = GridSearchCV(MLPClassifier((8,), max_iter=5, random_state=0,
+                                        callbacks=[Count()]),
+                          {"alpha": [1e-4, 1e-3]}, cv=2, error_score="raise")
+    with pytest.raises(KeyboardInterrupt), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    assert len(fits) == 2
 
 
 def test_callback_can_stop_training(iris):

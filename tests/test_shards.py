@@ -196,3 +196,38 @@ def test_batch_transform_sees_every_batch_once_with_its_step(rng):
     first = network.layers[0]
     again = _network(np.random.default_rng(0), augment=False, dropout=0.0).layers[0]
     assert_array_equal(first.params["W"], again.params["W"])
+
+
+def test_ctrl_c_while_waiting_for_the_shards_still_waits_for_every_one():
+    """A worker's kernel cannot be stopped: an interrupted caller that went
+    on would restore weights, or start the next call, while it still writes.
+    The wait goes on through Ctrl-C, then the KeyboardInterrupt is raised."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    release, finished = threading.Event(), []
+
+    class InterruptedOnce:
+        """A future whose first wait is cut by Ctrl-C (the signal comes then)."""
+
+        def __init__(self, future):
+            self.future, self.cut = future, False
+
+        def result(self):
+            if not self.cut:
+                self.cut = True
+                release.set()  # the worker finishes a moment later
+                raise KeyboardInterrupt
+            return self.future.result()
+
+    def work():
+        release.wait()
+        time.sleep(0.05)
+        finished.append(True)
+
+    with ThreadPoolExecutor(1) as pool:
+        future = InterruptedOnce(pool.submit(work))
+        with pytest.raises(KeyboardInterrupt):
+            shards._wait_for_all([future])
+        assert finished == [True]  # waited for, although interrupted

@@ -16,8 +16,7 @@ import math
 
 import numpy as np
 
-from skneuro._warnings import warn
-from skneuro.nn.callbacks import ProgressPrinter
+from skneuro.nn.callbacks import Callback, ProgressPrinter
 
 #: Training has diverged when an epoch's mean training loss exceeds this many
 #: times the reference loss, or when the loss or the weights are not finite.
@@ -98,6 +97,12 @@ class Trainer:
     epochs_run : int
         Epochs trained by the last :meth:`run` or :meth:`partial_run` (an
         estimator's ``n_iter_``); ``epoch`` counts them over the whole history.
+    interrupted : bool
+        Whether Ctrl-C ended the last :meth:`run` inside its loop. The run then
+        leaves a usable network (the best weights with early stopping; the
+        epoch's first weights if the interrupted epoch made them non-finite),
+        calls the callbacks' ``on_train_end``, and lets the
+        ``KeyboardInterrupt`` go on.
     """
 
     #: What a resumed trainer takes over from the one before (see ``resume``).
@@ -192,9 +197,15 @@ class Trainer:
         -------
         converged : bool
             Whether a stopping criterion ended training before ``max_iter``.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C, after leaving the network usable (see ``interrupted``).
         """
         n_epochs = self.max_iter - self.epoch if n_epochs is None else n_epochs
         self.epochs_run = 0
+        self.interrupted = False
         self.network.check_rows(min(self.batch_size, X.shape[0]), training=True)
         data = self._stage(X, y, weight)
         for cb in self.callbacks:
@@ -215,15 +226,11 @@ class Trainer:
                     converged = True
                     break
         except KeyboardInterrupt:
-            warn(
-                f"Training interrupted by the user after {self.epoch} epochs; "
-                "the model keeps the weights it had reached"
-                + (" at its best validation score." if self.early_stopping
-                   and self.best_weights is not None else "."),
-                UserWarning,
-            )
+            # Ctrl-C stops the caller too (a script, a notebook cell, a search
+            # over parameters); the network is left usable first.
             self.interrupted = True
-            converged = True
+            self._keep_finite_weights()
+            raise
         finally:
             stack.close()
             if self.early_stopping and self.best_weights is not None:
@@ -259,6 +266,13 @@ class Trainer:
         backend = self.network.backend
         n = data["n"]
         batch_size = min(self.batch_size, n)
+        for cb in self.callbacks:
+            cb.on_epoch_begin(self)
+        # Only callbacks that override on_batch_end are called per batch
+        # (ProgressPrinter: a clock read until an epoch runs long).
+        batch_hooks = [cb for cb in self.callbacks
+                       if type(cb).on_batch_end is not Callback.on_batch_end]
+        batches_in_epoch = -(-n // batch_size)
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         order = order.astype(np.intp)
         order_device = backend.asarray(order, dtype=np.intp)  # one copy per epoch
@@ -287,6 +301,8 @@ class Trainer:
             total_weight += w_sum
             n_batches += 1
             self.samples_seen += stop - start
+            for cb in batch_hooks:
+                cb.on_batch_end(self, n_batches, batches_in_epoch)
         # The epoch's numbers come back to the host once, at its end.
         loss = float(backend.to_host(loss_sum)[0]) / max(total_weight, np.finfo(float).tiny)
         decay_norm, all_norm = self._squared_norms()
@@ -391,6 +407,15 @@ class Trainer:
             snapshot = self._snapshot = [backend.empty(p.shape) for p in params]
         for buf, p in zip(snapshot, params):
             backend.dense.copy(buf, p)
+
+    def _keep_finite_weights(self):
+        """After an interruption: back to the epoch's first weights if the
+        batches since made them non-finite (the epoch's end would have said so)."""
+        snapshot = self.__dict__.get("_snapshot")
+        if snapshot is None or math.isfinite(self._squared_norms()[1]):
+            return
+        for (layer, name), saved in zip(self.network.parameters(), snapshot):
+            self.network.backend.dense.copy(layer.params[name], saved)
 
     def _diverged(self, what, lr):
         for (layer, name), saved in zip(self.network.parameters(), self._snapshot):

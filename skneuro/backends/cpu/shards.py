@@ -68,6 +68,28 @@ def _part(size, part, n_parts):
     return part * size // n_parts, (part + 1) * size // n_parts
 
 
+def _wait_for_all(futures):
+    """Wait for every future, even through Ctrl-C, then raise what came.
+
+    A KeyboardInterrupt reaches the waiting thread only: a worker goes on
+    with its shard (a compiled kernel cannot be stopped) and writes into the
+    replicas' buffers, or into the parameters during an update. Leaving it
+    running would let it write while the interrupted fit restores its best
+    weights, or while the next call reuses the same buffers. The wait is one
+    shard's work at most.
+    """
+    interrupt = None
+    for future in futures:
+        while True:
+            try:
+                future.result()
+                break
+            except KeyboardInterrupt as exc:  # the signal came during the wait
+                interrupt = exc
+    if interrupt is not None:
+        raise interrupt
+
+
 class Shards:
     """Replicas of a network (and its loss) that run the shards of a batch.
 
@@ -133,8 +155,7 @@ class Shards:
         try:
             tasks[0]()
         finally:
-            for future in futures:
-                future.result()
+            _wait_for_all(futures)
 
     def _start(self, n_rows):
         self._bounds = shard_bounds(n_rows, self.n_shards)
