@@ -85,5 +85,6 @@ for ax, (name, fitted) in zip(axes, (("unconditional", model),
     TrainingCurveDisplay.from_estimator(fitted, ax=ax)
     ax.set_title(f"{name} model", fontsize=10)
 axes[0].set_ylabel("denoising loss per digit")
+axes[1].set_ylabel("")
 fig.tight_layout()
 plt.show()
