@@ -17,11 +17,11 @@ starts. (Ho et al.'s values unscaled would leave 36% of the image's amplitude
 in x_T; in a trial run with them the digits came out on grey backgrounds.)
 
 The samples are what such a short run gives: on an AMD EPYC with 2 cores,
-shared with other work, the budget held 4 epochs (the whole script took
-91 s), and the samples are scattered pen strokes on light backgrounds, none
-of them a readable digit yet. The loss falls from 99 to 24 over those 4
-epochs; clean digits need many times this budget (a faster machine trains
-more epochs in the same 60 seconds).
+shared with other work, the budget held 4 epochs in one run and 5 in
+another (the whole script took 91 s and 77 s), the loss fell from 99 to 24
+and to 20, and the samples are scattered pen strokes on light backgrounds,
+none of them a readable digit yet. Clean digits need many times this budget
+(a faster machine trains more epochs in the same 60 seconds).
 """
 
 import time
