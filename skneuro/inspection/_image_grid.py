@@ -172,9 +172,9 @@ class ImageGridDisplay:
         >>> from sklearn.datasets import load_digits
         >>> from skneuro import DDPM
         >>> from skneuro.inspection import ImageGridDisplay
-        >>> X = load_digits().data[:64]
-        >>> ddpm = DDPM(input_shape=(1, 8, 8), n_steps=10, channels=8, max_iter=2,
-        ...             n_iter_no_change=1, random_state=0).fit(X)
+        >>> X = load_digits().data[:200]
+        >>> ddpm = DDPM(input_shape=(1, 8, 8), n_steps=10, channels=8, max_iter=300,
+        ...             early_stopping=True, n_iter_no_change=1, random_state=0).fit(X)
         >>> display = ImageGridDisplay.from_estimator(ddpm, n_samples=4, random_state=0)
         >>> display.images.shape
         (4, 8, 8)
@@ -236,8 +236,9 @@ class ImageGridDisplay:
         >>> from skneuro import AutoEncoder
         >>> from skneuro.inspection import ImageGridDisplay
         >>> X = load_digits().data / 16
-        >>> ae = AutoEncoder(n_components=8, hidden_layer_sizes=(32,), max_iter=5,
-        ...                  n_iter_no_change=1, random_state=0).fit(X)
+        >>> ae = AutoEncoder(n_components=8, hidden_layer_sizes=(32,), max_iter=100,
+        ...                  early_stopping=True, n_iter_no_change=2,
+        ...                  random_state=0).fit(X)
         >>> display = ImageGridDisplay.from_reconstruction(ae, X[:6], image_shape=(8, 8))
         >>> display.images.shape
         (12, 8, 8)

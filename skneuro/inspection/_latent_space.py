@@ -167,8 +167,9 @@ class LatentSpaceDisplay:
         >>> from skneuro import AutoEncoder
         >>> from skneuro.inspection import LatentSpaceDisplay
         >>> X, y = load_digits(return_X_y=True)
-        >>> ae = AutoEncoder(n_components=2, hidden_layer_sizes=(32,), max_iter=5,
-        ...                  n_iter_no_change=1, random_state=0).fit(X / 16)
+        >>> ae = AutoEncoder(n_components=2, hidden_layer_sizes=(32,), max_iter=1000,
+        ...                  early_stopping=True, n_iter_no_change=2,
+        ...                  random_state=0).fit(X / 16)
         >>> display = LatentSpaceDisplay.from_estimator(ae, X / 16, y)
         >>> display.scatter_.get_offsets().shape
         (1797, 2)

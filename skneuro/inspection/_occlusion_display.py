@@ -176,8 +176,9 @@ class OcclusionDisplay:
         >>> from skneuro import CNNClassifier
         >>> from skneuro.inspection import OcclusionDisplay
         >>> X, y = load_digits(return_X_y=True)
-        >>> clf = CNNClassifier("C-8.3, P-2, D-32", input_shape=(1, 8, 8), max_iter=5,
-        ...                     n_iter_no_change=1, random_state=0).fit(X / 16, y)
+        >>> clf = CNNClassifier("C-8.3, P-2, D-32", input_shape=(1, 8, 8), max_iter=100,
+        ...                     early_stopping=True, n_iter_no_change=2,
+        ...                     random_state=0).fit(X / 16, y)
         >>> display = OcclusionDisplay.from_estimator(clf, X[0] / 16, window=2)
         >>> display.heatmap.shape
         (8, 8)

@@ -178,7 +178,7 @@ class TrainingCurveDisplay:
         >>> from skneuro.inspection import TrainingCurveDisplay
         >>> X = np.random.default_rng(0).normal(size=(200, 3))
         >>> y = X @ [1.0, -2.0, 0.5]
-        >>> reg = MLPRegressor((16,), max_iter=300, random_state=0).fit(X, y)
+        >>> reg = MLPRegressor((16,), max_iter=2000, random_state=0).fit(X, y)
         >>> display = TrainingCurveDisplay.from_estimator(reg, log_scale=True)
         >>> display.line_.get_ydata().tolist() == reg.loss_curve_
         True
