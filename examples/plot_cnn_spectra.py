@@ -66,7 +66,7 @@ for k, (center, _) in enumerate(lines):
     axes[0].axvline(center, color="grey", lw=0.5)
     axes[0].text(center, axes[0].get_ylim()[1], f"{k}", ha="center", va="bottom")
 axes[0].set_title(f"a test spectrum; molecules present: {np.flatnonzero(Y[split]).tolist()}, "
-                  f"predicted: {np.flatnonzero(predicted[0]).tolist()}")
+                  f"predicted: {np.flatnonzero(predicted[0]).tolist()}", fontsize=10, pad=14)
 axes[0].set_xlabel("wavelength (arbitrary units)")
 axes[0].legend()
 axes[1].bar([f"molecule {k}" for k in range(len(lines))], per_label)
