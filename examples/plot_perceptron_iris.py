@@ -11,28 +11,25 @@ the neuron's activation ``h = w1*x1 + w2*x2 + w0*(-1)`` is zero (from
 each epoch (``n_errors_``).
 """
 
-import os
-import time
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_iris
 
 from skneuro import Perceptron
 
-start = time.perf_counter()
 iris = load_iris()
 X = iris.data[:, :2]  # sepal length, sepal width (cm)
 y = (iris.target == 0).astype(int)  # 1: setosa, 0: versicolor or virginica
 
 clf = Perceptron(eta0=0.1, max_iter=1000, random_state=0).fit(X, y)
+print(f"Perceptron on Iris (setosa vs others, 2 features): converged in {clf.n_iter_} "
+      f"epochs, training accuracy {clf.score(X, y):.3f}")
 
-# The neuron fires where w1*x1 + w2*x2 + b > 0, so the boundary is the line
-# x2 = -(w1*x1 + b) / w2.
+# %%
+# The line and the errors per epoch
+# ---------------------------------
+# The neuron fires where ``w1*x1 + w2*x2 + b > 0``, so the boundary is the
+# line ``x2 = -(w1*x1 + b) / w2``.
 (w1, w2), b = clf.coef_[0], clf.intercept_[0]
 x1 = np.linspace(X[:, 0].min() - 0.3, X[:, 0].max() + 0.3, 2)
 x2 = -(w1 * x1 + b) / w2
@@ -61,11 +58,4 @@ ax_err.set_ylabel("misclassified examples in the epoch")
 ax_err.set_title(f"Converged after {clf.n_iter_} epochs")
 ax_err.grid(alpha=0.3)
 fig.tight_layout()
-
-out_dir = Path(__file__).parent / "output"
-os.makedirs(out_dir, exist_ok=True)
-fig.savefig(out_dir / "perceptron_iris.png", dpi=100)
-
-print(f"Perceptron on Iris (setosa vs others, 2 features): converged in {clf.n_iter_} "
-      f"epochs, training accuracy {clf.score(X, y):.3f} "
-      f"({time.perf_counter() - start:.1f}s)")
+plt.show()
