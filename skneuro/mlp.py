@@ -144,7 +144,7 @@ class MLPClassifier(NetworkClassifierMixin, ClassifierMixin, BaseMultilayerPerce
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
     with Numba kernels, float32 by default, and what scikit-learn leaves out:
     dropout, class weights, leaky ReLU, RMSprop and Adagrad, learning-rate
-    decay, a validation loss curve and best-weight restore on early stopping.
+    decay and a validation loss curve.
 
     Binary targets use one sigmoid output, multiclass targets a softmax
     output, multilabel indicator targets independent sigmoid outputs; each is
@@ -168,11 +168,11 @@ class MLPClassifier(NetworkClassifierMixin, ClassifierMixin, BaseMultilayerPerce
     learning_rate : {"constant", "invscaling", "adaptive", "linear", \
 "exponential"}, default="constant"
         Learning-rate schedule, applied to every solver but "lbfgs":
-        "invscaling" is ``learning_rate_init / t**power_t`` with t the number
-        of samples seen; "adaptive" divides the rate by 5 whenever the loss
-        (or validation score) stalls; "linear" decreases it to zero at
-        ``max_iter``; "exponential" multiplies it by ``learning_rate_decay``
-        every epoch.
+        "invscaling" is ``learning_rate_init / (t + 1)**power_t`` with t the
+        number of samples seen; "adaptive" divides the rate by 5 whenever the
+        loss (or validation score) stalls; "linear" decreases it linearly to
+        ``learning_rate_init / 100`` at ``max_iter``; "exponential" multiplies
+        it by ``learning_rate_decay`` every epoch.
     learning_rate_init : float, default=1e-3
         Initial learning rate.
     learning_rate_decay : float, default=0.95

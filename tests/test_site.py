@@ -44,10 +44,15 @@ PAGES = {
 class _Links(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
-        self.ids, self.refs = set(), []
+        self.ids, self.refs, self.loads = set(), [], []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        # What the browser fetches by itself (links to other sites are fine).
+        if tag in ("script", "img", "iframe") and attrs.get("src"):
+            self.loads.append(attrs["src"])
+        if tag == "link" and "stylesheet" in (attrs.get("rel") or "") and attrs.get("href"):
+            self.loads.append(attrs["href"])
         if "id" in attrs:
             self.ids.add(attrs["id"])
         if tag == "a" and attrs.get("name"):
@@ -95,6 +100,17 @@ def test_no_broken_internal_link():
                     parts.fragment not in _parse(target).ids:
                 broken.append(f"{page.relative_to(root)}: {ref} (no such anchor)")
     assert not broken, "\n".join(broken[:50])
+
+
+def test_no_page_loads_anything_from_outside_the_site():
+    # The browser test opens four pages; this covers every page of the site.
+    root = _site()
+    outside = sorted({f"{page.relative_to(root)}: {ref}"
+                      for page in root.rglob("*.html")
+                      if "_static" not in page.relative_to(root).parts
+                      for ref in _parse(page).loads
+                      if urllib.parse.urlsplit(ref).scheme or ref.startswith("//")})
+    assert not outside, "\n".join(outside[:50])
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,11 @@ its main number after a dash; options follow, each after an underscore:
              output layer (its size must agree with the targets).
 ===========  ==================================================================
 
-Every layer but the input takes ``_dR`` (dropout of rate R after it) and an
-activation option: ``_relu``, ``_lrelu`` (or ``_lreluS`` with slope S),
-``_tanh``, ``_sig`` (or ``_sigB`` with slope B), ``_silu``, ``_gelu``, ``_lin``. Without one, the
-estimator's ``activation`` applies. A flattening layer is inserted before the
+Every layer but the input takes ``_dR`` (dropout of rate R after it), and
+convolutions and dense layers an activation option: ``_relu``, ``_lrelu`` (or
+``_lreluS`` with slope S), ``_tanh``, ``_sig`` (or ``_sigB`` with slope B),
+``_silu``, ``_gelu``, ``_lin``. Without one, the estimator's ``activation``
+applies. A flattening layer is inserted before the
 first dense layer (the input, and what convolutions and pooling make, have
 spatial axes). An option may appear once per token.
 """
