@@ -20,18 +20,11 @@ dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers",
 import joblib  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.experimental import enable_halving_search_cv  # noqa: E402, F401
-from sklearn.model_selection import (  # noqa: E402
-    GridSearchCV,
-    HalvingGridSearchCV,
-    RandomizedSearchCV,
-)
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skneuro import AutoEncoder, CNNClassifier, MLPClassifier  # noqa: E402
 from skneuro._threads import dask_worker_threads  # noqa: E402
 from skneuro.nn import Callback  # noqa: E402
+from tests._searches import SEARCHES  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
               # chunks smaller than batch_size: the batch is the chunk
@@ -88,28 +81,10 @@ def test_numba_threads_in_worker_are_its_share(client):
     assert dask_worker_threads() is None
 
 
-def _pipeline():
-    return make_pipeline(StandardScaler(),
-                         MLPClassifier((16,), max_iter=5, batch_size=64, random_state=0))
-
-
-def _searches():
-    grid = {"mlpclassifier__alpha": [1e-4, 1e-1], "mlpclassifier__learning_rate_init": [1e-3]}
-    return {
-        "grid": lambda: GridSearchCV(_pipeline(), grid, cv=3),
-        "randomized": lambda: RandomizedSearchCV(
-            _pipeline(), {"mlpclassifier__alpha": np.logspace(-5, 0, 20)}, n_iter=2, cv=3,
-            random_state=0),
-        "halving": lambda: HalvingGridSearchCV(
-            _pipeline(), {"mlpclassifier__alpha": [1e-5, 1e-3, 1e-1]}, cv=3, factor=3,
-            min_resources=300, random_state=0),
-    }
-
-
 @pytest.mark.parametrize("kind", ["grid", "randomized", "halving"])
 def test_search_on_dask_scores_as_local(client, digits, kind):
     X, y = digits
-    make = _searches()[kind]
+    make = SEARCHES[kind]
     local = make().fit(X, y)
     with distributed.get_task_stream(client) as tasks, joblib.parallel_backend("dask"):
         remote = make().set_params(n_jobs=-1).fit(X, y)
