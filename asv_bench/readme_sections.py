@@ -8,18 +8,21 @@ import os
 import platform
 
 
-def machine_description():
-    """CPU model and core count, for the table's header."""
-    model = platform.processor() or platform.machine()
+def cpu_model():
+    """The CPU's model name (/proc/cpuinfo), else what ``platform`` knows."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores"
+    return platform.processor() or platform.machine()
+
+
+def machine_description():
+    """CPU model and core count, for the table's header."""
+    return f"{cpu_model()}, {os.cpu_count()} cores"
 
 
 def update_readme(path, table, header, marker="demo-table"):
