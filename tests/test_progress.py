@@ -139,8 +139,9 @@ def test_a_real_pseudo_terminal_gets_a_bar_sized_or_not(clock, columns, monkeypa
     """sys.stdout on a terminal: tqdm reads its size. One nobody sized
     (`script` without a terminal, some containers) reports 0 columns and
     rows, where tqdm would draw nothing at all: it gets 80 by 24."""
-    pty = pytest.importorskip("pty")
-    fcntl = pytest.importorskip("fcntl")
+    # Pseudo-terminals are POSIX-only; on Windows the bar has no real terminal to test on.
+    pty = pytest.importorskip("pty", reason="pseudo-terminals are POSIX-only")
+    fcntl = pytest.importorskip("fcntl", reason="terminal sizes are set with POSIX ioctls")
     import os
     import select
     import struct
