@@ -28,8 +28,9 @@ from skneuro.nn.callbacks import Callback
 from skneuro.nn.init import INIT_METHODS
 from skneuro.nn.trainer import DIVERGENCE_FACTOR, DivergenceError, fit_lbfgs
 
-#: Rows per forward pass at prediction time: large enough for BLAS to run at
-#: full speed, small enough to bound memory by the chunk, not the data.
+#: Rows per forward pass at prediction time, at most: small enough to bound
+#: memory by the chunk, not the data (the CPU's dense networks take passes
+#: of 256 rows, see skneuro.backends.cpu.prediction).
 PREDICT_CHUNK = 16384
 
 #: The mark of a KeyboardInterrupt after which a fit kept the model it had reached.
@@ -507,9 +508,9 @@ class BaseNetworkEstimator(VersionedStateMixin, BaseEstimator):
     _predict_chunk = PREDICT_CHUNK
 
     #: Shards per batch asked of the backend (the CPU runs them, see
-    #: :mod:`skneuro.backends.cpu.shards`). Dense
-    #: networks spend their time in BLAS, which has its own threads; networks
-    #: with convolutions set 2, so their other kernels use both cores too.
+    #: :mod:`skneuro.backends.cpu.shards`). Dense networks spend their time
+    #: in products that use every core themselves; networks with
+    #: convolutions set 2, so their other kernels use both cores too.
     _n_shards = 1
 
     def _shard_count(self, backend):

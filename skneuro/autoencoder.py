@@ -623,12 +623,13 @@ def _run(network, X, source, target, backend, chunk, dtype):
     """``target``'s output for host rows ``X`` fed at node ``source``, in chunks, on the host."""
     n = X.shape[0]
     out = None
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        result = network.forward_between(backend.asarray(X[start:stop]), source, target)
-        if out is None:
-            out = np.empty((n,) + tuple(result.shape[1:]), dtype=dtype)
-        out[start:stop] = backend.to_host(result)
+    with backend.predicting():
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            result = network.forward_between(backend.asarray(X[start:stop]), source, target)
+            if out is None:
+                out = np.empty((n,) + tuple(result.shape[1:]), dtype=dtype)
+            out[start:stop] = backend.to_host(result)
     if not np.isfinite(out).all():
         raise FloatingPointError(
             "The network produced non-finite outputs; the input holds values far outside "

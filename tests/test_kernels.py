@@ -388,6 +388,55 @@ def test_matmul_rows_with_a_right_hand_side_larger_than_a_cache(rng):
     assert_array_equal(one[0], out[8])
 
 
+
+@given(shape=st.tuples(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40)),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_transpose_in_both_variants(shape, dtype, seed):
+    # Shapes cross the 16 x 16 tiles' edges.
+    x = np.random.default_rng(seed).normal(size=shape[:2]).astype(dtype)
+    for variant in (dense.transpose.serial, dense.transpose.parallel):
+        out = np.full(x.shape[::-1], np.nan, dtype)
+        variant(out, x)
+        assert_array_equal(out, x.T)
+
+
+@given(shape=st.tuples(st.integers(1, 70), st.integers(1, 40), st.integers(1, 40)),
+       zeros=st.sampled_from([0.0, 0.5, 0.9]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_fixed_order_training_products(shape, zeros, dtype, seed):
+    """Inside fixed_order_products the three training products equal numpy's
+    and are the same with one thread or every core."""
+    rng = np.random.default_rng(seed)
+    n, k, m = shape
+    x = rng.normal(size=(n, k)).astype(dtype)
+    x[rng.random(x.shape) < zeros] = 0
+    w = rng.normal(size=(k, m)).astype(dtype)
+    delta = rng.normal(size=(n, m)).astype(dtype)
+    delta[rng.random(delta.shape) < zeros] = 0
+    tol = dict(rtol=TOL[dtype] * 10 * max(n, k, m), atol=TOL[dtype] * max(n, k, m))
+    results = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        out, grad_w = np.empty((n, m), dtype), np.empty((k, m), dtype)
+        grad_x = np.empty((n, k), dtype)
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            with dense.fixed_order_products():
+                dense.matmul(x, w, out, exact_rows=False)
+                dense.matmul_tn(x, delta, grad_w)
+                dense.matmul_nt(delta, w, grad_x)
+        finally:
+            numba.set_num_threads(previous)
+        assert_allclose(out, x.astype(np.float64) @ w, **tol)
+        assert_allclose(grad_w, x.T.astype(np.float64) @ delta, **tol)
+        assert_allclose(grad_x, delta.astype(np.float64) @ w.T, **tol)
+        results.append((out, grad_w, grad_x))
+    for one, every in zip(*results):
+        assert_array_equal(one, every)
+    # Outside the block the products are BLAS's again.
+    assert not getattr(dense._WORKSPACE, "fixed_order", False)
+
+
 def _chain(rng, n, widths, names, zeros, dtype):
     """Input, weights, biases, codes, slopes and outputs of a chain of dense layers."""
     x = rng.normal(size=(n, widths[0])).astype(dtype)
@@ -949,15 +998,3 @@ def test_all_finite(dtype, rng):
         y[6, 32] = bad
         assert not host.all_finite(y)
     assert host.all_finite(np.zeros((0, 3), dtype))
-
-
-@given(n=st.integers(0, 40), m=st.integers(1, 30), zeros=st.sampled_from([0.0, 0.5, 0.9, 1.0]),
-       rows=st.integers(0, 48), seed=st.integers(0, 2**16))
-def test_nonzero_block_density(n, m, zeros, rows, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, m))
-    x[rng.random(x.shape) < zeros] = 0
-    blocks = min(rows, n) // 4
-    expected = ((x[:4 * blocks].reshape(blocks, 4, m) != 0).any(axis=1).mean()
-                if blocks else 1.0)
-    assert host.nonzero_block_density(x, rows) == pytest.approx(expected, abs=1e-12)

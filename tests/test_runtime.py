@@ -5,6 +5,7 @@ with a timeout, so a failure is reported instead of killing the test run.
 """
 
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -159,7 +160,10 @@ def test_a_prefilled_read_only_install_loads_its_kernels(tmp_path):
         env=dict(env, NUMBA_CPU_NAME="generic"), capture_output=True, text=True,
         timeout=300, cwd=str(tmp_path))
     assert other.returncode == 0, other.stderr
-    assert other.stdout.rstrip().rsplit("\n", 1)[0] == prediction
+    # Not to the bit: compiled for a CPU without fused multiply-adds, the
+    # kernels round their products differently (BLAS does that too).
+    np.testing.assert_allclose(json.loads(other.stdout.rstrip().rsplit("\n", 1)[0]),
+                               json.loads(prediction), atol=1e-3)
     assert other.stderr.count("lacks code for this machine") == 1, other.stderr
     assert not any(home.rglob("*.nbi"))
 
@@ -301,7 +305,7 @@ def test_joblib_workers_take_a_fair_share_of_the_cores():
         assert all(n <= share for n in record.blas_threads)
 
 
-def test_same_seed_and_threads_give_a_bit_identical_model_and_threads_barely_matter():
+def test_same_seed_gives_a_bit_identical_model_for_any_thread_count():
     X, y = load_digits(return_X_y=True)
     X = X[:600] / 16
     y = y[:600]
@@ -311,13 +315,10 @@ def test_same_seed_and_threads_give_a_bit_identical_model_and_threads_barely_mat
         one = MLPClassifier(**params, n_jobs=1).fit(X, y)
         one_again = MLPClassifier(**params, n_jobs=1).fit(X, y)
         two = MLPClassifier(**params, n_jobs=2).fit(X, y)
-        two_again = MLPClassifier(**params, n_jobs=2).fit(X, y)
-    for a, b in zip(one.coefs_, one_again.coefs_):
+    # The dense products are our fixed-order kernels, and every reduction
+    # runs in fixed chunks: the thread count cannot change a bit.
+    for a, b, c in zip(one.coefs_ + one.intercepts_, one_again.coefs_ + one_again.intercepts_,
+                       two.coefs_ + two.intercepts_):
         assert_array_equal(a, b)
-    for a, b in zip(two.coefs_, two_again.coefs_):
-        assert_array_equal(a, b)
-    # Across thread counts only multithreaded BLAS can differ (our kernels are
-    # serial or chunked by fixed sizes). Measured: identical here; 1.4e-6 on the
-    # probabilities of a 784-256-128-10 network after 3 MNIST epochs.
-    assert_array_equal(one.predict(X), two.predict(X))
-    assert np.abs(one.predict_proba(X) - two.predict_proba(X)).max() < 1e-5
+        assert_array_equal(a, c)
+    assert_array_equal(one.predict_proba(X), two.predict_proba(X))

@@ -100,7 +100,8 @@ def test_threads_in_ray_workers_are_their_cpu_share(ray_local):
 
     before, seen, blas, after, _ = ray.get(two_cpus.remote())
     assert seen == [min(before, 2)] * 2
-    assert all(counts == {min(before, 2)} for counts in blas)
+    # A dense fit's products are Numba's; BLAS runs one thread whatever the share.
+    assert all(counts == {1} for counts in blas)
 
     with joblib.parallel_backend("ray"):
         results = joblib.Parallel(n_jobs=2)(joblib.delayed(_fit_and_report_threads)()

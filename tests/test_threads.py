@@ -288,3 +288,45 @@ def test_no_ray_import(monkeypatch):
     with limit_threads(None):
         pass
     assert "ray" not in sys.modules
+
+
+def _dense_estimators():
+    from skneuro import AutoEncoder, MLPClassifier, MLPRegressor
+
+    common = dict(max_iter=4, random_state=0, batch_size=32, tol=0)
+    return [
+        MLPClassifier((48, 24), early_stopping=True, n_iter_no_change=10, **common),
+        MLPRegressor((32,), solver="sgd", learning_rate_init=0.01, **common),
+        AutoEncoder(n_components=4, hidden_layer_sizes=(40,), **common),
+        AutoEncoder(n_components=4, hidden_layer_sizes=(40,), variational=True, **common),
+    ]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_dense_models_are_bit_identical_for_one_and_two_threads(index):
+    """Dense networks train their products in fixed-order kernels
+    (kernels.cpu.dense.fixed_order_products), so the model is the same for
+    any thread count (BLAS's float32 products round differently on 1 and 2
+    threads); the convolutional ones train in shards (tests/test_shards.py)."""
+    import warnings
+
+    import numpy as np
+    from numpy.testing import assert_array_equal
+    from sklearn.base import clone
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:400] / 16).astype(np.float32), y[:400]
+    estimator = _dense_estimators()[index]
+    target = X[:, :10] @ np.arange(10.0) if "Regressor" in type(estimator).__name__ else y
+    fitted = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for n_jobs in (1, 2):
+            fitted.append(clone(estimator).set_params(n_jobs=n_jobs).fit(X, target))
+    one, two = fitted
+    for a, b in zip(one.network_.get_weights(), two.network_.get_weights()):
+        assert_array_equal(a, b)
+    out = "transform" if hasattr(one, "transform") else "predict"
+    assert_array_equal(getattr(one, out)(X), getattr(two, out)(X))

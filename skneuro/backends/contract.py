@@ -41,7 +41,7 @@ STRATEGIES = (
     "arrange_parameters",                              # where parameters live
     "plan",                                            # a network's steps for a batch
     "convolution_forward", "convolution_backward",    # a Conv layer's passes
-    "predict",                                         # a prediction over many rows
+    "predict", "predicting",                           # a prediction over many rows
     "shards", "training", "train_step", "evaluate",   # a fit's steps
 )
 

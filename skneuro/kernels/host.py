@@ -35,26 +35,3 @@ def _no_full_exponent(bits, mask):
     for i in range(bits.shape[0]):
         largest = max(largest, bits[i] & mask)
     return largest != mask
-
-
-@serial_kernel
-def nonzero_block_density(x, rows):
-    """The share of columns where some row of a block of 4 is nonzero, over the
-    first ``rows`` rows (whole blocks) of the C-contiguous 2-D ``x``.
-
-    What the small-product kernels (:func:`~skneuro.kernels.cpu.dense.matmul_rows`)
-    would sum of ``x``: they skip the columns where a whole block is zero.
-    1.0 for fewer than 4 rows.
-    """
-    blocks = min(rows, x.shape[0]) // 4
-    if blocks == 0:
-        return 1.0
-    m = x.shape[1]
-    count = 0
-    for blk in range(blocks):
-        for k in range(m):
-            nonzero = False
-            for i in range(4 * blk, 4 * blk + 4):
-                nonzero |= x[i, k] != 0
-            count += nonzero
-    return count / (blocks * m)

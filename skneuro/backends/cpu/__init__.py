@@ -110,11 +110,23 @@ class CPUBackend:
         return int(requested)
 
     def training(self, n_shards=1):
-        """A context around a fit: sharded steps run BLAS in each shard's thread,
-        one thread each."""
+        """A context around a fit in which the model cannot depend on the number
+        of threads: BLAS runs in one thread (sharded steps run it in each
+        shard's thread); whole batches run their dense products in our
+        fixed-order kernels on every core
+        (:class:`~skneuro.kernels.cpu.dense.fixed_order_products`)."""
         if n_shards > 1:
             return self._shards.single_threaded_blas()
-        return contextlib.nullcontext()
+        stack = contextlib.ExitStack()
+        stack.enter_context(self._shards.single_threaded_blas())
+        stack.enter_context(self.dense.fixed_order_products())
+        stack.enter_context(self._prediction.products_on_every_core())
+        return stack
+
+    def predicting(self):
+        """A context around a prediction's passes: dense products on every core
+        (see :func:`~skneuro.backends.cpu.prediction.products_on_every_core`)."""
+        return self._prediction.products_on_every_core()
 
     def train_step(self, network, loss, optimizer, x, y, weight, learning_rate, l2,
                    n_shards=1):

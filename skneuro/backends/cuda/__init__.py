@@ -103,6 +103,10 @@ class CUDABackend:
         """A context around a fit: nothing to set on the GPU."""
         return contextlib.nullcontext()
 
+    def predicting(self):
+        """A context around a prediction's passes: nothing to set on the GPU."""
+        return contextlib.nullcontext()
+
     def train_step(self, network, loss, optimizer, x, y, weight, learning_rate, l2,
                    n_shards=1):
         """Forward, loss, backward and update on the whole batch; returns ``loss``."""

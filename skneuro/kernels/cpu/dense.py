@@ -1,28 +1,37 @@
 """Dense-layer kernels: matrix products and the bias-gradient reduction.
 
-Matrix products go to BLAS through ``np.dot(..., out=...)``, which writes
-into preallocated buffers, except prediction products with at most
-``SMALL_ROWS`` rows: those use :func:`matmul_rows`, our own register-blocked
-kernel, for two reasons.
+Dense products run in our own register-blocked kernel, :func:`matmul_rows`,
+not in BLAS, for two reasons.
 
 * Each output is one fixed chain of fused multiply-adds over the inner index
   in order, whatever the number of rows, their position in the request or the
   number of threads. BLAS picks different code paths (and so different
-  roundings) for different shapes, so with it a sample's prediction would
-  change in the last bit with the size of the request it came in.
+  roundings) for different shapes and thread counts (OpenBLAS's float32
+  products differ between 1 and 2 threads), so with it a sample's prediction
+  would change in the last bit with the size of the request it came in, and
+  a model with the number of threads its fit ran on.
 * It skips the inner indices where every row of a 4-row block is zero: the
   black background of an image, the zeros of one-hot features, the units a
   ReLU switched off. On MNIST a 4-row block has 39% nonzero pixels, so the
-  first layer's product of 64 rows takes ~54 us on 2 cores where BLAS takes
-  ~155; on dense data it runs at about BLAS's speed (~180 GFLOP/s on 2 cores
-  from 128 rows on). Skipping a zero term changes nothing in the sum
-  (``x + 0 * w == x``) as long as ``w`` is finite, which a fitted network's
-  weights are (the trainer puts back the last finite ones when training
-  diverges), with one exception that no prediction sees: a zero result's
-  sign (the kernels are compiled without signed zeros anyway). With an inf
-  or NaN in ``b``, a row whose input is zero there gets a finite result
-  alone and NaN (IEEE's ``0 * inf``) in a block with a nonzero neighbour.
-  Non-finite inputs ``a`` always propagate.
+  first layer's product of 64 rows takes ~47 us on 2 cores where BLAS takes
+  ~110; on inputs without zeros it runs at 0.55x to 1.4x BLAS's speed
+  (doc/architecture.rst has the figures). Skipping a zero term changes
+  nothing in the sum (``x + 0 * w == x``) as long as ``w`` is finite, which
+  a fitted network's weights are (the trainer puts back the last finite ones
+  when training diverges), with one exception that no prediction sees: a
+  zero result's sign (the kernels are compiled without signed zeros anyway).
+  With an inf or NaN in ``b``, a row whose input is zero there gets a finite
+  result alone and NaN (IEEE's ``0 * inf``) in a block with a nonzero
+  neighbour. Non-finite inputs ``a`` always propagate.
+
+A fit of a dense network (:class:`fixed_order_products`, entered by the CPU
+backend around an unsharded fit) also sends the weight gradient ``a.T @ b``
+and the input gradient ``a @ b.T`` to that kernel, through a transposed copy
+of ``a`` or ``b``, so the zeros of a layer's input and of ReLU's gradient are
+skipped there too: the MNIST benchmark's 784-256-128-10 epoch takes ~22 ms
+on 2 cores instead of ~30-40 through BLAS. Outside it (the CNNs' shards, whose
+BLAS runs one thread in each shard's thread) those two products and
+``matmul(..., exact_rows=False)`` are BLAS's.
 
 The bias gradient is a column sum computed over fixed column blocks, each
 summed over rows in order, so its result does not depend on the thread count.
@@ -39,10 +48,9 @@ from skneuro.kernels.cpu import simd
 
 _COLUMN_BLOCK = 16
 
-#: Prediction products with at most this many rows use :func:`matmul_rows`
-#: (see the module docstring): below it, its zero skipping makes it faster
-#: than BLAS on sparse inputs and about as fast on dense ones; above, BLAS's
-#: cache blocking wins on dense inputs (1,000 rows: ~190 against ~150 GFLOP/s).
+#: Rows of a prediction pass of a dense network (the dense chains' limit,
+#: :mod:`skneuro.kernels.cpu.dense_chain`): their activations stay in the
+#: cores' caches between the layers.
 SMALL_ROWS = 256
 
 #: Rows in a block of :func:`matmul_rows`: each loaded vector of ``b`` feeds
@@ -63,14 +71,36 @@ _CACHED_B_BYTES = 1 << 20
 _WORKSPACE = threading.local()
 
 
-def matmul(a, b, out, exact_rows=True):
-    """``out = a @ b``.
+class fixed_order_products:  # noqa: N801  (a context manager, used like a function)
+    """Inside the block, this thread's :func:`matmul_tn` and :func:`matmul_nt` run
+    in our fixed-order kernel, as :func:`matmul` always does, instead of BLAS
+    (see the module docstring for why). Who may run them in parallel is the
+    caller's business (:class:`~skneuro.kernels._jit.parallel_kernels`)."""
 
-    ``exact_rows=False`` sends small products to BLAS too: for training,
-    where no prediction has to match another request's, and a shard of a
-    batch can have as few rows as :data:`SMALL_ROWS`.
+    __slots__ = ("_previous",)
+
+    def __enter__(self):
+        self._previous = getattr(_WORKSPACE, "fixed_order", False)
+        _WORKSPACE.fixed_order = True
+        return self
+
+    def __exit__(self, *exc_info):
+        _WORKSPACE.fixed_order = self._previous
+        return False
+
+
+def _fixed_order():
+    return getattr(_WORKSPACE, "fixed_order", False)
+
+
+def matmul(a, b, out, exact_rows=True):
+    """``out = a @ b``, by :func:`matmul_rows`.
+
+    ``exact_rows=False`` sends the product to BLAS, unless inside
+    :class:`fixed_order_products`: for training in shards, where each
+    shard's BLAS runs in one thread.
     """
-    if exact_rows and a.shape[0] <= SMALL_ROWS:
+    if exact_rows or _fixed_order():
         matmul_rows(np.ascontiguousarray(a, dtype=b.dtype), np.ascontiguousarray(b), out)
     else:
         np.dot(a, b, out=out)
@@ -313,13 +343,60 @@ def _store_block(of, at, v, room, a0, a1, a2, a3):
 
 
 def matmul_tn(a, b, out):
-    """``out = a.T @ b`` (weight gradient)."""
-    np.dot(a.T, b, out=out)
+    """``out = a.T @ b`` (weight gradient): BLAS, or :func:`matmul_rows` on a
+    transposed copy of ``a`` inside :class:`fixed_order_products`."""
+    if _fixed_order():
+        a_t = _transposed(a, "a_t")
+        b = np.ascontiguousarray(b)
+        matmul_row_blocks(out, a_t, b, taps_workspace(*a_t.shape))
+    else:
+        np.dot(a.T, b, out=out)
 
 
 def matmul_nt(a, b, out):
-    """``out = a @ b.T`` (gradient with respect to the input)."""
-    np.dot(a, b.T, out=out)
+    """``out = a @ b.T`` (gradient with respect to the input): BLAS, or
+    :func:`matmul_rows` on a transposed copy of ``b`` inside
+    :class:`fixed_order_products`."""
+    if _fixed_order():
+        b_t = _transposed(b, "b_t")
+        a = np.ascontiguousarray(a)
+        matmul_row_blocks(out, a, b_t, taps_workspace(*a.shape))
+    else:
+        np.dot(a, b.T, out=out)
+
+
+def _transposed(x, name):
+    """``x.T`` as a C-contiguous array, in this thread's workspace ``name``
+    (valid until the next call with that name)."""
+    x = np.ascontiguousarray(x)
+    n, m = x.shape
+    space = getattr(_WORKSPACE, name, None)
+    if space is None or space.size < n * m or space.dtype != x.dtype:
+        space = np.empty(max(n * m, 1), x.dtype)
+        setattr(_WORKSPACE, name, space)
+    x_t = space[:n * m].reshape(m, n)
+    transpose(x_t, x)
+    return x_t
+
+
+#: Side of the square tiles :func:`transpose` copies: 16 float32 rows of a
+#: tile are one cache line each, read and written whole.
+_TILE = 16
+
+
+@kernel(threshold=1 << 15)
+def transpose(out, x):
+    """``out[j, i] = x[i, j]`` for a C-contiguous (N, M) ``x`` and (M, N) ``out``,
+    in square tiles (a plain double loop misses the cache on every write)."""
+    n, m = x.shape
+    row_tiles = (n + _TILE - 1) // _TILE
+    col_tiles = (m + _TILE - 1) // _TILE
+    for tile in prange(row_tiles * col_tiles):
+        i0 = (tile // col_tiles) * _TILE
+        j0 = (tile % col_tiles) * _TILE
+        for i in range(i0, min(i0 + _TILE, n)):
+            for j in range(j0, min(j0 + _TILE, m)):
+                out[j, i] = x[i, j]
 
 
 @kernel
