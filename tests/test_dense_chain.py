@@ -8,6 +8,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits
 
+import skneuro.backends.cpu.dense_chain as chain_module
 import skneuro.backends.cpu.planning as planning
 from skneuro import AutoEncoder, MLPClassifier, MLPRegressor
 from skneuro.backends.cpu.dense_chain import DenseChain
@@ -16,6 +17,13 @@ from skneuro.nn.losses import SoftmaxCrossEntropy
 from tests.test_gradients import check_network_gradients
 
 B64 = CPUBackend(np.float64)
+
+
+@pytest.fixture(autouse=True)
+def _chains_of_any_size():
+    """The networks here are small: chain them all (the size rule has its own test)."""
+    with mock.patch.object(chain_module, "CHAIN_MIN_WEIGHTS", 0):
+        yield
 
 
 def _layers_one_by_one():
@@ -34,7 +42,7 @@ def test_a_stack_with_dropout_is_one_chain_for_small_requests():
     net = _build(Network.sequential((6,), [
         Dense(8, "relu"), Dropout(0.5), Dense(7, "tanh"), GaussianNoise(0.1), Dense(3)]))
     assert _chains(net.plan(64)) == [[node.name for node in net.nodes]]
-    assert _chains(net.plan(CPUBackend().dense.SMALL_ROWS + 1)) == []  # BLAS's size
+    assert _chains(net.plan(CPUBackend().dense.SMALL_ROWS + 1)) == []  # not a pass's size
     with _layers_one_by_one():
         assert _chains(net.plan(64)) == []
 
@@ -50,6 +58,19 @@ def test_chains_end_where_a_value_is_read_twice_or_an_activation_needs_its_input
     net.add(Dense(2), e, name="out")
     _build(net)
     assert _chains(net.plan(10)) == [[d, e, "out"]]
+
+
+def test_small_networks_are_not_chained():
+    # Below CHAIN_MIN_WEIGHTS a first prediction would compile the chain's
+    # kernel for microseconds of Python saved.
+    def network():
+        return _build(Network.sequential((20,), [Dense(32, "relu"), Dense(10)]))
+
+    with mock.patch.object(chain_module, "CHAIN_MIN_WEIGHTS", 20 * 32 + 32 * 10):
+        net = network()
+        assert _chains(net.plan(64)) == [[node.name for node in net.nodes]]
+    with mock.patch.object(chain_module, "CHAIN_MIN_WEIGHTS", 20 * 32 + 32 * 10 + 1):
+        assert _chains(network().plan(64)) == []
 
 
 def test_a_single_dense_layer_is_not_a_chain():

@@ -379,7 +379,7 @@ class Trainer:
         backend.dense.fill(acc, 0.0)
         for layer, name in self.network.parameters():
             slot = acc[0:1] if name in layer.decay else acc[1:2]
-            backend.dense.sum_squares(layer.params[name], slot)
+            backend.dense.sum_squares(layer.params[name].reshape(-1), slot)  # one signature
         decay, other = backend.to_host(acc)
         return float(decay), float(decay + other)
 
@@ -406,7 +406,7 @@ class Trainer:
         if snapshot is None or [a.shape for a in snapshot] != [p.shape for p in params]:
             snapshot = self._snapshot = [backend.empty(p.shape) for p in params]
         for buf, p in zip(snapshot, params):
-            backend.dense.copy(buf, p)
+            backend.dense.copy(buf.reshape(-1), p.reshape(-1))  # one compiled signature
 
     def _keep_finite_weights(self):
         """After an interruption: back to the epoch's first weights if the

@@ -130,12 +130,24 @@ def taps_workspace(n, k):
     return taps[:jobs * k].reshape(jobs, k)
 
 
-@kernel(threshold=4096)
+#: Multiply-adds from which a product runs in parallel (where it may): a
+#: 64-row product of 256 x 128 (2M) takes ~25 us on one core and ~17 on two;
+#: at 64 x 128 x 10 (82k, a 10-class layer) starting threads costs more than
+#: it saves. Small networks (a 20-feature MLP of 32 units on 200-row
+#: batches: 128k) then never compile the parallel variants, ~5 s of a first
+#: fit's compilation.
+PARALLEL_PRODUCT_WORK = 1 << 18
+
+
+def _product_work(out, a, *rest):
+    return out.size * a.shape[1]
+
+
+@kernel(threshold=PARALLEL_PRODUCT_WORK, work=_product_work)
 def matmul_row_blocks(out, a, b, taps):
     """:func:`matmul_rows` with ``taps``, a (N // 4 + N % 4, K) int32 workspace.
 
-    ``out`` comes first: its size decides the parallel variant (at 64 x 10
-    outputs, the 10-class layer, starting threads costs more than it saves).
+    Runs in parallel from :data:`PARALLEL_PRODUCT_WORK` multiply-adds.
 
     Rows go in blocks of 4 (the last N % 4 alone); each block lists the k
     where some of its rows is nonzero, then sums only those. Where ``b``

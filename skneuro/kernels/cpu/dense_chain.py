@@ -28,6 +28,7 @@ from skneuro.kernels.cpu.dense import (
     _CACHED_B_BYTES,
     _ROW_BLOCK,
     _ROW_GROUP,
+    PARALLEL_PRODUCT_WORK,
     _block_rows,
     _list_taps,
     _sum_column_block,
@@ -80,23 +81,22 @@ def forward_chain(x, weights, biases, codes, params, outs):
 _bias_activation_rows = bias_activation_forward.serial
 
 
-def _chain_work(x, outs, *rest):
-    """The size that decides :func:`chain_row_groups`'s variant: its widest
-    output, or 0 for one job (at most 16 rows), which has no one to share with."""
+def _chain_work(x, outs, weights, *rest):
+    """The size that decides :func:`chain_row_groups`'s variant: its multiply-adds,
+    or 0 for one job (at most 16 rows), which has no one to share with."""
     n = x.shape[0]
     if n <= _ROW_BLOCK * _ROW_GROUP:
         return 0
-    return n * max(out.shape[1] for out in outs)
+    return n * sum(w.size for w in weights)
 
 
-@kernel(threshold=4096, work=_chain_work)
+@kernel(threshold=PARALLEL_PRODUCT_WORK, work=_chain_work)
 def chain_row_groups(x, outs, weights, biases, codes, params, taps):
     """:func:`forward_chain` for weights that fit a core's cache, with ``taps``, a
     (N // 4 + N % 4, max K_l) int32 workspace.
 
-    Runs in parallel from 4096 outputs in its widest layer, in more than one
-    job (``_chain_work``; the input's width does not count: 20 features
-    into layers of 500 units are worth both cores). A job is a group of row blocks
+    Runs in parallel from ``PARALLEL_PRODUCT_WORK`` multiply-adds, in more
+    than one job (``_chain_work``). A job is a group of row blocks
     (``_ROW_GROUP``): for each layer in turn, the nonzero lists of its
     blocks, all the columns, then the bias and activation of its rows.
     """
