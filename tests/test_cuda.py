@@ -274,6 +274,25 @@ def test_fit_on_cuda_matches_cpu(rng, solver):
     assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), rtol=1e-4, atol=1e-5)
 
 
+
+def test_layer_times_wait_for_the_device(rng, monkeypatch):
+    from numba import cuda
+
+    from skneuro.inspection import LayerTimes
+
+    waits = []
+    synchronize = cuda.synchronize
+    monkeypatch.setattr(cuda, "synchronize", lambda: waits.append(1) or synchronize())
+    X, y = _data(rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with LayerTimes() as times:
+            MLPClassifier((6,), max_iter=1, batch_size=16, random_state=0,
+                          device="cuda").fit(X, y)
+    frame = times.to_frame()
+    assert set(frame["step"]) == {"dense_0", "dense_1"} and (frame["calls"] == 3).all()
+    assert len(waits) == frame["calls"].sum()  # each step's time is the device's
+
 def test_regressor_on_cuda_matches_cpu(rng):
     X, _ = _data(rng)
     y = X @ np.array([1.0, -2.0, 0.5, 0.0], F32)

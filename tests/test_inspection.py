@@ -67,3 +67,55 @@ def test_patches_reach_the_edges_and_gaps_are_nan(corner_data):
     assert np.isfinite(heat).all()
     gaps = occlusion_map(clf, X[0], window=1, stride=2)
     assert np.isnan(gaps[1, 1]) and np.isfinite(gaps[0, 0]) and np.isfinite(gaps[5, 5])
+
+
+def _fit_timed(estimator, X, y):
+    from skneuro.inspection import LayerTimes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with LayerTimes() as times:
+            estimator.fit(X, y)
+    return times
+
+
+def test_layer_times_count_every_step_of_a_fit():
+    from skneuro.nn import _timing
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 6)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    clf = MLPClassifier((16, 8), batch_size=100, max_iter=4, random_state=0, tol=0,
+                        n_iter_no_change=100)
+    times = _fit_timed(clf, X, y)
+    frame = times.to_frame()
+    # Three dense layers, each forward and backward once per batch: 3 batches x 4 epochs.
+    assert set(frame["step"]) == {"dense_0", "dense_1", "dense_2"}
+    assert (frame["calls"] == 12).all() and set(frame["pass"]) == {"forward", "backward"}
+    assert frame["layer"].str.startswith("Dense(").all()
+    assert (frame["seconds"] > 0).all() and frame["share"].sum() == pytest.approx(1.0)
+    assert 0 < frame["seconds"].sum() <= times.total
+    assert "| dense_0 |" in times.report()
+    assert _timing.ACTIVE == ()  # off again: nothing more is recorded
+    clf.predict(X)
+    assert times.to_frame()["calls"].sum() == 72
+
+
+def test_layer_times_of_a_prediction_show_the_chain_and_the_cnn_shards():
+    from skneuro.inspection import LayerTimes
+
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 2, 64)
+    cnn = CNNClassifier("C-4.3, P-2, D-16", max_iter=1, batch_size=64, random_state=0)
+    times = _fit_timed(cnn, X, y)
+    # The batch runs in two shards, each its own network replica in its thread.
+    assert set(times.to_frame()["calls"]) == {2}
+    mlp = MLPClassifier((200, 100), max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp.fit(X.reshape(64, -1), y)
+    with LayerTimes() as times:
+        mlp.predict_proba(X.reshape(64, -1))
+    (layer,) = times.to_frame()["layer"]
+    assert layer.startswith("DenseChain of Dense(200")

@@ -5,6 +5,12 @@ Functions
 occlusion_map
     The drop of a classifier's probability when each part of an input is hidden.
 
+Timing
+------
+LayerTimes
+    Seconds spent in each layer's forward and backward passes inside a
+    ``with`` block.
+
 Displays
 --------
 Plotting classes in scikit-learn's style: ``from_estimator`` (or
@@ -24,9 +30,10 @@ ImageGridDisplay
 
 from skneuro.inspection._image_grid import ImageGridDisplay
 from skneuro.inspection._latent_space import LatentSpaceDisplay
+from skneuro.inspection._layer_times import LayerTimes
 from skneuro.inspection._occlusion_display import OcclusionDisplay
 from skneuro.inspection._training_curve import TrainingCurveDisplay
 from skneuro.inspection.occlusion import occlusion_map
 
-__all__ = ["ImageGridDisplay", "LatentSpaceDisplay", "OcclusionDisplay",
+__all__ = ["ImageGridDisplay", "LatentSpaceDisplay", "LayerTimes", "OcclusionDisplay",
            "TrainingCurveDisplay", "occlusion_map"]

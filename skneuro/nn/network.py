@@ -11,7 +11,7 @@ import numpy as np
 
 from skneuro._locks import lock_of
 from skneuro.backends._plan import INPUT
-from skneuro.nn import memory
+from skneuro.nn import _timing, memory
 from skneuro.nn.layers import _shallow_copy
 
 
@@ -209,8 +209,14 @@ class Network:
         """Run the graph on a batch; returns the output node's array (owned by its layer)."""
         plan = self.plan(x.shape[0])
         values = {INPUT: x}
+        timers = _timing.ACTIVE
         for step in plan.steps:
-            values[step.name] = step.forward([values[s] for s in step.inputs], training)
+            inputs = [values[s] for s in step.inputs]
+            if timers:
+                values[step.name] = _timing.run_timed(timers, step, "forward", step.forward,
+                                                      inputs, training)
+            else:
+                values[step.name] = step.forward(inputs, training)
         self._last_plan = plan
         return values[plan.output]
 
@@ -277,7 +283,11 @@ class Network:
             grad = grads.pop(step.name, None)
             if grad is None:  # a branch that does not reach the output
                 continue
-            input_grads = step.backward(grad)
+            timers = _timing.ACTIVE
+            if timers:
+                input_grads = _timing.run_timed(timers, step, "backward", step.backward, grad)
+            else:
+                input_grads = step.backward(grad)
             for src, g in zip(step.inputs, input_grads):
                 if src == INPUT or g is None:
                     continue
