@@ -4,8 +4,8 @@
     python asv_bench/busy_machine.py --nice             # this process at nice 19
     python asv_bench/busy_machine.py --readme README.md
 
-The busy core: a child process running a plain Python loop (``while True:
-pass``) at the priority this process started with, stopped (SIGSTOP) in
+The busy core: a child process running a plain Python loop (``BUSY_LOOP``)
+at the priority this process started with, stopped (SIGSTOP) in
 the quiet phases. With ``--nice`` this process lowers its own priority to
 19 after starting it (the loop keeps the default 0): the case where BLAS
 threads spinning on the one free core slowed a fit 28-63x.
@@ -54,7 +54,15 @@ IDLE_PAUSE = 0.3
 #: Seconds between starting the busy loop and the phase's first fit.
 SETTLE = 0.5
 
-BUSY_LOOP = "while True:\n    pass\n"
+#: The other process's work: a plain loop, which ends when its parent does
+#: (a benchmark killed midway leaves no core busy behind it).
+BUSY_LOOP = """
+import os
+parent = os.getppid()
+while os.getppid() == parent:
+    for _ in range(1_000_000):
+        pass
+"""
 
 
 def _digits():

@@ -30,7 +30,8 @@ print(time.perf_counter() - start)
 """
 
 
-def _run(cache):
+def run_once(cache):
+    """Seconds of the snippet in a fresh process with Numba's cache in ``cache``."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache)
     out = subprocess.run([sys.executable, "-c", SNIPPET], env=env, check=True,
                          capture_output=True, text=True).stdout
@@ -52,8 +53,8 @@ class StartUp:
         self._cache.cleanup()
 
     def track_warm_cache(self):
-        _run(self._cache.name)  # fills the cache
-        return statistics.median(_run(self._cache.name) for _ in range(3))
+        run_once(self._cache.name)  # fills the cache
+        return statistics.median(run_once(self._cache.name) for _ in range(3))
 
     def track_cold_cache(self):
-        return _run(self._cache.name)  # an empty cache: everything compiles
+        return run_once(self._cache.name)  # an empty cache: everything compiles

@@ -17,7 +17,12 @@ kernels, which take microseconds anyway. Code that runs where BLAS is idle
 (direct convolution kernels, say) opts in with ``parallel_kernels()``.
 
 Both variants compute the same thing in the same order (reductions are chunked
-by fixed sizes, not by thread), so the choice changes speed, not results.
+by fixed sizes, not by thread), but not always to the same bits: under the
+``contract`` fast-math flag LLVM may fuse a multiply and an add into one
+instruction in one variant and not in the other (measured: Adam's update).
+So only kernels whose variants are tested bit-identical run in parallel
+where a result must not depend on the thread count: the dense products,
+whose multiply-adds are explicit (:mod:`skneuro.kernels.cpu.simd`).
 
 Every kernel uses ``error_model="numpy"``: a float division by zero gives inf
 or NaN (which the trainer detects) instead of raising, and without the
