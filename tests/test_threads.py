@@ -109,15 +109,18 @@ def test_a_kernel_work_hook_decides_its_variant():
     assert small.serial.signatures and not small.parallel.signatures
 
 
-def test_dense_chains_run_in_parallel_by_their_widest_layer():
+def test_dense_chains_run_in_parallel_by_their_multiply_adds():
     import numpy as np
 
+    from skneuro.kernels.cpu.dense import PARALLEL_PRODUCT_WORK
     from skneuro.kernels.cpu.dense_chain import _chain_work
 
     x = np.empty((64, 20))  # narrow input, wide layers: worth both cores
-    assert _chain_work(x, (np.empty((64, 500)), np.empty((64, 10)))) == 64 * 500
+    weights = (np.empty((20, 500)), np.empty((500, 10)))
+    outs = (np.empty((64, 500)), np.empty((64, 10)))
+    assert _chain_work(x, outs, weights) == 64 * (20 * 500 + 500 * 10) >= PARALLEL_PRODUCT_WORK
     one_job = np.empty((16, 784))  # 16 rows are one job: nobody to share with
-    assert _chain_work(one_job, (np.empty((16, 256)),)) == 0
+    assert _chain_work(one_job, (np.empty((16, 256)),), (np.empty((784, 256)),)) == 0
 
 
 def test_one_estimator_predicting_from_several_threads_at_once():

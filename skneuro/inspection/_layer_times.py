@@ -37,7 +37,7 @@ class LayerTimes:
     >>> X = np.random.default_rng(0).normal(size=(200, 8))
     >>> y = (X[:, 0] > 0).astype(int)
     >>> with LayerTimes() as times:
-    ...     clf = MLPClassifier((16,), max_iter=50, random_state=0).fit(X, y)
+    ...     clf = MLPClassifier((16,), early_stopping=True, random_state=0).fit(X, y)
     >>> frame = times.to_frame()
     >>> sorted(frame["pass"].unique())
     ['backward', 'forward']
