@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 
 from skneuro.kernels import host
-from skneuro.kernels._jit import _OPTIONS, parallel_kernels
+from skneuro.kernels._jit import _OPTIONS, EXACT_FASTMATH, parallel_kernels
 from skneuro.kernels.codes import pooled_size
 from skneuro.kernels.cpu import (
     activations,
@@ -668,6 +668,32 @@ def test_rmsprop_and_adagrad_updates(variant, rng):
     assert_allclose(s2, expected_s)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_updates_are_the_same_to_the_bit_in_both_variants(dtype, rng):
+    """Compiled with exact rounding (kernels._jit.EXACT_FASTMATH), so that a fit
+    can run them on every core: with the fast-math flags the parallel Adam
+    rounded differently, and a model changed with the thread count."""
+    n = 100_003  # past the parallel threshold, and not a multiple of any vector width
+    s = dtype(1)
+    scalars = {"adam_update": (s * 1e-3, s * 0.9, s * 0.999, s * 1e-8, s * 1e-4),
+               "sgd_update": (s * 0.01, s * 0.9, True, s * 1e-4),
+               "rmsprop_update": (s * 0.01, s * 0.9, s * 1e-8, s * 1e-4),
+               "adagrad_update": (s * 0.01, s * 1e-8, s * 1e-4)}
+    slots = {"adam_update": 2, "sgd_update": 1, "rmsprop_update": 1, "adagrad_update": 1}
+    for name, args in scalars.items():
+        kernel = getattr(optim, name)
+        start = [rng.normal(size=n).astype(dtype) for _ in range(2)]
+        start += [np.abs(rng.normal(size=n)).astype(dtype) for _ in range(slots[name])]
+        results = []
+        for variant in (kernel.serial, kernel.parallel):
+            arrays = [a.copy() for a in start]
+            for _ in range(3):
+                variant(arrays[0], arrays[1], *arrays[2:], *args)
+            results.append(arrays)
+        for a, b in zip(*results):
+            assert_array_equal(a, b, err_msg=name)
+
+
 def test_float32_update_stays_float32(rng):
     w = rng.normal(size=100).astype(np.float32)
     g = rng.normal(size=100).astype(np.float32)
@@ -678,7 +704,8 @@ def test_float32_update_stays_float32(rng):
     # The trap of PERF-NOTES: a float64 scalar widens the whole loop, which then
     # does not vectorize. Compile the kernel body afresh (Numba cannot show the
     # machine code of a kernel loaded from its cache) with the kernels' options.
-    fresh = numba.njit(**_OPTIONS)(optim.adam_update.py_func)
+    fresh = numba.njit(**{**_OPTIONS, "fastmath": set(EXACT_FASTMATH)})(
+        optim.adam_update.py_func)
     fresh(w, g, m, v, f32(1e-3), f32(0.9), f32(0.999), f32(1e-8), f32(0))
     sig = fresh.signatures[0]
     assert "fpext" not in fresh.inspect_llvm(sig)

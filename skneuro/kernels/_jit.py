@@ -22,7 +22,8 @@ by fixed sizes, not by thread), but not always to the same bits: under the
 instruction in one variant and not in the other (measured: Adam's update).
 So only kernels whose variants are tested bit-identical run in parallel
 where a result must not depend on the thread count: the dense products,
-whose multiply-adds are explicit (:mod:`skneuro.kernels.cpu.simd`).
+whose multiply-adds are explicit (:mod:`skneuro.kernels.cpu.simd`), and
+kernels compiled with ``exact_rounding`` (the optimizer updates).
 
 Every kernel uses ``error_model="numpy"``: a float division by zero gives inf
 or NaN (which the trainer detects) instead of raising, and without the
@@ -163,13 +164,20 @@ def _renamed_copy(func, suffix):
     return copy
 
 
+#: The fast-math flags of kernels compiled with ``exact_rounding``: every
+#: operation rounds as IEEE says, whichever loop (vectorized body, scalar
+#: remainder, serial or parallel variant) computes an element.
+EXACT_FASTMATH = frozenset({"nsz"})
+
+
 def _compile(func, suffix, **options):
     """``numba.njit`` with caching, or without it where no cache can be written."""
     global _cache_warning_given
     renamed = _renamed_copy(func, f"{suffix}_{_TAG}")
+    options = {**_OPTIONS, **options}
     try:
         return _cache.keep_in_memory_where_read_only(
-            numba.njit(cache=True, **_OPTIONS, **options)(renamed))
+            numba.njit(cache=True, **options)(renamed))
     except RuntimeError as exc:  # "cannot cache function ...: no locator available"
         if not _cache_warning_given:
             _cache_warning_given = True
@@ -178,7 +186,7 @@ def _compile(func, suffix, **options):
                 "compiled in every new process. Set NUMBA_CACHE_DIR to a writable "
                 "directory to keep them.", RuntimeWarning, stacklevel=2,
             )
-        return numba.njit(cache=False, **_OPTIONS, **options)(renamed)
+        return numba.njit(cache=False, **options)(renamed)
 
 
 class parallel_kernels:  # noqa: N801  (a context manager, used like a function)
@@ -219,14 +227,22 @@ class Kernel:
     work : callable, default=None
         Called with the kernel's arguments, returns the size compared with
         ``threshold`` instead of ``args[0].size``.
+    exact_rounding : bool, default=False
+        Compile without the fast-math flags that let LLVM fuse, reorder or
+        approximate arithmetic (:data:`EXACT_FASTMATH`): each element is then
+        computed to the same bits by both variants, whichever thread and
+        loop computes it, so the parallel variant may run where a result must
+        not depend on the thread count (the optimizer updates).
     """
 
-    def __init__(self, func, threshold=PARALLEL_THRESHOLD, work=None):
+    def __init__(self, func, threshold=PARALLEL_THRESHOLD, work=None, exact_rounding=False):
         self.py_func = func
         self.threshold = threshold
         self.work = work
-        self.serial = _compile(func, "_serial")
-        self.parallel = _compile(func, "_parallel", parallel=True)
+        self.exact_rounding = exact_rounding
+        flags = dict(fastmath=set(EXACT_FASTMATH)) if exact_rounding else {}
+        self.serial = _compile(func, "_serial", **flags)
+        self.parallel = _compile(func, "_parallel", parallel=True, **flags)
         # Name, module and docstring of the kernel body, so documentation tools
         # and error messages see the kernel, not this class.
         functools.update_wrapper(self, func)
@@ -244,11 +260,11 @@ class Kernel:
         return self.serial(*args)
 
 
-def kernel(func=None, *, threshold=PARALLEL_THRESHOLD, work=None):
+def kernel(func=None, *, threshold=PARALLEL_THRESHOLD, work=None, exact_rounding=False):
     """Decorate a plain-Python kernel body as a :class:`Kernel`."""
     if func is None:
-        return lambda f: Kernel(f, threshold, work)
-    return Kernel(func, threshold, work)
+        return lambda f: Kernel(f, threshold, work, exact_rounding)
+    return Kernel(func, threshold, work, exact_rounding)
 
 
 def serial_kernel(func):

@@ -120,7 +120,11 @@ class CPUBackend:
         stack = contextlib.ExitStack()
         stack.enter_context(self._shards.single_threaded_blas())
         stack.enter_context(self.dense.fixed_order_products())
-        stack.enter_context(self._prediction.products_on_every_core())
+        # The optimizer's updates too: compiled with exact rounding, their
+        # variants agree to the bit (see skneuro.kernels._jit).
+        optim = self.optim
+        stack.enter_context(self._prediction.products_on_every_core(also=(
+            optim.adam_update, optim.sgd_update, optim.rmsprop_update, optim.adagrad_update)))
         return stack
 
     def predicting(self):

@@ -45,10 +45,10 @@ def predict(network, X, out, chunk, n_shards, finish):
                 finish(result)
 
 
-def products_on_every_core():
+def products_on_every_core(also=()):
     """A context in which this thread's dense products (our kernels, not
-    BLAS's: see :mod:`skneuro.kernels.cpu.dense`) run on every core, where
-    parallel regions start in microseconds (TBB); no BLAS thread spins
-    between them. With ``workqueue`` a region's start (~75 us) costs more
-    than most of these products: they stay serial."""
-    return parallel_kernels(enabled=QUICK_THREAD_START, only=_PRODUCTS)
+    BLAS's: see :mod:`skneuro.kernels.cpu.dense`), and the kernels ``also``,
+    run on every core, where parallel regions start in microseconds (TBB);
+    no BLAS thread spins between them. With ``workqueue`` a region's start
+    (~75 us) costs more than most of these products: they stay serial."""
+    return parallel_kernels(enabled=QUICK_THREAD_START, only=_PRODUCTS + tuple(also))

@@ -8,6 +8,12 @@ decay geometrically; they are flushed to zero before they turn subnormal,
 which would slow every later step 20-100x. ``l2`` is the L2 penalty
 coefficient already divided by the batch weight (0 for biases); it is added to
 the gradient here rather than in a separate pass.
+
+They are compiled with exact rounding (no fused multiply-adds, no
+reordering, no approximate division or square root), so their serial and
+parallel variants compute every element to the same bits, and a dense fit
+can run them on every core without its model depending on the thread count
+(with the fast-math flags, the parallel Adam changed a fit's weights).
 """
 
 import numpy as np
@@ -16,7 +22,7 @@ from numba import prange
 from skneuro.kernels._jit import FLT_MIN, kernel
 
 
-@kernel
+@kernel(exact_rounding=True)
 def sgd_update(param, grad, velocity, lr, momentum, nesterov, l2):
     """SGD with (Nesterov) momentum, as scikit-learn's SGDOptimizer."""
     p = param.reshape(-1)
@@ -35,7 +41,7 @@ def sgd_update(param, grad, velocity, lr, momentum, nesterov, l2):
             p[i] += vi
 
 
-@kernel
+@kernel(exact_rounding=True)
 def adam_update(param, grad, m1, m2, lr_t, beta_1, beta_2, epsilon, l2):
     """Adam with the bias correction folded into ``lr_t``."""
     p = param.reshape(-1)
@@ -56,7 +62,7 @@ def adam_update(param, grad, m1, m2, lr_t, beta_1, beta_2, epsilon, l2):
         p[i] -= lr_t * mi / (np.sqrt(vi) + epsilon)
 
 
-@kernel
+@kernel(exact_rounding=True)
 def rmsprop_update(param, grad, m2, lr, rho, epsilon, l2):
     """RMSprop: divide by a running root-mean-square of the gradient."""
     p = param.reshape(-1)
@@ -73,7 +79,7 @@ def rmsprop_update(param, grad, m2, lr, rho, epsilon, l2):
         p[i] -= lr * gi / (np.sqrt(vi) + epsilon)
 
 
-@kernel
+@kernel(exact_rounding=True)
 def adagrad_update(param, grad, m2, lr, epsilon, l2):
     """Adagrad: divide by the root of the summed squared gradients."""
     p = param.reshape(-1)
