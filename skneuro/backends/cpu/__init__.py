@@ -10,7 +10,9 @@ shards run by replicas in threads (:mod:`~skneuro.backends.cpu.shards`).
 
 import contextlib
 import importlib
+import threading
 
+import numba
 import numpy as np
 
 from skneuro.backends import _steps
@@ -51,7 +53,7 @@ class CPUBackend:
     name = "cpu"
 
     def __init__(self, dtype=np.float32):
-        from skneuro.backends.cpu import convolution, planning, prediction, shards
+        from skneuro.backends.cpu import convolution, planning, prediction, shards, tuning
 
         self.dtype = np.dtype(dtype)
         for module in (*OPERATIONS, *PRIVATE_KERNELS):
@@ -61,6 +63,8 @@ class CPUBackend:
         self._convolution = convolution
         self._prediction = prediction
         self._shards = shards
+        self._tuning = tuning
+        self._local = threading.local()
 
     # -- arrays --------------------------------------------------------------
     def empty(self, shape, dtype=None):
@@ -125,7 +129,20 @@ class CPUBackend:
         optim = self.optim
         stack.enter_context(self._prediction.products_on_every_core(also=(
             optim.adam_update, optim.sgd_update, optim.rmsprop_update, optim.adagrad_update)))
+        # The steps' thread count, timed and chosen as the fit goes (see
+        # skneuro.backends.cpu.tuning); kept per calling thread, as fits in
+        # several threads at once share this backend.
+        stack.enter_context(self._step_threads(self._tuning.StepThreads(numba.get_num_threads())))
         return stack
+
+    @contextlib.contextmanager
+    def _step_threads(self, tuner):
+        previous = getattr(self._local, "step_threads", None)
+        self._local.step_threads = tuner
+        try:
+            yield tuner
+        finally:
+            self._local.step_threads = previous
 
     def predicting(self):
         """A context around a prediction's passes: dense products on every core
@@ -137,7 +154,12 @@ class CPUBackend:
         """Forward, loss, backward and update on one batch, in ``n_shards`` shards;
         returns what holds the per-row losses (its ``accumulate``)."""
         if n_shards == 1:
-            return _steps.train_step(network, loss, optimizer, x, y, weight, learning_rate, l2)
+            tuner = getattr(self._local, "step_threads", None)
+            if tuner is None:
+                return _steps.train_step(network, loss, optimizer, x, y, weight, learning_rate,
+                                         l2)
+            return tuner.run(lambda: _steps.train_step(network, loss, optimizer, x, y, weight,
+                                                       learning_rate, l2))
         shards = self._shards.shards_for(network, loss, n_shards)
         shards.train_step(x, y, weight)
         shards.update(optimizer, learning_rate, l2)
