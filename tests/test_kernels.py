@@ -1,5 +1,7 @@
 """Every CPU kernel against its plain-numpy reference, in both compiled variants."""
 
+from unittest import mock
+
 import numba
 import numpy as np
 import pytest
@@ -421,7 +423,9 @@ def test_fixed_order_training_products(shape, zeros, dtype, seed):
         previous = numba.get_num_threads()
         numba.set_num_threads(threads)
         try:
-            with dense.fixed_order_products():
+            # Products this small go to BLAS (dense._small); at 0 they are ours.
+            with dense.fixed_order_products(), \
+                    mock.patch.object(dense, "PARALLEL_PRODUCT_WORK", 0):
                 dense.matmul(x, w, out, exact_rows=False)
                 dense.matmul_tn(x, delta, grad_w)
                 dense.matmul_nt(delta, w, grad_x)
@@ -435,6 +439,23 @@ def test_fixed_order_training_products(shape, zeros, dtype, seed):
         assert_array_equal(one, every)
     # Outside the block the products are BLAS's again.
     assert not getattr(dense._WORKSPACE, "fixed_order", False)
+
+
+def test_small_training_products_go_to_blas(rng):
+    """Under PARALLEL_PRODUCT_WORK multiply-adds a training product is BLAS's
+    (one thread during a fit): no transposed copy is made."""
+    x = rng.normal(size=(32, 64)).astype(np.float32)
+    delta = rng.normal(size=(32, 16)).astype(np.float32)
+    grad_w = np.empty((64, 16), np.float32)
+    with dense.fixed_order_products(), \
+            mock.patch.object(dense, "_transposed", wraps=dense._transposed) as copy:
+        dense.matmul_tn(x, delta, grad_w)
+        assert not copy.called
+        assert_allclose(grad_w, x.T @ delta, rtol=1e-5, atol=1e-5)
+        with mock.patch.object(dense, "PARALLEL_PRODUCT_WORK", 0):
+            dense.matmul_tn(x, delta, grad_w)  # now ours, through the copy
+        assert copy.called
+    assert_allclose(grad_w, x.T @ delta, rtol=1e-5, atol=1e-5)
 
 
 def _chain(rng, n, widths, names, zeros, dtype):

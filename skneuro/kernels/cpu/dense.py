@@ -28,9 +28,12 @@ A fit of a dense network (:class:`fixed_order_products`, entered by the CPU
 backend around an unsharded fit) also sends the weight gradient ``a.T @ b``
 and the input gradient ``a @ b.T`` to that kernel, through a transposed copy
 of ``a`` or ``b``, so the zeros of a layer's input and of ReLU's gradient are
-skipped there too: the MNIST benchmark's 784-256-128-10 epoch takes ~22 ms
-on 2 cores instead of ~30-40 through BLAS. Outside it (the CNNs' shards, whose
-BLAS runs one thread in each shard's thread) those two products and
+skipped there too: the MNIST benchmark's 784-256-128-10 epoch takes ~21 ms
+on 2 cores instead of ~30-40 through BLAS. Products of fewer than
+:data:`PARALLEL_PRODUCT_WORK` multiply-adds stay BLAS's, in the one thread
+BLAS has during a fit (:func:`_small`), which gives the same bits for any
+number of our threads too. Outside the block (the CNNs' shards, whose BLAS
+runs one thread in each shard's thread) those two products and
 ``matmul(..., exact_rows=False)`` are BLAS's.
 
 The bias gradient is a column sum computed over fixed column blocks, each
@@ -93,6 +96,20 @@ def _fixed_order():
     return getattr(_WORKSPACE, "fixed_order", False)
 
 
+def _small(out, inner):
+    """Whether a training product is too small for our kernel to pay its calls.
+
+    Below :data:`PARALLEL_PRODUCT_WORK` multiply-adds (a 32-row batch
+    through a 64-128-2-128-64 autoencoder: every product) the kernel's
+    dispatch and the transposed copy cost more than the product: BLAS
+    does these, in the one thread it has during a fit, so their results do
+    not depend on the thread count either (a digits autoencoder fit, 64-128-2,
+    batch 32, 30 epochs: 0.22 s through our kernels, 0.21 s so; 0.18 s
+    before this engine, with BLAS on 2 threads and no step timing).
+    """
+    return out.size * inner < PARALLEL_PRODUCT_WORK
+
+
 def matmul(a, b, out, exact_rows=True):
     """``out = a @ b``, by :func:`matmul_rows`.
 
@@ -100,7 +117,7 @@ def matmul(a, b, out, exact_rows=True):
     :class:`fixed_order_products`: for training in shards, where each
     shard's BLAS runs in one thread.
     """
-    if exact_rows or _fixed_order():
+    if exact_rows or (_fixed_order() and not _small(out, a.shape[1])):
         matmul_rows(np.ascontiguousarray(a, dtype=b.dtype), np.ascontiguousarray(b), out)
     else:
         np.dot(a, b, out=out)
@@ -357,7 +374,7 @@ def _store_block(of, at, v, room, a0, a1, a2, a3):
 def matmul_tn(a, b, out):
     """``out = a.T @ b`` (weight gradient): BLAS, or :func:`matmul_rows` on a
     transposed copy of ``a`` inside :class:`fixed_order_products`."""
-    if _fixed_order():
+    if _fixed_order() and not _small(out, a.shape[0]):
         a_t = _transposed(a, "a_t")
         b = np.ascontiguousarray(b)
         matmul_row_blocks(out, a_t, b, taps_workspace(*a_t.shape))
@@ -369,7 +386,7 @@ def matmul_nt(a, b, out):
     """``out = a @ b.T`` (gradient with respect to the input): BLAS, or
     :func:`matmul_rows` on a transposed copy of ``b`` inside
     :class:`fixed_order_products`."""
-    if _fixed_order():
+    if _fixed_order() and not _small(out, a.shape[1]):
         b_t = _transposed(b, "b_t")
         a = np.ascontiguousarray(a)
         matmul_row_blocks(out, a, b_t, taps_workspace(*a.shape))
@@ -387,7 +404,13 @@ def _transposed(x, name):
         space = np.empty(max(n * m, 1), x.dtype)
         setattr(_WORKSPACE, name, space)
     x_t = space[:n * m].reshape(m, n)
-    transpose(x_t, x)
+    if n >= m and x.size >= transpose.threshold:
+        transpose(x_t, x)
+    else:
+        # numpy's strided copy: less dispatch for small arrays (64 x 128:
+        # ~3 us against ~6), and faster for wide ones (a 64 x 784 batch:
+        # ~11 us against ~27, serial), which our tiles are not.
+        np.copyto(x_t, x.T)
     return x_t
 
 
