@@ -191,7 +191,7 @@ def compare_mlp(epochs=10, repeats=5):
         f"{(accuracy['skneuro'] - accuracy['scikit-learn']) * 100:+.2f} points | |",
     ]
     for label, t in predict_times.items():
-        unit, scale = ("us", 1e6) if t["skneuro"] < 1e-2 else ("ms", 1e3)
+        unit, scale = ("us", 1e6) if t["skneuro"] < 1e-3 else ("ms", 1e3)
         target = MLP_TARGETS.get(label)
         lines.append(f"| predict_proba, {label} | "
                      f"{t['skneuro'] * scale:.1f} {unit} | {t['scikit-learn'] * scale:.1f} {unit} "
