@@ -47,9 +47,11 @@ class LayerTimes:
         self.records = {}
         self.total = 0.0
         self._start = None
+        self._keys = {}  # step -> its record key, described once, not at every call
 
     def __enter__(self):
         self.records = {}
+        self._keys = {}
         self._start = time.perf_counter()
         _timing.start(self)
         return self
@@ -60,9 +62,13 @@ class LayerTimes:
         return False
 
     def _add(self, step, which, seconds):
-        key = (step.name, _timing.describe(step), which)
         with _timing.LOCK:
-            record = self.records.setdefault(key, [0, 0.0])
+            keys = self._keys.get(step)
+            if keys is None:
+                name, description = step.name, _timing.describe(step)
+                keys = self._keys[step] = {w: (name, description, w)
+                                           for w in ("forward", "backward")}
+            record = self.records.setdefault(keys[which], [0, 0.0])
             record[0] += 1
             record[1] += seconds
 

@@ -239,7 +239,6 @@ class Kernel:
         self.py_func = func
         self.threshold = threshold
         self.work = work
-        self.exact_rounding = exact_rounding
         flags = dict(fastmath=set(EXACT_FASTMATH)) if exact_rounding else {}
         self.serial = _compile(func, "_serial", **flags)
         self.parallel = _compile(func, "_parallel", parallel=True, **flags)

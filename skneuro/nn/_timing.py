@@ -34,10 +34,8 @@ def describe(step):
     layer = getattr(step, "layer", None)
     if layer is not None:
         return repr(layer)
-    inner = getattr(step, "steps", None)
-    if inner:
-        return f"{type(step).__name__} of " + ", ".join(
-            repr(s.layer) for s in inner if getattr(s, "layer", None) is not None)
+    if getattr(step, "steps", None):
+        return f"{type(step).__name__} of " + ", ".join(map(repr, _layers(step)))
     return type(step).__name__
 
 
@@ -45,8 +43,8 @@ def run_timed(timers, step, which, function, *args):
     """``function(*args)`` for ``step``'s ``which`` pass, its time added to every timer."""
     start = time.perf_counter()
     result = function(*args)
-    backend = _backend_of(step)
-    if backend is not None and backend.name == "cuda":
+    layer = next(iter(_layers(step)), None)
+    if getattr(layer, "backend", None) is not None and layer.backend.name == "cuda":
         from numba import cuda
 
         cuda.synchronize()
@@ -56,9 +54,10 @@ def run_timed(timers, step, which, function, *args):
     return result
 
 
-def _backend_of(step):
+def _layers(step):
+    """The layers a plan step runs: its own, or those of the steps it groups."""
     layer = getattr(step, "layer", None)
-    if layer is None:
-        inner = getattr(step, "steps", None) or ()
-        layer = next((s.layer for s in inner if getattr(s, "layer", None) is not None), None)
-    return getattr(layer, "backend", None)
+    if layer is not None:
+        return [layer]
+    return [s.layer for s in getattr(step, "steps", None) or ()
+            if getattr(s, "layer", None) is not None]

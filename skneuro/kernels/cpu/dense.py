@@ -75,10 +75,12 @@ _WORKSPACE = threading.local()
 
 
 class fixed_order_products:  # noqa: N801  (a context manager, used like a function)
-    """Inside the block, this thread's :func:`matmul_tn` and :func:`matmul_nt` run
-    in our fixed-order kernel, as :func:`matmul` always does, instead of BLAS
-    (see the module docstring for why). Who may run them in parallel is the
-    caller's business (:class:`~skneuro.kernels._jit.parallel_kernels`)."""
+    """Inside the block, this thread's training products (:func:`matmul` with
+    ``exact_rows=False``, :func:`matmul_tn`, :func:`matmul_nt`) run in our
+    fixed-order kernel instead of BLAS, except those too small to pay its
+    calls (:func:`_small`); see the module docstring for why. Who may run
+    them in parallel is the caller's business
+    (:class:`~skneuro.kernels._jit.parallel_kernels`)."""
 
     __slots__ = ("_previous",)
 
@@ -113,9 +115,9 @@ def _small(out, inner):
 def matmul(a, b, out, exact_rows=True):
     """``out = a @ b``, by :func:`matmul_rows`.
 
-    ``exact_rows=False`` sends the product to BLAS, unless inside
-    :class:`fixed_order_products`: for training in shards, where each
-    shard's BLAS runs in one thread.
+    ``exact_rows=False`` (training) sends the product to BLAS, unless inside
+    :class:`fixed_order_products` and not :func:`_small`: in the CNNs'
+    shards each shard's BLAS runs in one thread.
     """
     if exact_rows or (_fixed_order() and not _small(out, a.shape[1])):
         matmul_rows(np.ascontiguousarray(a, dtype=b.dtype), np.ascontiguousarray(b), out)
@@ -141,10 +143,17 @@ def taps_workspace(n, k):
     included) cost as much as a fifth of a 64-row product.
     """
     jobs = n // _ROW_BLOCK + n % _ROW_BLOCK
-    taps = getattr(_WORKSPACE, "taps", None)
-    if taps is None or taps.size < jobs * k:
-        taps = _WORKSPACE.taps = np.empty(jobs * k, np.int32)
-    return taps[:jobs * k].reshape(jobs, k)
+    return _thread_buffer("taps", jobs * k, np.int32).reshape(jobs, k)
+
+
+def _thread_buffer(name, size, dtype):
+    """``size`` elements of ``dtype`` from this thread's buffer ``name``, grown
+    when too small (valid until the next call with that name)."""
+    space = getattr(_WORKSPACE, name, None)
+    if space is None or space.size < size or space.dtype != dtype:
+        space = np.empty(max(size, 1), dtype)
+        setattr(_WORKSPACE, name, space)
+    return space[:size]
 
 
 #: Multiply-adds from which a product runs in parallel (where it may): a
@@ -399,11 +408,7 @@ def _transposed(x, name):
     (valid until the next call with that name)."""
     x = np.ascontiguousarray(x)
     n, m = x.shape
-    space = getattr(_WORKSPACE, name, None)
-    if space is None or space.size < n * m or space.dtype != x.dtype:
-        space = np.empty(max(n * m, 1), x.dtype)
-        setattr(_WORKSPACE, name, space)
-    x_t = space[:n * m].reshape(m, n)
+    x_t = _thread_buffer(name, n * m, x.dtype).reshape(m, n)
     if n >= m and x.size >= transpose.threshold:
         transpose(x_t, x)
     else:
