@@ -111,6 +111,14 @@ def test_layer_times_of_a_prediction_show_the_chain_and_the_cnn_shards():
     times = _fit_timed(cnn, X, y)
     # The batch runs in two shards, each its own network replica in its thread.
     assert set(times.to_frame()["calls"]) == {2}
+    # A batch large enough for the lanes layout: its layout changes are steps
+    # too, one row each, described alike in both replicas.
+    images = rng.random((256, 1, 16, 16)).astype(np.float32)
+    deep = CNNClassifier("C-8.3, C-8.3, P-2, D-16", max_iter=1, batch_size=256, random_state=0)
+    frame = _fit_timed(deep, images, rng.integers(0, 2, 256)).to_frame()
+    changes = frame[frame["layer"].str.contains("Lanes")]
+    assert len(changes) and (changes["calls"] == 2).all()
+    assert not frame["layer"].str.contains(" object at ").any()
     mlp = MLPClassifier((200, 100), max_iter=1, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

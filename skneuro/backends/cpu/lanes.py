@@ -60,6 +60,10 @@ class _LayoutChange:
         self._planes = lanes_shape(shape)
         self._lanes = self._planes + (lanes_size(n),)
 
+    def __repr__(self):
+        # What LayerTimes shows: the same for every shard's replica.
+        return f"{type(self).__name__}({self.output_shape})"
+
     def _to_lanes(self, x):
         out = self._work.buffer("lanes", self._lanes)
         self.backend.lanes.to_lanes(x.reshape((self._n,) + self._planes), 0, 0, out)
