@@ -1,6 +1,7 @@
-"""The CUDA backend packs a network's parameters into flat buffers (see
-:mod:`skneuro.backends._flat`): an optimizer step is two launches, and nothing
-else changes. Runs on numba's CUDA simulator (tests/conftest.py)."""
+"""Both backends pack a network's parameters into flat buffers (see
+:mod:`skneuro.backends._flat`): an optimizer step is two kernel calls (on the
+GPU, two launches), and nothing else changes. Runs on numba's CUDA simulator
+(tests/conftest.py)."""
 
 import pickle
 
@@ -18,10 +19,13 @@ pytestmark = pytest.mark.skipif(
     reason="numba.cuda is unusable here (neither a GPU nor the simulator)")
 
 
-def _network(device):
+def _network(device, packed=True):
     net = Network.sequential((1, 4, 4), [Conv(3, 3), GroupNorm(3), Flatten(), Dense(5),
                                          Dense(2)])
-    return net.build(get_backend(device, np.float32), np.random.default_rng(0))
+    net.build(get_backend(device, np.float32), np.random.default_rng(0))
+    if not packed:  # each parameter its own array, as a network after a replacement
+        net.__dict__.pop("_flat")
+    return net
 
 
 def _host_params(net):
@@ -30,17 +34,18 @@ def _host_params(net):
 
 
 def test_packing_keeps_every_value_and_shape():
-    cpu, gpu = _network("cpu"), _network("cuda")
-    assert cpu.flat_parameters is None
-    flat = gpu.flat_parameters
-    assert flat is not None
-    for a, b in zip(_host_params(cpu), _host_params(gpu)):
-        assert_array_equal(a, b)
-    # Weights (which take the L2 penalty) first, then biases and norm scales.
-    for layer, name in gpu.parameters():
-        offset, _ = flat.offsets[id(layer), name]
-        assert (offset < flat.split) == (name in layer.decay)
-        assert offset % 32 == 0
+    unpacked = _network("cpu", packed=False)
+    assert unpacked.flat_parameters is None
+    for net in (_network("cpu"), _network("cuda")):
+        flat = net.flat_parameters
+        assert flat is not None
+        for a, b in zip(_host_params(unpacked), _host_params(net)):
+            assert_array_equal(a, b)
+        # Weights (which take the L2 penalty) first, then biases and norm scales.
+        for layer, name in net.parameters():
+            offset, _ = flat.offsets[id(layer), name]
+            assert (offset < flat.split) == (name in layer.decay)
+            assert offset % 32 == 0
 
 
 def _count_updates(backend, monkeypatch):
@@ -55,17 +60,17 @@ def _count_updates(backend, monkeypatch):
     return calls
 
 
-def test_an_optimizer_step_is_two_calls_on_the_gpu_and_one_per_array_on_the_cpu(
+def test_an_optimizer_step_is_two_calls_when_packed_and_one_per_array_otherwise(
         monkeypatch):
-    for device, expected in (("cuda", 2), ("cpu", 8)):
-        net = _network(device)
+    for device, packed, expected in (("cuda", True, 2), ("cpu", True, 2), ("cpu", False, 8)):
+        net = _network(device, packed)
         calls = _count_updates(net.backend, monkeypatch)
         make_optimizer("sgd").step(net, 0.1, 1e-3)
-        assert len(calls) == expected, device
+        assert len(calls) == expected, (device, packed)
 
 
 def test_a_packed_step_gives_the_per_array_step():
-    nets = [_network("cpu"), _network("cuda")]
+    nets = [_network("cpu", packed=False), _network("cpu"), _network("cuda")]
     rng = np.random.default_rng(1)
     grads = [rng.normal(size=layer.params[name].shape).astype(np.float32)
              for layer, name in nets[0].parameters()]
@@ -75,8 +80,10 @@ def test_a_packed_step_gives_the_per_array_step():
             for (layer, name), g in zip(net.parameters(), grads):
                 net.backend.dense.copy(layer.grads[name], net.backend.asarray(g))
             opt.step(net, 0.01, 1e-2)
-    for a, b in zip(_host_params(nets[0]), _host_params(nets[1])):
-        assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    # The updates are elementwise: on the CPU, packed or not, the same bits.
+    for a, b, c in zip(*map(_host_params, nets)):
+        assert_array_equal(b, a)
+        assert_allclose(c, a, rtol=1e-5, atol=1e-6)
 
 
 def test_a_replaced_array_ends_the_packing_and_is_still_updated():
@@ -101,8 +108,8 @@ def test_pickling_drops_the_buffers_and_binding_packs_again():
 
 
 def test_training_continued_on_the_other_device_keeps_the_optimizer_state():
-    """partial_fit keeps Adam's moments: made per array on the CPU, they are
-    packed (values kept) when training goes on on the GPU."""
+    """partial_fit keeps Adam's moments: packed on the CPU, they are packed again
+    (values kept) when training goes on on the GPU."""
     X, y = load_digits(return_X_y=True)
     X = (X[:300] / 16).astype(np.float32)
     y = y[:300]

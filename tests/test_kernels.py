@@ -46,7 +46,21 @@ def _variant(kernel, name):
     return getattr(kernel, name)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+#: The forward activation kernels: the one compiled for one code, and the one
+#: taking any code (the dense chains'), each serial and parallel.
+ACTIVATION_VARIANTS = ["serial", "parallel", "any_serial", "any_parallel"]
+
+
+def _activation_kernel(one_code, any_code, code, variant):
+    """``variant`` of an activation kernel, called with the arguments of the
+    kernel compiled for ``code`` (``any_code``'s take the code after two)."""
+    if variant.startswith("any_"):
+        kernel = getattr(any_code, variant[len("any_"):])
+        return lambda x, y, *rest: kernel(x, y, code, *rest)
+    return getattr(one_code(code), variant)
+
+
+@pytest.mark.parametrize("variant", ACTIVATION_VARIANTS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", ACTIVATIONS)
 @given(shape=shapes, seed=st.integers(0, 2**16))
@@ -56,9 +70,16 @@ def test_bias_activation_forward(name, dtype, variant, shape, seed):
     b = rng.normal(size=shape[1]).astype(dtype)
     slope = SLOPES.get(name, 1.0)
     expected = naive.activation(z.astype(np.float64) + b, name, slope)
-    _variant(activations.bias_activation_forward, variant)(
-        z, b, activations.CODES[name], dtype(slope))
+    kernel = _activation_kernel(activations.forward_kernel, activations.bias_activation_forward_any,
+                                activations.CODES[name], variant)
+    kernel(z, b, dtype(slope))
     assert_allclose(z, expected, rtol=TOL[dtype], atol=TOL[dtype])
+    again = np.array(z)  # the public function: the same bits as its kernel
+    activations.bias_activation_forward(again, np.zeros_like(b), activations.CODES[name],
+                                        dtype(slope))
+    other = np.array(z)
+    kernel(other, np.zeros_like(b), dtype(slope))
+    assert_array_equal(again, other)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -73,10 +94,13 @@ def test_activation_backward(name, dtype, variant, shape, seed):
     a = (h if name in INPUT_DERIVATIVE else naive.activation(h, name, slope)).astype(dtype)
     g = rng.normal(size=shape).astype(dtype)
     out = np.empty_like(g)
-    _variant(activations.activation_backward, variant)(
-        g, a, activations.CODES[name], dtype(slope), out)
+    kernel = activations.backward_kernel(activations.CODES[name])
+    _variant(kernel, variant)(g, a, dtype(slope), out)
     expected = g * naive.activation_derivative(h, name, slope)
     assert_allclose(out, expected, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-5)
+    public = np.empty_like(g)
+    activations.activation_backward(g, a, activations.CODES[name], dtype(slope), public)
+    assert_array_equal(public, out)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -391,12 +415,13 @@ def test_matmul_rows_with_a_right_hand_side_larger_than_a_cache(rng):
 
 
 
-@given(shape=st.tuples(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40)),
+@given(shape=st.tuples(st.integers(1, 70), st.integers(1, 70)),
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
 def test_transpose_in_both_variants(shape, dtype, seed):
-    # Shapes cross the 16 x 16 tiles' edges.
-    x = np.random.default_rng(seed).normal(size=shape[:2]).astype(dtype)
-    for variant in (dense.transpose.serial, dense.transpose.parallel):
+    # Shapes cross the 16 x 16 tiles' edges (float32: transposed in registers).
+    x = np.random.default_rng(seed).normal(size=shape).astype(dtype)
+    kernel = dense.transpose_tiles if dtype == np.float32 else dense.transpose_elements
+    for variant in (dense.transpose, kernel.serial, kernel.parallel):
         out = np.full(x.shape[::-1], np.nan, dtype)
         variant(out, x)
         assert_array_equal(out, x.T)

@@ -125,7 +125,8 @@ def test_a_prefilled_read_only_install_loads_its_kernels(tmp_path):
         'warnings.simplefilter("ignore")',
         'warnings.simplefilter("ignore", ConvergenceWarning)') + textwrap.dedent("""
         from skneuro.kernels.cpu import activations
-        stats = activations.bias_activation_forward.serial.stats
+        # The ReLU kernel of the hidden layer (compiled per activation).
+        stats = activations.forward_kernel(activations.RELU).serial.stats
         print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
     """)
     script = tmp_path / "job.py"

@@ -3,9 +3,9 @@
 An optimizer's update is elementwise, so over flat buffers it is one kernel
 call for all the parameters that take the L2 penalty and one for the others,
 instead of one per parameter array: a diffusion U-Net has ~150 of them, and
-on a GPU each call is a launch (~25 us from Python). The CUDA backend packs a
-network's parameters this way when it is built or bound
-(``backend.arrange_parameters``). The layers see nothing of it: their
+on a GPU each call is a launch (~25 us from Python), on the CPU a dispatch
+(~2 us). Both backends pack a network's parameters this way when it is built
+or bound (``backend.arrange_parameters``). The layers see nothing of it: their
 ``params`` and ``grads`` hold views of the buffers, with the shapes they had,
 and pickling copies each view to the host as before.
 """
@@ -48,7 +48,8 @@ class FlatParameters:
             size = value.size
             view = self.params[offset:offset + size].reshape(value.shape)
             if size:
-                backend.dense.copy(view, value)
+                # 1-D, the one signature of the copy kernel a fit compiles.
+                backend.dense.copy(view.reshape(-1), value.reshape(-1))
             layer.params[name] = view
             layer.grads[name] = self.grads[offset:offset + size].reshape(value.shape)
             self.offsets[id(layer), name] = (offset, size)

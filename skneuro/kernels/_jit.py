@@ -107,6 +107,29 @@ def _select_threading_layer():
 QUICK_THREAD_START = _select_threading_layer()
 
 _PARALLEL_LOCK = threading.Lock()
+
+
+class _ThreadCount:
+    """``numba.get_num_threads()`` (this thread's count), without its per-call lock.
+
+    Numba's function takes a process-wide lock at every call to make sure
+    its threading layer is started (~0.5 us; a dense training step asks ~8
+    times). Once a first call has started the layer, the count is read from
+    the layer's own function (~0.1 us), where this Numba has it.
+    """
+
+    def __init__(self):
+        self.read = self._first
+
+    def _first(self):
+        count = numba.get_num_threads()
+        from numba.np.ufunc import parallel
+
+        self.read = getattr(parallel, "_get_num_threads", numba.get_num_threads)
+        return count
+
+
+thread_count = _ThreadCount()
 _STATE = threading.local()
 
 _OPTIONS = dict(fastmath=set(FASTMATH), nogil=True, error_model="numpy")
@@ -147,16 +170,18 @@ _cache_warning_given = False
 _cache.install()
 
 
-def _renamed_copy(func, suffix):
-    """Return a copy of ``func`` whose qualified name ends with ``suffix``.
+def _renamed_copy(func, suffix, bindings=None):
+    """Return a copy of ``func`` whose qualified name ends with ``suffix``, seeing
+    the global names in ``bindings`` bound to their values there.
 
     Numba's on-disk cache is keyed by the function's qualified name and its
-    bytecode, not by compile flags; two variants of one function need two
-    names or they would overwrite each other's cache entries.
+    bytecode, not by compile flags nor by the values of globals; two variants
+    of one function need two names or they would overwrite each other's
+    cache entries.
     """
     copy = types.FunctionType(
-        func.__code__, func.__globals__, func.__name__ + suffix,
-        func.__defaults__, func.__closure__,
+        func.__code__, {**func.__globals__, **bindings} if bindings else func.__globals__,
+        func.__name__ + suffix, func.__defaults__, func.__closure__,
     )
     copy.__qualname__ = func.__qualname__ + suffix
     copy.__module__ = func.__module__
@@ -250,7 +275,7 @@ class Kernel:
         allowed = getattr(_STATE, "parallel", False)
         if (allowed is not False and (allowed is True or self in allowed)
                 and (args[0].size if self.work is None else self.work(*args)) >= self.threshold
-                and numba.get_num_threads() > 1):
+                and thread_count.read() > 1):
             if _PARALLEL_LOCK.acquire(blocking=False):
                 try:
                     return self.parallel(*args)
@@ -264,6 +289,15 @@ def kernel(func=None, *, threshold=PARALLEL_THRESHOLD, work=None, exact_rounding
     if func is None:
         return lambda f: Kernel(f, threshold, work, exact_rounding)
     return Kernel(func, threshold, work, exact_rounding)
+
+
+def specialized(func, suffix, **bindings):
+    """A copy of the kernel body ``func``, named with ``suffix``, in which the global
+    names of ``bindings`` are bound to their values: a constant or a function
+    chosen per variant, compiled as a constant. (A closure would do the same
+    but not cache: Numba keys a closure's cache entries by its pickled cells,
+    and a pickled compiled function differs from process to process.)"""
+    return _renamed_copy(func, suffix, bindings)
 
 
 def serial_kernel(func):

@@ -176,9 +176,9 @@ class Network:
     def flat_parameters(self):
         """The flat buffers the backend packed the parameters into, or None.
 
-        See :mod:`skneuro.backends._flat`: set by the CUDA backend's
-        ``arrange_parameters``, and None where the parameters are separate
-        arrays (the CPU) or have been replaced since.
+        See :mod:`skneuro.backends._flat`: set by the backend's
+        ``arrange_parameters``, and None where a parameter or gradient has
+        been replaced since.
         """
         flat = self.__dict__.get("_flat")
         return flat if flat is not None and flat.is_current(self) else None

@@ -25,25 +25,25 @@ class Optimizer:
         self.t = 0
 
     def _ensure_state(self, network):
-        if self.state is None:
-            backend = network.backend
-            self.state = [
-                [backend.zeros(layer.params[name].shape) for _ in range(self.n_slots)]
-                for layer, name in network.parameters()
-            ]
+        backend = network.backend
         flat = network.flat_parameters
         if flat is not None and self.__dict__.get("_flat_of") is not flat:
             # The slots as views of flat buffers shaped as the parameters'
             # (values kept), so that one call updates them all.
-            backend = network.backend
             self._flat_slots = [backend.zeros(flat.params.shape) for _ in range(self.n_slots)]
             views = [flat.views(slot, network) for slot in self._flat_slots]
-            for k, slots in enumerate(self.state):
+            for k, slots in enumerate(self.state or ()):
                 for j in range(self.n_slots):
-                    backend.dense.copy(views[j][k], slots[j])
+                    # 1-D, the one signature of the copy kernel a fit compiles.
+                    backend.dense.copy(views[j][k].reshape(-1), slots[j].reshape(-1))
             self.state = [[views[j][k] for j in range(self.n_slots)]
-                          for k in range(len(self.state))]
+                          for k in range(len(flat.offsets))]
             self._flat_of = flat
+        elif self.state is None:
+            self.state = [
+                [backend.zeros(layer.params[name].shape) for _ in range(self.n_slots)]
+                for layer, name in network.parameters()
+            ]
 
     def step(self, network, learning_rate, l2):
         """Apply one update to every parameter of ``network``."""
@@ -55,12 +55,12 @@ class Optimizer:
         self._ensure_state(network)
         self.t += 1
 
-    def _groups(self, network):
+    def _groups(self, network, whole=True):
         """``(params, grads, slots, decayed)`` of the arrays one call each updates: the
         two halves of the flat buffers where the backend packed the parameters
-        (see :mod:`skneuro.backends._flat`), else each parameter."""
+        (see :mod:`skneuro.backends._flat`) and ``whole``, else each parameter."""
         flat = network.flat_parameters
-        if flat is not None and self.__dict__.get("_flat_of") is flat:
+        if whole and flat is not None and self.__dict__.get("_flat_of") is flat:
             yield from flat.groups(self._flat_slots)
             return
         for (layer, name), slots in zip(network.parameters(), self.state):
@@ -71,11 +71,13 @@ class Optimizer:
 
         The updates are elementwise, so the parts can run in parallel threads
         (see :mod:`skneuro.backends.cpu.shards`) and give the result of one call.
+        The parts are of each parameter, never of the flat buffers: a thread
+        updates the ranges whose gradients it summed.
         """
         backend = network.backend
         zero = backend.scalar(0.0)
         l2 = backend.scalar(l2)
-        for param, grad, slots, decayed in self._groups(network):
+        for param, grad, slots, decayed in self._groups(network, whole=n_parts == 1):
             if param.ndim != 1:
                 # One compiled signature of each update (1-D), not one per
                 # rank: a fit compiles its update kernel once (~0.15 s cold).

@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from skneuro.backends import _steps
+from skneuro.backends._flat import FlatParameters
 from skneuro.backends.contract import OPERATIONS
 
 #: Bytes to which the CPU backend aligns its arrays. numpy aligns to 16: a
@@ -91,9 +92,12 @@ class CPUBackend:
 
     # -- strategies ----------------------------------------------------------
     def arrange_parameters(self, network):
-        """Keep each parameter its own aligned array (the optimizer's calls are cheap
-        on the CPU, and shards' replicas share the arrays)."""
-        network.__dict__.pop("_flat", None)
+        """Pack the parameters and gradients into two flat buffers, so that an
+        optimizer step is two kernel calls, not two per layer (~2.5 us of
+        dispatch each; see :mod:`skneuro.backends._flat`)."""
+        flat = network.__dict__.get("_flat")
+        if flat is None or not flat.is_current(network):
+            network.__dict__["_flat"] = FlatParameters(network, self)
 
     def plan(self, network, n):
         """The steps that run a batch of ``n`` samples: lanes regions, dense chains

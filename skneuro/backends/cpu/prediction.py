@@ -16,7 +16,8 @@ from skneuro.kernels.cpu.dense import SMALL_ROWS
 
 #: The kernels of dense products, which run on every core (see
 #: :func:`products_on_every_core`).
-_PRODUCTS = (dense.matmul_row_blocks, dense.transpose, dense_chain.chain_row_groups)
+_PRODUCTS = (dense.matmul_row_blocks, dense.transpose_tiles, dense.transpose_elements,
+             dense_chain.chain_row_groups)
 
 
 def predict(network, X, out, chunk, n_shards, finish):

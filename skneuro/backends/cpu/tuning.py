@@ -19,6 +19,8 @@ import time
 
 import numba
 
+from skneuro.kernels._jit import thread_count
+
 #: Steps timed on each candidate; the first is not counted (a new batch
 #: size, a kernel's first call), the fastest of the others is.
 PROBE = 4
@@ -67,7 +69,7 @@ class StepThreads:
 
     @staticmethod
     def _on(count, step):
-        previous = numba.get_num_threads()
+        previous = thread_count.read()
         if count == previous:
             return step()
         numba.set_num_threads(count)

@@ -23,7 +23,7 @@ from numba import prange
 from skneuro.kernels._jit import kernel
 from skneuro.kernels.codes import check_layer_counts
 from skneuro.kernels.cpu import simd
-from skneuro.kernels.cpu.activations import bias_activation_forward
+from skneuro.kernels.cpu.activations import bias_activation_forward, bias_activation_forward_any
 from skneuro.kernels.cpu.dense import (
     _CACHED_B_BYTES,
     _ROW_BLOCK,
@@ -78,7 +78,7 @@ def forward_chain(x, weights, biases, codes, params, outs):
 
 #: The activation kernel's serial variant, called on a job's rows: the same
 #: code as the layers' (inlined here, its loops ran ~30% slower).
-_bias_activation_rows = bias_activation_forward.serial
+_bias_activation_rows = bias_activation_forward_any.serial
 
 
 def _chain_work(x, outs, weights, *rest):
