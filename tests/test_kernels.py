@@ -51,13 +51,13 @@ def _variant(kernel, name):
 ACTIVATION_VARIANTS = ["serial", "parallel", "any_serial", "any_parallel"]
 
 
-def _activation_kernel(one_code, any_code, code, variant):
-    """``variant`` of an activation kernel, called with the arguments of the
-    kernel compiled for ``code`` (``any_code``'s take the code after two)."""
+def _forward_kernel(code, variant):
+    """``variant`` of a forward activation kernel for ``code``, as ``(z, b, param)``."""
     if variant.startswith("any_"):
-        kernel = getattr(any_code, variant[len("any_"):])
-        return lambda x, y, *rest: kernel(x, y, code, *rest)
-    return getattr(one_code(code), variant)
+        kernel = getattr(activations.bias_activation_forward_any, variant[len("any_"):])
+    else:
+        kernel = getattr(activations.forward_kernel(code), variant)
+    return lambda z, b, param: kernel(z, b, code, param)
 
 
 @pytest.mark.parametrize("variant", ACTIVATION_VARIANTS)
@@ -70,8 +70,7 @@ def test_bias_activation_forward(name, dtype, variant, shape, seed):
     b = rng.normal(size=shape[1]).astype(dtype)
     slope = SLOPES.get(name, 1.0)
     expected = naive.activation(z.astype(np.float64) + b, name, slope)
-    kernel = _activation_kernel(activations.forward_kernel, activations.bias_activation_forward_any,
-                                activations.CODES[name], variant)
+    kernel = _forward_kernel(activations.CODES[name], variant)
     kernel(z, b, dtype(slope))
     assert_allclose(z, expected, rtol=TOL[dtype], atol=TOL[dtype])
     again = np.array(z)  # the public function: the same bits as its kernel
@@ -80,6 +79,23 @@ def test_bias_activation_forward(name, dtype, variant, shape, seed):
     other = np.array(z)
     kernel(other, np.zeros_like(b), dtype(slope))
     assert_array_equal(again, other)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_forward_kernel_runs_the_identity_alike(dtype, rng):
+    """The identity runs in the kernel of the last other activation used: every
+    kernel gives it the same bits."""
+    z = rng.normal(size=(9, 37)).astype(dtype)
+    b = rng.normal(size=37).astype(dtype)
+    expected = z + b
+    for code in sorted(set(activations.CODES.values())):
+        out = np.array(z)
+        activations.forward_kernel(code)(out, b, activations.IDENTITY, dtype(0.1))
+        assert_array_equal(out, expected)
+        activations.bias_activation_forward(np.array(z), b, code, dtype(0.1))  # the last
+        out = np.array(z)
+        activations.bias_activation_forward(out, b, activations.IDENTITY, dtype(0.1))
+        assert_array_equal(out, expected)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -239,13 +239,13 @@ def _add_bias(row, b):
 
 
 # -- the kernels ---------------------------------------------------------------
-# The kernels the layers call run one activation each: compiled for the codes
-# a program uses, each with its two rows only (~0.1 s to compile, where one
-# kernel of all eight took ~0.5-0.8 s: a first small fit compiles two codes
-# forward and one backward). The ``*_any`` kernels take the code as an
-# argument, for compiled callers that pick it per layer (the dense chains).
-# Both add the bias in a pass of its own, then activate the row with a zero
-# bias: the same values as one pass (``h + 0 == h``).
+# The kernels the layers call run one activation each (and the forward ones
+# the identity too): compiled for the codes a program uses, each with its own
+# rows only (~0.1 s to compile, where one kernel of all eight took ~0.5-0.8 s:
+# a first ReLU MLP's fit compiles one forward and one backward kernel). The
+# ``*_any`` kernel takes any code, for compiled callers that pick it per layer
+# (the dense chains). Both add the bias in a pass of its own, then activate
+# the row with a zero bias: the same values as one pass (``h + 0 == h``).
 
 @kernel
 def bias_activation_forward_any(z, b, code, param):
@@ -261,11 +261,12 @@ def bias_activation_forward_any(z, b, code, param):
 _ROW = _identity
 
 
-def _bias_activation_forward(z, b, param):
+def _bias_activation_forward(z, b, code, param):
     zero = z.dtype.type(0.0)
     for i in prange(z.shape[0]):
         _add_bias(z[i], b)
-        _ROW(z[i], zero, param, z[i])
+        if code != IDENTITY:
+            _ROW(z[i], zero, param, z[i])
 
 
 def _activation_backward(grad, a, param, out):
@@ -290,8 +291,16 @@ def _variant(body, rows, code):
 
 def forward_kernel(code):
     """The :class:`~skneuro.kernels._jit.Kernel` of :func:`bias_activation_forward`
-    for activation ``code``: ``(z, b, param)``."""
+    made for activation ``code``: ``(z, b, code, param)``, where ``code`` is
+    that code or the identity."""
     return _variant(_bias_activation_forward, FORWARD_ROWS, code)
+
+
+#: The forward kernel of the last activation other than the identity: it runs
+#: the identity too (a network's output layer, most often), so that a network
+#: of one hidden activation loads one forward kernel, not two (~15 ms of a
+#: warm start, ~0.1 s cold). Any variant gives the identity the same bits.
+_last_forward = None
 
 
 def backward_kernel(code):
@@ -304,9 +313,15 @@ def bias_activation_forward(z, b, code, param):
     """In place: ``z[i, j] = g(z[i, j] + b[j])``, ``g`` the activation of ``code``.
 
     ``param`` is the sigmoid's slope beta or the leaky ReLU's negative slope,
-    of ``z``'s dtype. Runs the kernel compiled for ``code`` alone.
+    of ``z``'s dtype. Runs the kernel compiled for ``code`` (for the identity,
+    the kernel of the last other activation run, if any).
     """
-    forward_kernel(code)(z, b, param)
+    global _last_forward
+    if code != IDENTITY:
+        _last_forward = forward_kernel(code)
+        _last_forward(z, b, code, param)
+    else:
+        (_last_forward or forward_kernel(IDENTITY))(z, b, code, param)
 
 
 def activation_backward(grad, a, code, param, out):
