@@ -80,6 +80,26 @@ def test_sharded_training_follows_the_unsharded_one(rng, weight_grads):
             assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
+def test_packed_and_separate_parameters_train_the_same_model(weight_grads):
+    """With the parameters packed (see skneuro.backends._flat), each thread adds
+    up and updates its part of the flat buffers in a few calls; with separate
+    arrays, its part of each array: the same sums, to the bit."""
+    X = np.random.default_rng(2).normal(size=(100, 1, 6, 6))
+    y = np.arange(100) % 3
+    weights = []
+    for packed in (True, False):
+        network = _network(np.random.default_rng(0))
+        if not packed:
+            network.__dict__.pop("_flat")
+        assert (network.flat_parameters is not None) == packed
+        _trainer(network, 2, np.random.default_rng(1)).run(X, y, np.ones(100))
+        replica = network._shards.replicas[1]
+        assert (replica._flat_grads is not None) == packed
+        weights.append(network.get_weights())
+    for a, b in zip(*weights):
+        assert_array_equal(a, b)
+
+
 def test_sharded_forward_equals_the_network(rng):
     network = _network(np.random.default_rng(0))
     x = rng.normal(size=(50, 1, 6, 6))

@@ -73,10 +73,25 @@ class FlatParameters:
             views.append(flat[offset:offset + size].reshape(layer.params[name].shape))
         return views
 
-    def groups(self, slots):
-        """``(params, grads, slots, decayed)`` for the two parts of the buffers."""
+    def ranges(self):
+        """``(start, stop, decayed)`` of the non-empty parts of the buffers: the
+        parameters that take the L2 penalty, then the others."""
         split, total = self.split, self.params.shape[0]
-        if split:
-            yield (self.params[:split], self.grads[:split], [s[:split] for s in slots], True)
-        if total > split:
-            yield (self.params[split:], self.grads[split:], [s[split:] for s in slots], False)
+        return [(start, stop, decayed) for start, stop, decayed in
+                ((0, split, True), (split, total, False)) if stop > start]
+
+    def groups(self, slots):
+        """``(params, grads, slots, decayed)`` for the parts of :meth:`ranges`."""
+        for start, stop, decayed in self.ranges():
+            yield (self.params[start:stop], self.grads[start:stop],
+                   [s[start:stop] for s in slots], decayed)
+
+    def replica_gradients(self, network, replica, backend):
+        """Make ``replica``'s gradients (a :meth:`~skneuro.nn.Network.replicate` of
+        ``network``) views of a flat buffer laid out as :attr:`grads`, so that
+        the replicas' gradients add up in a few calls; return the buffer."""
+        grads = backend.zeros(self.grads.shape)
+        for (layer, name), (copy, _) in zip(network.parameters(), replica.parameters()):
+            offset, size = self.offsets[id(layer), name]
+            copy.grads[name] = grads[offset:offset + size].reshape(layer.params[name].shape)
+        return grads

@@ -203,6 +203,10 @@ class Network:
         clone._forget_plans()
         clone.__dict__.pop("_shards", None)
         clone.__dict__.pop("_flat", None)  # the replicas' gradients are their own
+        flat = self.flat_parameters
+        # Laid out as the original's, where it is packed (see Shards.update).
+        clone._flat_grads = (flat.replica_gradients(self, clone, self.backend)
+                             if flat is not None else None)
         return clone
 
     def forward(self, x, training=False):

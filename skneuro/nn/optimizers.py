@@ -66,18 +66,20 @@ class Optimizer:
         for (layer, name), slots in zip(network.parameters(), self.state):
             yield layer.params[name], layer.grads[name], slots, name in layer.decay
 
-    def update_part(self, network, learning_rate, l2, part, n_parts):
+    def update_part(self, network, learning_rate, l2, part, n_parts, flat=True):
         """Update part ``part`` of ``n_parts`` fixed element ranges of every parameter.
 
         The updates are elementwise, so the parts can run in parallel threads
         (see :mod:`skneuro.backends.cpu.shards`) and give the result of one call.
-        The parts are of each parameter, never of the flat buffers: a thread
-        updates the ranges whose gradients it summed.
+        The parts are of each part of the flat buffers where the parameters
+        are packed and ``flat``, else of each parameter: a caller running them
+        in threads makes each thread update the ranges whose gradients it
+        summed.
         """
         backend = network.backend
         zero = backend.scalar(0.0)
         l2 = backend.scalar(l2)
-        for param, grad, slots, decayed in self._groups(network, whole=n_parts == 1):
+        for param, grad, slots, decayed in self._groups(network, whole=flat):
             if param.ndim != 1:
                 # One compiled signature of each update (1-D), not one per
                 # rank: a fit compiles its update kernel once (~0.15 s cold).

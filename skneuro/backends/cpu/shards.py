@@ -68,6 +68,18 @@ def _part(size, part, n_parts):
     return part * size // n_parts, (part + 1) * size // n_parts
 
 
+def _outside(lo, hi, ranges):
+    """The pieces of ``[lo, hi)`` outside the sorted, disjoint ``(start, size)`` ranges."""
+    for start, size in ranges:
+        if start >= hi:
+            break
+        if start > lo:
+            yield lo, start
+        lo = max(lo, start + size)
+    if lo < hi:
+        yield lo, hi
+
+
 def _wait_for_all(futures):
     """Wait for every future, even through Ctrl-C, then raise what came.
 
@@ -238,18 +250,37 @@ class Shards:
         if pending:
             self._run([fused_task(k) for k in range(n_parts)])
 
-        def task(part):
-            def run():
-                for replica in replicas:
-                    for (layer, name), (copy, _) in zip(self.network.parameters(),
-                                                        replica.parameters()):
-                        if name == "W" and id(layer) in complete:
-                            continue
-                        mine = layer.grads[name].reshape(-1)
-                        lo, hi = _part(mine.size, part, n_parts)
-                        add_into(mine[lo:hi], copy.grads[name].reshape(-1)[lo:hi])
-                optimizer.update_part(self.network, learning_rate, l2, part, n_parts)
-            return run
+        flat = self.network.flat_parameters
+        flat_grads = [replica.__dict__.get("_flat_grads") for replica in replicas]
+        if flat is not None and all(g is not None for g in flat_grads):
+            # Packed: each thread adds up, then updates, its part of each part
+            # of the flat buffers (the optimizer's ranges), a few calls in all,
+            # leaving out the weights whose gradient is the batch's already.
+            done = sorted(flat.offsets[id(layers[i]), "W"] for i, _ in pending)
+
+            def task(part):
+                def run():
+                    for start, stop, _ in flat.ranges():
+                        lo, hi = _part(stop - start, part, n_parts)
+                        for a, b in _outside(start + lo, start + hi, done):
+                            for grads in flat_grads:
+                                add_into(flat.grads[a:b], grads[a:b])
+                    optimizer.update_part(self.network, learning_rate, l2, part, n_parts)
+                return run
+        else:
+            def task(part):
+                def run():
+                    for replica in replicas:
+                        for (layer, name), (copy, _) in zip(self.network.parameters(),
+                                                            replica.parameters()):
+                            if name == "W" and id(layer) in complete:
+                                continue
+                            mine = layer.grads[name].reshape(-1)
+                            lo, hi = _part(mine.size, part, n_parts)
+                            add_into(mine[lo:hi], copy.grads[name].reshape(-1)[lo:hi])
+                    optimizer.update_part(self.network, learning_rate, l2, part, n_parts,
+                                          flat=False)
+                return run
 
         self._run([task(k) for k in range(n_parts)])
 
