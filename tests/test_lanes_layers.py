@@ -163,6 +163,40 @@ def test_average_pooling_lanes(variant, window, n, h, w, seed):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("window", [(2, 2, 2, 2), (3, 2, 2, 1), (1, 3, 1, 2)])
+@given(n=st.integers(1, 40), h=st.integers(1, 6), w=st.integers(1, 6),
+       seed=st.integers(0, 2**16))
+def test_max_pooling_lanes_is_the_samples_kernel_in_lanes(variant, window, n, h, w, seed):
+    """The same maxima, the same winners (ties to the first in window order,
+    rounded values make many) and the same routed gradients, to the bit."""
+    from skneuro.kernels.codes import pooled_size
+    from skneuro.kernels.cpu import pool
+
+    kh, kw, sh, sw = window
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2, h, w)).round(1).astype(np.float32)
+    nv = lanes.lanes_size(n)
+    oh, ow = pooled_size(h, kh, sh), pooled_size(w, kw, sw)
+    out = np.empty((n, 2, oh, ow), np.float32)
+    argmax = np.empty((n, 2, oh, ow), np.int64)
+    pool.max_pool_forward(x, kh, kw, sh, sw, out, argmax)
+    lanes_out = np.full((2, oh, ow, nv), np.nan, np.float32)
+    lanes_argmax = np.full((2, oh, ow, nv), -1, np.int32)
+    getattr(lanes_layers.max_pool_lanes_forward, variant)(_in_lanes(x, nv), kh, kw, sh, sw,
+                                                          lanes_out, lanes_argmax)
+    assert_array_equal(lanes_out[..., :n], _in_lanes(out, nv)[..., :n])
+    assert_array_equal(lanes_argmax[..., :n], _in_lanes(argmax, nv)[..., :n])
+    grad = rng.normal(size=(n, 2, oh, ow)).astype(np.float32)
+    dx = np.empty((n, 2, h, w), np.float32)
+    pool.max_pool_backward(grad, argmax, dx)
+    lanes_dx = np.full((2, h, w, nv), np.nan, np.float32)
+    getattr(lanes_layers.max_pool_lanes_backward, variant)(_in_lanes(grad, nv), lanes_argmax,
+                                                           lanes_dx)
+    assert_array_equal(lanes_dx[..., :n], _in_lanes(dx, nv)[..., :n])
+    assert not lanes_dx[..., n:].any()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 @given(n=st.integers(1, 40), h=st.integers(1, 4), w=st.integers(1, 4), sh=st.integers(1, 3),
        sw=st.integers(1, 3), seed=st.integers(0, 2**16))
 def test_upsampling_lanes(variant, n, h, w, sh, sw, seed):

@@ -83,17 +83,40 @@ def test_the_plan_keeps_the_image_region_in_lanes():
     assert plan.output == net.output
 
 
-def test_a_convolution_between_poolings_keeps_its_own_path():
-    # The course's CNN: max pooling has no lanes version, so no region forms and
-    # each convolution fuses its own layout changes.
-    model = CNNClassifier("I-8.8, C-4.3, P-2, C-6.3, P-2, D-8, D3", max_iter=1,
-                          random_state=0)
+def _course_like_cnn(padding):
+    model = CNNClassifier(f"I-8.8, C-4.3_p{padding}, P-2, C-6.3_p{padding}, P-2, D-8, D3",
+                          max_iter=1, random_state=0)
     rng = np.random.default_rng(0)
     with pytest.warns(Warning):
         model.fit(rng.normal(size=(40, 64)), rng.integers(0, 3, 40))
-    plan = model.network_.plan(32)
-    assert plan.in_lanes == []
-    assert not [step for step in plan.steps if "@" in step.name]
+    return model.network_
+
+
+def test_the_course_cnn_runs_its_convolutions_and_poolings_in_one_region():
+    # Max pooling runs in lanes: the layout changes once into lanes at the
+    # image and once out before Flatten, not around every convolution.
+    plan = _course_like_cnn("same").plan(32)
+    assert plan.in_lanes == ["conv_0", "maxpool_1", "conv_2", "maxpool_3"]
+    assert [step.name for step in plan.steps if "@" in step.name] == [
+        "input@lanes", "maxpool_3@samples"]
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 2e-5)])
+def test_max_pooling_in_lanes_computes_what_the_samples_layout_computes(rng, padding, dtype,
+                                                                        tol):
+    net = _course_like_cnn(padding)
+    net.bind(CPUBackend(dtype))
+    x = rng.normal(size=(37, 1, 8, 8)).astype(dtype)
+    x[:, :, ::2, ::2] = x[:, :, 1::2, 1::2]  # ties inside the pooling windows
+    grad = rng.normal(size=(37, 3)).astype(dtype)
+    lanes_out, lanes_grads = _outputs_and_gradients(net, x, grad)
+    assert "maxpool_1" in net.plan(37).in_lanes
+    with _samples_layout_only():
+        out, grads = _outputs_and_gradients(net, x, grad)
+    assert_allclose(lanes_out, out, rtol=tol, atol=tol)
+    for a, b in zip(lanes_grads, grads, strict=True):
+        assert_allclose(a, b, rtol=tol, atol=tol * 37)
 
 
 @pytest.mark.parametrize("n", [1, 3])

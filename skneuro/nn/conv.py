@@ -159,6 +159,8 @@ class MaxPool(_Pool):
         Defaults to ``pool_size``.
     """
 
+    op = "max_pool"
+
     def forward(self, inputs, training=False):
         x = inputs[0]
         n = x.shape[0]

@@ -176,6 +176,27 @@ class _AvgPool(LanesRun):
         return [dx]
 
 
+class _MaxPool(LanesRun):
+    @staticmethod
+    def forward(layer, inputs, n, training):
+        x = inputs[0]
+        c, h, w, kh, kw, sh, sw, oh, ow = layer._geometry
+        out = layer._buffer("lanes_out", (c, oh, ow, x.shape[-1]))
+        argmax = layer._buffer("lanes_argmax", out.shape, dtype="int32")
+        layer.backend.lanes_layers.max_pool_lanes_forward(x.reshape(c, h, w, -1), kh, kw, sh,
+                                                          sw, out, argmax)
+        layer._cache_lanes_argmax = argmax
+        return out
+
+    @staticmethod
+    def backward(layer, grad):
+        c, h, w, kh, kw, sh, sw, oh, ow = layer._geometry
+        dx = layer._buffer("lanes_dx", (c, h, w, grad.shape[-1]))
+        layer.backend.lanes_layers.max_pool_lanes_backward(grad.reshape(c, oh, ow, -1),
+                                                           layer._cache_lanes_argmax, dx)
+        return [dx]
+
+
 class _GroupNorm(LanesRun):
     @staticmethod
     def forward(layer, inputs, n, training):
@@ -263,6 +284,7 @@ LANES_RUNS = {
     "add": _Elementwise,
     "concatenate": _Concatenate,
     "avg_pool": _AvgPool,
+    "max_pool": _MaxPool,
     "group_norm": _GroupNorm,
     "channel_add": _ChannelAdd,
     "upsample": _Upsample,

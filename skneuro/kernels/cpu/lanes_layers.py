@@ -254,6 +254,56 @@ def avg_pool_lanes_backward(grad, kh, kw, sh, sw, dx):
 
 
 @kernel
+def max_pool_lanes_forward(x, kh, kw, sh, sw, out, argmax):
+    """Window maxima of ``x`` (C, H, W, NV) into ``out`` (C, OH, OW, NV), and in
+    ``argmax`` (int32, same shape) their flat index ``y * W + x`` in the plane:
+    :func:`skneuro.kernels.cpu.pool.max_pool_forward` in lanes (windows
+    clipped at the edges, ties to the first in window order), a vector of
+    samples at a time."""
+    c, h, w, nv = x.shape
+    oh, ow = out.shape[1], out.shape[2]
+    for ch in prange(c):
+        for i in range(oh):
+            for j in range(ow):
+                y0, y1, x0, x1, _ = clipped_window(i, j, kh, kw, sh, sw, h, w)
+                best = out[ch, i, j]
+                where = argmax[ch, i, j]
+                first = x[ch, y0, x0]
+                for s in range(nv):
+                    best[s] = first[s]
+                    where[s] = y0 * w + x0
+                for y in range(y0, y1):
+                    for xx in range(x0, x1):
+                        row = x[ch, y, xx]
+                        at = y * w + xx
+                        for s in range(nv):
+                            better = row[s] > best[s]
+                            best[s] = row[s] if better else best[s]
+                            where[s] = at if better else where[s]
+
+
+@kernel
+def max_pool_lanes_backward(grad, argmax, dx):
+    """Route each output's gradient to the input that was its maximum (``dx``:
+    (C, H, W, NV)), outputs in the order of
+    :func:`skneuro.kernels.cpu.pool.max_pool_backward`."""
+    c, h, w, nv = dx.shape
+    oh, ow = grad.shape[1], grad.shape[2]
+    dtype = dx.dtype.type
+    for ch in prange(c):
+        plane = dx[ch].reshape(h * w * nv)
+        for k in range(h * w * nv):
+            plane[k] = dtype(0.0)
+        for i in range(oh):
+            for j in range(ow):
+                g = grad[ch, i, j]
+                where = argmax[ch, i, j]
+                for s in range(nv):
+                    k = where[s]
+                    plane[k * nv + s] += g[s]  # k = y * W + x
+
+
+@kernel
 def upsample_lanes_forward(x, sh, sw, out):
     """``out[c, i, j, s] = x[c, i // sh, j // sw, s]`` (nearest neighbour)."""
     c, h, w, nv = x.shape
