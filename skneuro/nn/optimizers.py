@@ -1,4 +1,5 @@
-"""Optimizers: one fused kernel call per parameter array per step.
+"""Optimizers: one fused kernel call per part of the flat parameter buffers per step
+(where the backend packed them; else one per parameter array).
 
 An optimizer keeps its state (velocities, moments) in arrays beside the
 parameters, allocated on the first step, and exposes one method,
