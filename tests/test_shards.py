@@ -100,6 +100,42 @@ def test_packed_and_separate_parameters_train_the_same_model(weight_grads):
         assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_prediction_in_our_kernels_runs_on_every_core_with_the_shards_values(
+        rng, dtype, monkeypatch):
+    """A network whose layers all run in our kernels predicts through their
+    parallel variants (TBB) instead of shards: the same values, to the bit."""
+    from skneuro.backends.cpu import prediction
+
+    network = Network.sequential((1, 8, 8), [
+        Conv(4, 3, activation="leaky_relu"), MaxPool(2), Conv(6, 3, padding="valid"),
+        Flatten(), Dense(16, "relu"), Dense(3)]).build(CPUBackend(dtype), rng)
+    x = rng.normal(size=(90, 1, 8, 8)).astype(dtype)
+    assert prediction._in_our_kernels(network, 40)
+    outs = []
+    for ours in (True, False):
+        monkeypatch.setattr(prediction, "_in_our_kernels", lambda net, rows, v=ours: v)
+        out = np.full((90, 3), np.nan, dtype)
+        network.backend.predict(network, x, out, 40, n_shards=2)
+        outs.append(out)
+    assert_array_equal(outs[0], outs[1])
+
+
+def test_a_network_with_blas_convolutions_predicts_in_shards(rng):
+    from skneuro.backends.cpu import prediction
+
+    pointwise = Network.sequential((2, 6, 6), [Conv(4, 1), Flatten(), Dense(3)]).build(
+        CPUBackend(np.float32), rng)
+    assert not prediction._in_our_kernels(pointwise, 40)
+    strided = Network.sequential((2, 6, 6), [Conv(4, 3, stride=2), Flatten(), Dense(3)]).build(
+        CPUBackend(np.float32), rng)
+    assert not prediction._in_our_kernels(strided, 40)
+    lanes = Network.sequential((2, 6, 6), [Conv(4, 3), Flatten(), Dense(3)]).build(
+        CPUBackend(np.float32), rng)
+    assert prediction._in_our_kernels(lanes, 40)
+    assert not prediction._in_our_kernels(lanes, 4)  # under MIN_LANES_BATCH: unfolded
+
+
 def test_sharded_forward_equals_the_network(rng):
     network = _network(np.random.default_rng(0))
     x = rng.normal(size=(50, 1, 6, 6))

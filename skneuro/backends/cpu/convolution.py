@@ -99,7 +99,7 @@ def forward_lanes(layer, inputs, n, training=False):
     slope = ops.scalar(layer.slope)
     fused = layer._fused_code(code)
     layer._cache_operand, layer._cache_padded = x, None
-    if _is_pointwise(layer):
+    if is_pointwise(layer):
         ops.dense.matmul_tn(layer.params["W"], x.reshape(c, -1), out.reshape(f, -1))
         out3 = out.reshape(f, -1, nv)
         ops.lanes_layers.bias_activation_lanes(out3, layer.params["b"], fused, slope, out3)
@@ -156,7 +156,7 @@ def _lanes_gradients(layer, delta):
     ops = layer.backend
     c, h, w, kh, kw, sh, sw, ph, pw, oh, ow = layer._geometry
     f, nv = layer.filters, delta.shape[3]
-    if _is_pointwise(layer):
+    if is_pointwise(layer):
         x2 = layer._cache_operand.reshape(c, -1)
         d2 = delta.reshape(f, -1)
         ops.dense.matmul_nt(x2, d2, layer.grads["W"])
@@ -192,7 +192,7 @@ def _lanes_gradients(layer, delta):
     return dx
 
 
-def _is_pointwise(layer):
+def is_pointwise(layer):
     """A 1x1 window without padding: in lanes, the product of the weights with
     the input's (C, H*W*NV) matrix, which BLAS computes at twice the speed
     of :func:`~skneuro.kernels.cpu.lanes.conv_lanes` (whose loads, one plane

@@ -5,7 +5,10 @@ through our product kernels (:mod:`skneuro.kernels.cpu.dense`, never BLAS),
 which skip zero blocks and give each row the result it gets alone, in any
 request and with any number of threads; their dense layers run as one chain
 (:mod:`skneuro.backends.cpu.dense_chain`) on every core. Networks that train
-in shards (:mod:`skneuro.backends.cpu.shards`) predict in shards too.
+in shards (:mod:`skneuro.backends.cpu.shards`) predict through the parallel
+variants of our kernels where every layer runs in them (the convolutions in
+lanes: a CNN's), and in shards where BLAS computes some layer (unfolded and
+1x1 convolutions), whose threads would fight the kernels'.
 """
 
 from skneuro.backends._predict import predict_in_passes
@@ -34,6 +37,19 @@ def predict(network, X, out, chunk, n_shards, finish):
         with products_on_every_core():
             predict_in_passes(network, X, out, chunk, finish)
         return
+    if QUICK_THREAD_START and _in_our_kernels(network, min(n, chunk)):
+        # Every layer runs in our kernels: their parallel variants take each
+        # pass on every core, through TBB, whose workers wait a moment for
+        # the next kernel. The shards' Python threads, woken for every pass,
+        # ran at half speed for the first ~50 ms after an idle moment on the
+        # machines we measure (the course's valid CNN, 1,000 rows after 0.5 s
+        # of idle: 12-14 ms a call for the first four calls, then 7.7; through
+        # TBB 7.2-7.8 ms from the first), and slower after as well (161,000
+        # against 112,000-124,000 samples/s). Each output is one kernel's
+        # fixed computation either way: the same values.
+        with parallel_kernels(), single_threaded_blas():
+            predict_in_passes(network, X, out, chunk, finish)
+        return
     # The shards' threads, each with single-threaded products, write into
     # ``out`` directly.
     network.check_rows(min(n, chunk), training=False)
@@ -44,6 +60,16 @@ def predict(network, X, out, chunk, n_shards, finish):
             shards.forward(network.backend.asarray(X[start:start + chunk]), result)
             if finish is not None:
                 finish(result)
+
+
+def _in_our_kernels(network, rows):
+    """Whether a pass of ``rows`` rows through ``network`` runs in our kernels
+    alone: no convolution through BLAS (unfolded, or 1x1)."""
+    from skneuro.backends.cpu import convolution
+
+    return all(node.layer.op != "conv" or (convolution.method(node.layer, rows) == "lanes"
+                                           and not convolution.is_pointwise(node.layer))
+               for node in network.nodes)
 
 
 def products_on_every_core(also=()):
