@@ -49,6 +49,7 @@ from skneuro.kernels.cpu.fast_exp import exp
 # Inlined into the kernels that call them, so each loop vectorizes there.
 _row = numba.njit(inline="always")
 
+
 @_row
 def _identity(src, bias, param, dst):
     for j in range(src.shape[0]):
