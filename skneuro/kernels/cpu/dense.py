@@ -445,38 +445,16 @@ def transpose_tiles(out, x):
     row_tiles = n // _TILE
     col_tiles = m // _TILE
     for tile in prange(row_tiles * col_tiles):
-        _transpose_tile(xf, of, n, m, (tile // col_tiles) * _TILE, (tile % col_tiles) * _TILE)
-    _transpose_edges(x, out, row_tiles * _TILE, col_tiles * _TILE)
-
-
-@numba.njit(inline="always")
-def _transpose_tile(xf, of, n, m, i0, j0):
-    """The 16 x 16 float32 tile at (i0, j0) of the (N, M) ``x`` (flat ``xf``) into
-    its transpose (flat ``of``), through registers."""
-    at = i0 * m + j0
-    t = simd.transpose(
-        simd.load(xf, at), simd.load(xf, at + m),
-        simd.load(xf, at + 2 * m), simd.load(xf, at + 3 * m),
-        simd.load(xf, at + 4 * m), simd.load(xf, at + 5 * m),
-        simd.load(xf, at + 6 * m), simd.load(xf, at + 7 * m),
-        simd.load(xf, at + 8 * m), simd.load(xf, at + 9 * m),
-        simd.load(xf, at + 10 * m), simd.load(xf, at + 11 * m),
-        simd.load(xf, at + 12 * m), simd.load(xf, at + 13 * m),
-        simd.load(xf, at + 14 * m), simd.load(xf, at + 15 * m))
-    for r in range(_TILE):
-        simd.store(of, (j0 + r) * n + i0, t[r])
-
-
-@numba.njit(inline="always")
-def _transpose_edges(x, out, row_edge, col_edge):
-    """``out[j, i] = x[i, j]`` for the rows from ``row_edge`` and the columns from
-    ``col_edge``: what the whole tiles leave."""
-    n, m = x.shape
-    for i in range(row_edge, n):
+        i0 = (tile // col_tiles) * _TILE
+        j0 = (tile % col_tiles) * _TILE
+        t = simd.load_transposed(xf, i0 * m + j0, m)
+        for r in range(_TILE):
+            simd.store(of, (j0 + r) * n + i0, t[r])
+    for i in range(row_tiles * _TILE, n):  # the rows past the whole tiles
         for j in range(m):
             out[j, i] = x[i, j]
-    for j in range(col_edge, m):
-        for i in range(row_edge):
+    for j in range(col_tiles * _TILE, m):  # the columns past them
+        for i in range(row_tiles * _TILE):
             out[j, i] = x[i, j]
 
 

@@ -193,15 +193,7 @@ def _to_lanes_float32(x, ph, pw, out):
             src = (s0 * c + ch) * hw
             for p0 in range(0, blocked_positions, 16):
                 at = src + p0
-                t = simd.transpose(
-                    simd.load(xf, at), simd.load(xf, at + step),
-                    simd.load(xf, at + 2 * step), simd.load(xf, at + 3 * step),
-                    simd.load(xf, at + 4 * step), simd.load(xf, at + 5 * step),
-                    simd.load(xf, at + 6 * step), simd.load(xf, at + 7 * step),
-                    simd.load(xf, at + 8 * step), simd.load(xf, at + 9 * step),
-                    simd.load(xf, at + 10 * step), simd.load(xf, at + 11 * step),
-                    simd.load(xf, at + 12 * step), simd.load(xf, at + 13 * step),
-                    simd.load(xf, at + 14 * step), simd.load(xf, at + 15 * step))
+                t = simd.load_transposed(xf, at, step)
                 for m in range(16):
                     p = p0 + m
                     simd.store(of, ((ch * hp + ph + p // w) * wp + pw + p % w) * nv + s0, t[m])
@@ -255,15 +247,7 @@ def _from_lanes_float32(y, code, param, out):
             dest = (s0 * f + k) * hw
             for p0 in range(0, blocked_positions, 16):
                 at = src + p0 * nv + s0
-                t = simd.transpose(
-                    simd.load(yf, at), simd.load(yf, at + nv),
-                    simd.load(yf, at + 2 * nv), simd.load(yf, at + 3 * nv),
-                    simd.load(yf, at + 4 * nv), simd.load(yf, at + 5 * nv),
-                    simd.load(yf, at + 6 * nv), simd.load(yf, at + 7 * nv),
-                    simd.load(yf, at + 8 * nv), simd.load(yf, at + 9 * nv),
-                    simd.load(yf, at + 10 * nv), simd.load(yf, at + 11 * nv),
-                    simd.load(yf, at + 12 * nv), simd.load(yf, at + 13 * nv),
-                    simd.load(yf, at + 14 * nv), simd.load(yf, at + 15 * nv))
+                t = simd.load_transposed(yf, at, nv)
                 for m in range(16):
                     simd.store(of, dest + m * step + p0, t[m])
             for p in range(blocked_positions, hw):

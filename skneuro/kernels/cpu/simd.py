@@ -14,6 +14,7 @@ checks bounds: callers guarantee that ``index + width(array)`` elements
 exist.
 """
 
+import numba
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -365,3 +366,20 @@ def transpose(typingctx, *vectors):
         return context.make_tuple(builder, result, rows)
 
     return result(types.StarArgTuple(vectors)), codegen
+
+
+@numba.njit(inline="always")
+def load_transposed(array, at, stride):
+    """The 16 vectors of a float32 ``array`` at ``at``, ``at + stride``, ...,
+    ``at + 15 * stride``, transposed (:func:`transpose`): element ``l`` of
+    result ``r`` is ``array[at + l * stride + r]``. A 16 x 16 block of a
+    matrix with rows ``stride`` apart, read as its columns."""
+    return transpose(
+        load(array, at), load(array, at + stride),
+        load(array, at + 2 * stride), load(array, at + 3 * stride),
+        load(array, at + 4 * stride), load(array, at + 5 * stride),
+        load(array, at + 6 * stride), load(array, at + 7 * stride),
+        load(array, at + 8 * stride), load(array, at + 9 * stride),
+        load(array, at + 10 * stride), load(array, at + 11 * stride),
+        load(array, at + 12 * stride), load(array, at + 13 * stride),
+        load(array, at + 14 * stride), load(array, at + 15 * stride))
