@@ -94,10 +94,8 @@ class fixed_order_products:  # noqa: N801  (a context manager, used like a funct
         return False
 
 
-def fixed_order_active():
-    """Whether this thread is inside :class:`fixed_order_products`."""
+def _fixed_order():
     return getattr(_WORKSPACE, "fixed_order", False)
-
 
 
 def _small(out, inner):
@@ -121,7 +119,7 @@ def matmul(a, b, out, exact_rows=True):
     :class:`fixed_order_products` and not :func:`_small`: in the CNNs'
     shards each shard's BLAS runs in one thread.
     """
-    if exact_rows or (fixed_order_active() and not _small(out, a.shape[1])):
+    if exact_rows or (_fixed_order() and not _small(out, a.shape[1])):
         matmul_rows(np.ascontiguousarray(a, dtype=b.dtype), np.ascontiguousarray(b), out)
     else:
         np.dot(a, b, out=out)
@@ -385,7 +383,7 @@ def _store_block(of, at, v, room, a0, a1, a2, a3):
 def matmul_tn(a, b, out):
     """``out = a.T @ b`` (weight gradient): BLAS, or :func:`matmul_rows` on a
     transposed copy of ``a`` inside :class:`fixed_order_products`."""
-    if fixed_order_active() and not _small(out, a.shape[0]):
+    if _fixed_order() and not _small(out, a.shape[0]):
         a_t = _transposed(a, "a_t")
         b = np.ascontiguousarray(b)
         matmul_row_blocks(out, a_t, b, taps_workspace(*a_t.shape))
@@ -397,7 +395,7 @@ def matmul_nt(a, b, out):
     """``out = a @ b.T`` (gradient with respect to the input): BLAS, or
     :func:`matmul_rows` on a transposed copy of ``b`` inside
     :class:`fixed_order_products`."""
-    if fixed_order_active() and not _small(out, a.shape[1]):
+    if _fixed_order() and not _small(out, a.shape[1]):
         b_t = _transposed(b, "b_t")
         a = np.ascontiguousarray(a)
         matmul_row_blocks(out, a, b_t, taps_workspace(*a.shape))
@@ -424,7 +422,7 @@ def transpose(out, x):
     """``out[j, i] = x[i, j]`` for a C-contiguous (N, M) ``x`` and (M, N) ``out``.
 
     float32 goes through 16 x 16 tiles transposed in registers
-    (:func:`transpose_tiles`): a 256 x 128 matrix in ~4 us on one core,
+    (:func:`transpose_tiles`): a 256 x 128 matrix in ~7-8.5 us on one core,
     where an element loop (:func:`transpose_elements`, for float64) or
     numpy's strided copy take ~19-22 us.
     """
@@ -476,20 +474,16 @@ def transpose_elements(out, x):
 @kernel
 def column_sum(x, out):
     """``out[j] = sum_i x[i, j]``, rows added in index order."""
-    m = x.shape[1]
-    for blk in prange((m + _COLUMN_BLOCK - 1) // _COLUMN_BLOCK):
+    n, m = x.shape
+    n_blocks = (m + _COLUMN_BLOCK - 1) // _COLUMN_BLOCK
+    for blk in prange(n_blocks):
         start = blk * _COLUMN_BLOCK
-        _column_block_sum(x, out, start, min(start + _COLUMN_BLOCK, m))
-
-
-@numba.njit(inline="always")
-def _column_block_sum(x, out, start, stop):
-    """``out[j] = sum_i x[i, j]`` for ``start <= j < stop``, rows added in order."""
-    for j in range(start, stop):
-        out[j] = x.dtype.type(0.0)
-    for i in range(x.shape[0]):
+        stop = min(start + _COLUMN_BLOCK, m)
         for j in range(start, stop):
-            out[j] += x[i, j]
+            out[j] = x.dtype.type(0.0)
+        for i in range(n):
+            for j in range(start, stop):
+                out[j] += x[i, j]
 
 
 @kernel
