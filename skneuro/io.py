@@ -30,6 +30,7 @@ True
 import importlib
 import inspect
 import pkgutil
+import tokenize
 
 from skneuro._saved_state import STATE_FORMAT, IncompatibleStateError
 
@@ -110,5 +111,15 @@ def load(file):
     IncompatibleStateError
         If the file was saved by a skneuro whose fitted state this one cannot
         read.
+    ValueError
+        If an array in the file is damaged or of a type a model cannot hold.
     """
-    return _skops().load(file, trusted=trusted_types())
+    try:
+        return _skops().load(file, trusted=trusted_types())
+    except (SyntaxError, tokenize.TokenError) as exc:
+        # numpy reads an array's header as a Python literal: a damaged one
+        # fails to tokenize or parse (with one byte in three hundred of a
+        # shortened header, found by a forged file in the tests) instead of
+        # raising numpy's own ValueError.
+        raise ValueError(f"This file's arrays cannot be read: a header is damaged "
+                         f"({exc}).") from exc

@@ -225,6 +225,33 @@ def test_arrays_of_the_wrong_dtype_are_refused(data, tmp_path, descr):
         load(forged)
 
 
+def test_an_array_header_damaged_past_parsing_is_refused_as_a_value_error(data, tmp_path):
+    """The forgery above shortens the header by a byte, so numpy's header reader
+    takes in the first byte of the data. Where that byte opens a bracket the
+    header no longer tokenizes (a TokenError, not numpy's ValueError): the
+    weights' first byte is set to one here, and the error is still a
+    ValueError."""
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPClassifier((6,), max_iter=1, random_state=0).fit(X, y)
+    path, forged = tmp_path / "model.skops", tmp_path / "forged.skops"
+    dump(model, path)
+    changed = 0
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(forged, "w") as dst:
+        for item in src.infolist():
+            content = src.read(item)
+            if item.filename.endswith(".npy") and b"(64, 6)" in content[:128]:
+                end = 10 + int.from_bytes(content[8:10], "little")  # npy format 1.0
+                content = content[:end] + b"(" + content[end + 1:]
+                content = content.replace(b"'<f4'", b"'|O'", 1)
+                changed += 1
+            dst.writestr(item, content)
+    assert changed >= 1
+    with pytest.raises(ValueError, match="header is damaged"):
+        load(forged)
+
+
 def test_saving_changes_nothing_in_the_model(data):
     X, y = data
     with warnings.catch_warnings():
