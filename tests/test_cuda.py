@@ -190,11 +190,11 @@ def test_loss_kernels(gpu, rng, name):
 def test_optimizer_kernels(gpu, rng):
     p, g = (rng.normal(size=(3, 5)).astype(F32) for _ in range(2))
     s1, s2 = (np.abs(rng.normal(size=(3, 5))).astype(F32) for _ in range(2))
-    cases = [
-        ("sgd_update", [s1], (F32(0.1), F32(0.9), True, F32(0.01))),
-        ("adam_update", [s1, s2], (F32(0.01), F32(0.9), F32(0.999), F32(1e-8), F32(0.01))),
-        ("rmsprop_update", [s2], (F32(0.01), F32(0.9), F32(1e-8), F32(0.01))),
-        ("adagrad_update", [s2], (F32(0.01), F32(1e-8), F32(0.01))),
+    cases = [  # the L2 penalty on the first 9 elements (of 15)
+        ("sgd_update", [s1], (F32(0.1), F32(0.9), True, F32(0.01), 9)),
+        ("adam_update", [s1, s2], (F32(0.01), F32(0.9), F32(0.999), F32(1e-8), F32(0.01), 9)),
+        ("rmsprop_update", [s2], (F32(0.01), F32(0.9), F32(1e-8), F32(0.01), 9)),
+        ("adagrad_update", [s2], (F32(0.01), F32(1e-8), F32(0.01), 9)),
     ]
     for name, slots, scalars in cases:
         p_cpu, slots_cpu = p.copy(), [s.copy() for s in slots]

@@ -1,6 +1,6 @@
 """Both backends pack a network's parameters into flat buffers (see
-:mod:`skneuro.backends._flat`): an optimizer step is two kernel calls (on the
-GPU, two launches), and nothing else changes. Runs on numba's CUDA simulator
+:mod:`skneuro.backends._flat`): an optimizer step is one kernel call (on the
+GPU, one launch), and nothing else changes. Runs on numba's CUDA simulator
 (tests/conftest.py)."""
 
 import pickle
@@ -60,9 +60,9 @@ def _count_updates(backend, monkeypatch):
     return calls
 
 
-def test_an_optimizer_step_is_two_calls_when_packed_and_one_per_array_otherwise(
+def test_an_optimizer_step_is_one_call_when_packed_and_one_per_array_otherwise(
         monkeypatch):
-    for device, packed, expected in (("cuda", True, 2), ("cpu", True, 2), ("cpu", False, 8)):
+    for device, packed, expected in (("cuda", True, 1), ("cpu", True, 1), ("cpu", False, 8)):
         net = _network(device, packed)
         calls = _count_updates(net.backend, monkeypatch)
         make_optimizer("sgd").step(net, 0.1, 1e-3)

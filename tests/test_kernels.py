@@ -688,7 +688,7 @@ def test_output_activations(variant, rng):
 def test_sgd_update(variant, nesterov, rng):
     w, g, v = (rng.normal(size=(6, 5)) for _ in range(3))
     expected_w, expected_v = naive.sgd(w, g, v, 0.1, 0.9, nesterov, 0.01)
-    _variant(optim.sgd_update, variant)(w, g, v, 0.1, 0.9, nesterov, 0.01)
+    _variant(optim.sgd_update, variant)(w, g, v, 0.1, 0.9, nesterov, 0.01, w.size)
     assert_allclose(w, expected_w)
     assert_allclose(v, expected_v)
 
@@ -707,7 +707,7 @@ def test_adam_update_matches_bias_corrected_equations(variant, rng):
         # Kingma & Ba's algorithm 1 step, with epsilon 0 where the two forms agree.
         textbook = textbook - 1e-2 * m_hat / np.sqrt(v_hat)
         lr_t = 1e-2 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
-        _variant(optim.adam_update, variant)(w, g, m, v, lr_t, 0.9, 0.999, 1e-8, 0.0)
+        _variant(optim.adam_update, variant)(w, g, m, v, lr_t, 0.9, 0.999, 1e-8, 0.0, w.size)
     assert_allclose(w, ref_w)
     assert_allclose(m, ref_m)
     assert_allclose(v, ref_v)
@@ -720,14 +720,39 @@ def test_rmsprop_and_adagrad_updates(variant, rng):
     s = np.abs(s)
     expected_w, expected_s = naive.rmsprop(w, g, s, 0.01, 0.9, 1e-8, 0.1)
     w1, s1 = w.copy(), s.copy()
-    _variant(optim.rmsprop_update, variant)(w1, g, s1, 0.01, 0.9, 1e-8, 0.1)
+    _variant(optim.rmsprop_update, variant)(w1, g, s1, 0.01, 0.9, 1e-8, 0.1, w1.size)
     assert_allclose(w1, expected_w)
     assert_allclose(s1, expected_s)
     expected_w, expected_s = naive.adagrad(w, g, s, 0.01, 1e-8, 0.1)
     w2, s2 = w.copy(), s.copy()
-    _variant(optim.adagrad_update, variant)(w2, g, s2, 0.01, 1e-8, 0.1)
+    _variant(optim.adagrad_update, variant)(w2, g, s2, 0.01, 1e-8, 0.1, w2.size)
     assert_allclose(w2, expected_w)
     assert_allclose(s2, expected_s)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ["sgd_update", "adam_update", "rmsprop_update",
+                                  "adagrad_update"])
+def test_the_l2_penalty_stops_at_decay_stop(name, variant, rng):
+    """One call over a flat buffer (penalized parameters first) gives what a
+    call per part gives: ``l2`` before ``decay_stop``, none after."""
+    scalars = {"adam_update": (1e-3, 0.9, 0.999, 1e-8), "sgd_update": (0.01, 0.9, True),
+               "rmsprop_update": (0.01, 0.9, 1e-8), "adagrad_update": (0.01, 1e-8)}[name]
+    n_slots = 2 if name == "adam_update" else 1
+    kernel = _variant(getattr(optim, name), variant)
+    w, g = rng.normal(size=(2, 50))
+    slots = [np.abs(rng.normal(size=50)) for _ in range(n_slots)]
+    one = [a.copy() for a in (w, *slots)]
+    kernel(one[0], g, *one[1:], *scalars, 0.5, 30)
+    parts = [a.copy() for a in (w, *slots)]
+    kernel(*(a[:30] for a in parts[:1]), g[:30], *(a[:30] for a in parts[1:]), *scalars, 0.5, 30)
+    kernel(*(a[30:] for a in parts[:1]), g[30:], *(a[30:] for a in parts[1:]), *scalars, 0.0, 20)
+    for a, b in zip(one, parts):
+        assert_array_equal(a, b)
+    unpenalized = [a.copy() for a in (w, *slots)]
+    kernel(unpenalized[0], g, *unpenalized[1:], *scalars, 0.5, 0)
+    assert not np.array_equal(unpenalized[0][:30], one[0][:30])
+    assert_array_equal(unpenalized[0][30:], one[0][30:])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -749,8 +774,8 @@ def test_updates_are_the_same_to_the_bit_in_both_variants(dtype, rng):
         results = []
         for variant in (kernel.serial, kernel.parallel):
             arrays = [a.copy() for a in start]
-            for _ in range(3):
-                variant(arrays[0], arrays[1], *arrays[2:], *args)
+            for _ in range(3):  # the penalty on the first two thirds
+                variant(arrays[0], arrays[1], *arrays[2:], *args, 2 * n // 3)
             results.append(arrays)
         for a, b in zip(*results):
             assert_array_equal(a, b, err_msg=name)
@@ -761,14 +786,14 @@ def test_float32_update_stays_float32(rng):
     g = rng.normal(size=100).astype(np.float32)
     m, v = np.zeros_like(w), np.zeros_like(w)
     f32 = np.float32
-    optim.adam_update(w, g, m, v, f32(1e-3), f32(0.9), f32(0.999), f32(1e-8), f32(0))
+    optim.adam_update(w, g, m, v, f32(1e-3), f32(0.9), f32(0.999), f32(1e-8), f32(0), w.size)
     assert w.dtype == np.float32
     # The trap of PERF-NOTES: a float64 scalar widens the whole loop, which then
     # does not vectorize. Compile the kernel body afresh (Numba cannot show the
     # machine code of a kernel loaded from its cache) with the kernels' options.
     fresh = numba.njit(**{**_OPTIONS, "fastmath": set(EXACT_FASTMATH)})(
         optim.adam_update.py_func)
-    fresh(w, g, m, v, f32(1e-3), f32(0.9), f32(0.999), f32(1e-8), f32(0))
+    fresh(w, g, m, v, f32(1e-3), f32(0.9), f32(0.999), f32(1e-8), f32(0), w.size)
     sig = fresh.signatures[0]
     assert "fpext" not in fresh.inspect_llvm(sig)
     assert "zmm" in fresh.inspect_asm(sig) or "ymm" in fresh.inspect_asm(sig)
@@ -839,7 +864,7 @@ def test_kernels_never_leave_subnormal_numbers(rng):
     v = np.full(64, 1e-6, np.float32)
     f32 = np.float32
     for _ in range(2000):  # 0.9**2000 underflows far below the smallest normal
-        optim.adam_update(w, g, m, v, f32(1e-3), f32(0.9), f32(0.999), f32(1e-8), f32(0))
+        optim.adam_update(w, g, m, v, f32(1e-3), f32(0.9), f32(0.999), f32(1e-8), f32(0), w.size)
     for a in (m, v):
         assert not ((a != 0) & (np.abs(a) < tiny)).any()
     z = np.array([[0.0, 200.0, -200.0]], np.float32)

@@ -228,7 +228,7 @@ def test_threads_fitting_at_once_do_not_crash(layer):
                 w = np.ones(300_000, np.float32)
                 for _ in range(50):
                     optim.sgd_update(w, w.copy(), np.zeros_like(w), np.float32(1e-3),
-                                     np.float32(0.9), True, np.float32(0))
+                                     np.float32(0.9), True, np.float32(0), w.size)
         except Exception as exc:
             errors.append(exc)
 
@@ -266,7 +266,7 @@ def test_fork_after_a_parallel_fit_does_not_hang(layer):
         with parallel_kernels():
             w = np.ones(300_000, np.float32)
             optim.sgd_update(w, w.copy(), np.zeros_like(w), np.float32(1e-3),
-                             np.float32(0.9), True, np.float32(0))
+                             np.float32(0.9), True, np.float32(0), w.size)
         return MLPClassifier((16,), max_iter=2, random_state=0).fit(X, y).predict(X)
 
     job()

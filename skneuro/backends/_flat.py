@@ -1,8 +1,8 @@
 """Every parameter and gradient of a network as views of two flat buffers.
 
 An optimizer's update is elementwise, so over flat buffers it is one kernel
-call for all the parameters that take the L2 penalty and one for the others,
-instead of one per parameter array: a diffusion U-Net has ~150 of them, and
+call for all the parameters (the penalized ones first, up to the ``decay_stop``
+the update kernels take), instead of one per parameter array: a diffusion U-Net has ~150 of them, and
 on a GPU each call is a launch (~25 us from Python), on the CPU a dispatch
 (~2 us). Both backends pack a network's parameters this way when it is built
 or bound (``backend.arrange_parameters``). The layers see nothing of it: their
@@ -73,18 +73,11 @@ class FlatParameters:
             views.append(flat[offset:offset + size].reshape(layer.params[name].shape))
         return views
 
-    def ranges(self):
-        """``(start, stop, decayed)`` of the non-empty parts of the buffers: the
-        parameters that take the L2 penalty, then the others."""
-        split, total = self.split, self.params.shape[0]
-        return [(start, stop, decayed) for start, stop, decayed in
-                ((0, split, True), (split, total, False)) if stop > start]
-
-    def groups(self, slots):
-        """``(params, grads, slots, decayed)`` for the parts of :meth:`ranges`."""
-        for start, stop, decayed in self.ranges():
-            yield (self.params[start:stop], self.grads[start:stop],
-                   [s[start:stop] for s in slots], decayed)
+    def group(self, slots):
+        """``(params, grads, slots, decay_stop)``: the whole buffers, the
+        optimizer's ``slots`` (shaped as :attr:`params`), and where the
+        parameters that take the L2 penalty end (:attr:`split`)."""
+        return self.params, self.grads, slots, self.split
 
     def replica_gradients(self, network, replica, backend):
         """Make ``replica``'s gradients (a :meth:`~skneuro.nn.Network.replicate` of

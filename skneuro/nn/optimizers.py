@@ -57,30 +57,31 @@ class Optimizer:
         self.t += 1
 
     def _groups(self, network, whole=True):
-        """``(params, grads, slots, decayed)`` of the arrays one call each updates: the
-        two halves of the flat buffers where the backend packed the parameters
-        (see :mod:`skneuro.backends._flat`) and ``whole``, else each parameter."""
+        """``(params, grads, slots, decay_stop)`` of the arrays one call each
+        updates, the L2 penalty applying to their elements before
+        ``decay_stop``: the flat buffers where the backend packed the
+        parameters (see :mod:`skneuro.backends._flat`) if ``whole``, else each
+        parameter."""
         flat = network.flat_parameters
         if whole and flat is not None and self.__dict__.get("_flat_of") is flat:
-            yield from flat.groups(self._flat_slots)
+            yield flat.group(self._flat_slots)
             return
         for (layer, name), slots in zip(network.parameters(), self.state):
-            yield layer.params[name], layer.grads[name], slots, name in layer.decay
+            param = layer.params[name]
+            yield param, layer.grads[name], slots, param.size if name in layer.decay else 0
 
     def update_part(self, network, learning_rate, l2, part, n_parts, flat=True):
         """Update part ``part`` of ``n_parts`` fixed element ranges of every parameter.
 
         The updates are elementwise, so the parts can run in parallel threads
         (see :mod:`skneuro.backends.cpu.shards`) and give the result of one call.
-        The parts are of each part of the flat buffers where the parameters
-        are packed and ``flat``, else of each parameter: a caller running them
-        in threads makes each thread update the ranges whose gradients it
-        summed.
+        The parts are of the flat buffers where the parameters are packed and
+        ``flat``, else of each parameter: a caller running them in threads
+        makes each thread update the ranges whose gradients it summed.
         """
         backend = network.backend
-        zero = backend.scalar(0.0)
         l2 = backend.scalar(l2)
-        for param, grad, slots, decayed in self._groups(network, whole=flat):
+        for param, grad, slots, decay_stop in self._groups(network, whole=flat):
             if param.ndim != 1:
                 # One compiled signature of each update (1-D), not one per
                 # rank: a fit compiles its update kernel once (~0.15 s cold).
@@ -90,7 +91,8 @@ class Optimizer:
                 lo, hi = part * param.size // n_parts, (part + 1) * param.size // n_parts
                 param, grad = param[lo:hi], grad[lo:hi]
                 slots = [s[lo:hi] for s in slots]
-            self._update(backend, param, grad, slots, learning_rate, l2 if decayed else zero)
+                decay_stop = min(max(decay_stop - lo, 0), hi - lo)
+            self._update(backend, param, grad, slots, learning_rate, l2, decay_stop)
 
     def bind(self, backend):
         """Move the state arrays to ``backend``."""
@@ -129,9 +131,10 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
 
-    def _update(self, backend, param, grad, slots, lr, l2):
+    def _update(self, backend, param, grad, slots, lr, l2, decay_stop):
         backend.optim.sgd_update(param, grad, slots[0], backend.scalar(lr),
-                                 backend.scalar(self.momentum), bool(self.nesterov), l2)
+                                 backend.scalar(self.momentum), bool(self.nesterov), l2,
+                                 decay_stop)
 
 
 class Adam(Optimizer):
@@ -152,13 +155,14 @@ class Adam(Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
 
-    def _update(self, backend, param, grad, slots, lr, l2):
+    def _update(self, backend, param, grad, slots, lr, l2, decay_stop):
         # The bias correction depends on the step count only: folded into the
         # learning rate once per array rather than once per element.
         lr_t = lr * math.sqrt(1 - self.beta_2**self.t) / (1 - self.beta_1**self.t)
         s = backend.scalar
         backend.optim.adam_update(param, grad, slots[0], slots[1], s(lr_t),
-                                  s(self.beta_1), s(self.beta_2), s(self.epsilon), l2)
+                                  s(self.beta_1), s(self.beta_2), s(self.epsilon), l2,
+                                  decay_stop)
 
 
 class RMSprop(Optimizer):
@@ -178,10 +182,10 @@ class RMSprop(Optimizer):
         self.rho = rho
         self.epsilon = epsilon
 
-    def _update(self, backend, param, grad, slots, lr, l2):
+    def _update(self, backend, param, grad, slots, lr, l2, decay_stop):
         s = backend.scalar
         backend.optim.rmsprop_update(param, grad, slots[0], s(lr), s(self.rho),
-                                     s(self.epsilon), l2)
+                                     s(self.epsilon), l2, decay_stop)
 
 
 class Adagrad(Optimizer):
@@ -198,9 +202,10 @@ class Adagrad(Optimizer):
         super().__init__()
         self.epsilon = epsilon
 
-    def _update(self, backend, param, grad, slots, lr, l2):
+    def _update(self, backend, param, grad, slots, lr, l2, decay_stop):
         s = backend.scalar
-        backend.optim.adagrad_update(param, grad, slots[0], s(lr), s(self.epsilon), l2)
+        backend.optim.adagrad_update(param, grad, slots[0], s(lr), s(self.epsilon), l2,
+                                      decay_stop)
 
 
 def make_optimizer(solver, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,

@@ -93,7 +93,7 @@ class CPUBackend:
     # -- strategies ----------------------------------------------------------
     def arrange_parameters(self, network):
         """Pack the parameters and gradients into two flat buffers, so that an
-        optimizer step is two kernel calls, not two per layer (~2.5 us of
+        optimizer step is one kernel call, not two per layer (~2.5 us of
         dispatch each; see :mod:`skneuro.backends._flat`)."""
         flat = network.__dict__.get("_flat")
         if flat is None or not flat.is_current(network):

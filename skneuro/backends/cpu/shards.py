@@ -253,18 +253,18 @@ class Shards:
         flat = self.network.flat_parameters
         flat_grads = [replica.__dict__.get("_flat_grads") for replica in replicas]
         if flat is not None and all(g is not None for g in flat_grads):
-            # Packed: each thread adds up, then updates, its part of each part
-            # of the flat buffers (the optimizer's ranges), a few calls in all,
-            # leaving out the weights whose gradient is the batch's already.
+            # Packed: each thread adds up, then updates, its part of the flat
+            # buffers (the part the optimizer's update_part gives it), a few
+            # calls in all, leaving out the weights whose gradient is the
+            # batch's already.
             done = sorted(flat.offsets[id(layers[i]), "W"] for i, _ in pending)
+            size = flat.grads.shape[0]
 
             def task(part):
                 def run():
-                    for start, stop, _ in flat.ranges():
-                        lo, hi = _part(stop - start, part, n_parts)
-                        for a, b in _outside(start + lo, start + hi, done):
-                            for grads in flat_grads:
-                                add_into(flat.grads[a:b], grads[a:b])
+                    for a, b in _outside(*_part(size, part, n_parts), done):
+                        for grads in flat_grads:
+                            add_into(flat.grads[a:b], grads[a:b])
                     optimizer.update_part(self.network, learning_rate, l2, part, n_parts)
                 return run
         else:

@@ -78,7 +78,7 @@ class CUDABackend:
     # -- strategies ----------------------------------------------------------
     def arrange_parameters(self, network):
         """Pack the parameters and gradients into two flat buffers, so that an
-        optimizer step is two launches (see :mod:`skneuro.backends._flat`)."""
+        optimizer step is one launch (see :mod:`skneuro.backends._flat`)."""
         flat = network.__dict__.get("_flat")
         if flat is None or not flat.is_current(network):
             network.__dict__["_flat"] = FlatParameters(network, self)
