@@ -80,6 +80,19 @@ def test_activation_kernels(gpu, rng, name):
     gpu.activations.activation_backward(g_d, a_d, code, param, out_d)
     assert_allclose(gpu.to_host(out_d), cpu_out, **TOL)
 
+    # Fused with the bias gradient: what the two kernels give, to the bit.
+    sums_cpu = np.empty(z.shape[1], F32)
+    fused_cpu = np.empty_like(g)
+    cpu_act.activation_backward_column_sum(g, expected, code, param, fused_cpu, sums_cpu)
+    assert_array_equal(fused_cpu, cpu_out)
+    fused_d, sums_d, separate_sums_d = gpu.empty(z.shape), gpu.empty(z.shape[1]), gpu.empty(
+        z.shape[1])
+    gpu.activations.activation_backward_column_sum(g_d, a_d, code, param, fused_d, sums_d)
+    gpu.dense.column_sum(out_d, separate_sums_d)
+    assert_array_equal(gpu.to_host(fused_d), gpu.to_host(out_d))
+    assert_array_equal(gpu.to_host(sums_d), gpu.to_host(separate_sums_d))
+    assert_allclose(gpu.to_host(sums_d), sums_cpu, **TOL)
+
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (5, 3, 7), (9, 6, 5)])
 def test_matrix_products(gpu, rng, shape):

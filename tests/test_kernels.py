@@ -117,6 +117,12 @@ def test_activation_backward(name, dtype, variant, shape, seed):
     public = np.empty_like(g)
     activations.activation_backward(g, a, activations.CODES[name], dtype(slope), public)
     assert_array_equal(public, out)
+    fused, sums = np.empty_like(g), np.empty(shape[1], dtype)
+    activations.activation_backward_column_sum(g, a, activations.CODES[name], dtype(slope),
+                                               fused, sums)
+    assert_array_equal(fused, out)
+    assert_allclose(sums, expected.sum(axis=0), rtol=1e-4 if dtype == np.float32 else 1e-10,
+                    atol=1e-4 * shape[0])
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -14,7 +14,8 @@ contract and have no CUDA twin.
 
 #: Kernel operations, by kernel module: ``backend.<module>.<function>``.
 OPERATIONS = {
-    "activations": ("activation_backward", "activation_forward", "bias_activation_forward"),
+    "activations": ("activation_backward", "activation_backward_column_sum", "activation_forward",
+                    "bias_activation_forward"),
     "augment": ("augment",),
     "conv": ("channel_bias_activation", "channels_to_samples", "col2im", "flip_filters",
              "im2col", "samples_to_channels"),

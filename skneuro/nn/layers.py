@@ -253,11 +253,13 @@ default="auto"
         code = ACTIVATION_CODES[self.activation]
         if code == ACTIVATION_CODES["identity"]:
             delta = grad
+            ops.dense.column_sum(delta, self.grads["b"])
         else:
+            # The delta and the bias gradient in one call (one launch on a GPU).
             delta = self._buffer("delta", grad.shape)
-            ops.activations.activation_backward(
-                grad, self._cache_derivative_arg, code, ops.scalar(self.slope), delta
-            )
+            ops.activations.activation_backward_column_sum(
+                grad, self._cache_derivative_arg, code, ops.scalar(self.slope), delta,
+                self.grads["b"])
         x = self._cache_input
         if _is_sparse(x):
             self.grads["W"][...] = x.T @ delta
@@ -267,7 +269,6 @@ default="auto"
             self._cache_delta = delta
         else:
             ops.dense.matmul_tn(x, delta, self.grads["W"])
-        ops.dense.column_sum(delta, self.grads["b"])
         if not self.need_input_grad:
             return [None]
         dx = self._buffer("dx", x.shape)
