@@ -80,18 +80,24 @@ def test_activation_kernels(gpu, rng, name):
     gpu.activations.activation_backward(g_d, a_d, code, param, out_d)
     assert_allclose(gpu.to_host(out_d), cpu_out, **TOL)
 
-    # Fused with the bias gradient: what the two kernels give, to the bit.
+    # The dense layer's fused operations: what the separate kernels give, to the bit.
     sums_cpu = np.empty(z.shape[1], F32)
     fused_cpu = np.empty_like(g)
-    cpu_act.activation_backward_column_sum(g, expected, code, param, fused_cpu, sums_cpu)
+    cpu_dense.bias_activation_backward(g, expected, code, param, fused_cpu, sums_cpu)
     assert_array_equal(fused_cpu, cpu_out)
-    fused_d, sums_d, separate_sums_d = gpu.empty(z.shape), gpu.empty(z.shape[1]), gpu.empty(
-        z.shape[1])
-    gpu.activations.activation_backward_column_sum(g_d, a_d, code, param, fused_d, sums_d)
+    fused_d, sums_d, separate_sums_d = (gpu.empty(z.shape), gpu.empty(z.shape[1]),
+                                        gpu.empty(z.shape[1]))
+    gpu.dense.bias_activation_backward(g_d, a_d, code, param, fused_d, sums_d)
     gpu.dense.column_sum(out_d, separate_sums_d)
     assert_array_equal(gpu.to_host(fused_d), gpu.to_host(out_d))
     assert_array_equal(gpu.to_host(sums_d), gpu.to_host(separate_sums_d))
     assert_allclose(gpu.to_host(sums_d), sums_cpu, **TOL)
+    x, W = rng.normal(size=(5, 4)).astype(F32), rng.normal(size=(4, 7)).astype(F32)
+    layer_cpu = np.empty((5, 7), F32)
+    cpu_dense.matmul_bias_activation(x, W, b, code, param, layer_cpu)
+    layer_d = gpu.empty((5, 7))
+    gpu.dense.matmul_bias_activation(*on(gpu, x, W, b), code, param, layer_d)
+    assert_allclose(gpu.to_host(layer_d), layer_cpu, **TOL)
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (5, 3, 7), (9, 6, 5)])

@@ -114,7 +114,8 @@ def test_gpu_geometry_with_fewer_row_blocks_than_row_tiles(rng, ta, tb):
     a, b = operands(rng, n, k, m, ta, tb, np.float32)
     out = cuda.device_array((n, m), np.float32)
     kernel = dense._kernel(np.dtype(np.float32), ta, tb, geometry)
-    kernel[(1, 1), (geometry.tx, geometry.ty)](cuda.to_device(a), cuda.to_device(b), out)
+    kernel[(1, 1), (geometry.tx, geometry.ty)](cuda.to_device(a), cuda.to_device(b), out,
+                                               *dense._no_epilogue(np.dtype(np.float32)))
     assert_allclose(out.copy_to_host(), (a.T if ta else a) @ (b.T if tb else b),
                     rtol=1e-5, atol=1e-5)
 
@@ -125,7 +126,7 @@ def test_launch_configuration_is_cached(rng):
     out = cuda.device_array((5, 3), np.float32)
     with blas.use_product("numba"):
         dense.matmul(a_d, b_d, out, exact_rows=False)
-        key = (5, 3, np.dtype(np.float32), False, False)
+        key = (5, 3, np.dtype(np.float32), False, False, False)
         launch = dense._LAUNCHES[key]
         dense.matmul(a_d, b_d, out, exact_rows=False)
     assert dense._LAUNCHES[key] is launch
@@ -150,6 +151,54 @@ def test_kept_configurations_give_right_products_after_other_shapes(rng):
                        else lambda x, y, z: dense.matmul(x, y, z, exact_rows=False))
                 run(cuda.to_device(a), cuda.to_device(b), out)
                 assert_allclose(out.copy_to_host(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("route", ["numba", "stand-in"])
+@pytest.mark.parametrize("name", ["identity", "relu", "sigmoid", "tanh", "gelu",
+                                  "leaky_relu"])
+def test_the_dense_layer_product_gives_matmul_then_bias_activation(rng, name, route):
+    """``matmul_bias_activation``: by the Numba kernel one launch (the bias and
+    activation in the GEMM's epilogue), by cuBLAS (here its stand-in) two; either
+    way the values of ``matmul`` then ``bias_activation_forward``, to the bit."""
+    from skneuro.kernels.codes import CODES
+    from skneuro.kernels.cpu import dense as cpu_dense
+    from skneuro.kernels.cuda import activations
+
+    code, param = CODES[name], np.float32(0.3 if name == "leaky_relu" else 1.7)
+    n, k, m = 37, 20, 35  # partial tiles in both directions (32 x 32 on the simulator)
+    a, b = operands(rng, n, k, m, False, False, np.float32)
+    bias = rng.normal(size=m).astype(np.float32)
+    a_d, b_d, bias_d = cuda.to_device(a), cuda.to_device(b), cuda.to_device(bias)
+    with blas.use_product(StandIn() if route == "stand-in" else "numba"):
+        for exact_rows in (True, False):
+            fused = cuda.device_array((n, m), np.float32)
+            dense.matmul_bias_activation(a_d, b_d, bias_d, code, param, fused, exact_rows)
+            separate = cuda.device_array((n, m), np.float32)
+            dense.matmul(a_d, b_d, separate, exact_rows)
+            activations.bias_activation_forward(separate, bias_d, code, param)
+            assert_array_equal(fused.copy_to_host(), separate.copy_to_host())
+    on_cpu = np.empty((n, m), np.float32)
+    cpu_dense.matmul_bias_activation(a, b, bias, code, param, on_cpu)
+    assert_allclose(fused.copy_to_host(), on_cpu, rtol=1e-5, atol=1e-5)
+
+
+def test_the_epilogue_is_one_launch(rng, monkeypatch):
+    launched = []
+    original = dense._launcher
+
+    def spy(*args, **kwargs):
+        launched.append(kwargs.get("epilogue", False))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(dense, "_launcher", spy)
+    a, b = operands(rng, 5, 4, 3, False, False, np.float32)
+    out = cuda.device_array((5, 3), np.float32)
+    with blas.use_product("numba"):
+        dense.matmul_bias_activation(cuda.to_device(a), cuda.to_device(b),
+                                     cuda.to_device(np.ones(3, np.float32)), 4,
+                                     np.float32(0), out)
+    assert launched == [True]
+    assert_allclose(out.copy_to_host(), np.maximum(a @ b + 1, 0), rtol=1e-5)
 
 
 def test_shapes_are_checked(rng):

@@ -81,6 +81,18 @@ def test_bias_activation_forward(name, dtype, variant, shape, seed):
     assert_array_equal(again, other)
 
 
+@pytest.mark.parametrize("exact_rows", [True, False])
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_matmul_bias_activation(name, exact_rows, rng):
+    """A dense layer's output in one operation: ``g(x @ W + b)``."""
+    x, W = rng.normal(size=(9, 6)), rng.normal(size=(6, 5))
+    b = rng.normal(size=5)
+    slope = SLOPES.get(name, 1.0)
+    out = np.empty((9, 5))
+    dense.matmul_bias_activation(x, W, b, activations.CODES[name], slope, out, exact_rows)
+    assert_allclose(out, naive.activation(x @ W + b, name, slope), rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_forward_kernel_runs_the_identity_alike(dtype, rng):
     """The identity runs in the kernel of the last other activation used: every
@@ -117,9 +129,9 @@ def test_activation_backward(name, dtype, variant, shape, seed):
     public = np.empty_like(g)
     activations.activation_backward(g, a, activations.CODES[name], dtype(slope), public)
     assert_array_equal(public, out)
+    # The dense layer's backward pass: this, and the bias gradient.
     fused, sums = np.empty_like(g), np.empty(shape[1], dtype)
-    activations.activation_backward_column_sum(g, a, activations.CODES[name], dtype(slope),
-                                               fused, sums)
+    dense.bias_activation_backward(g, a, activations.CODES[name], dtype(slope), fused, sums)
     assert_array_equal(fused, out)
     assert_allclose(sums, expected.sum(axis=0), rtol=1e-4 if dtype == np.float32 else 1e-10,
                     atol=1e-4 * shape[0])
@@ -175,7 +187,10 @@ def test_im2col_and_its_adjoint(variant, geometry, n, c, h, w, seed):
     d = rng.normal(size=cols.shape)
     dx = np.full_like(x, np.nan)
     _variant(conv.col2im, variant)(d, kh, kw, sh, sw, ph, pw, dx)
-    assert_allclose(np.vdot(dx, x), np.vdot(d, cols), rtol=1e-12)
+    # Both sums round at the scale of their terms, not of their (possibly
+    # cancelled) result: a relative tolerance alone failed for a sum of 7.6e-4.
+    scale = np.abs(d).ravel() @ np.abs(cols).ravel()
+    assert_allclose(np.vdot(dx, x), np.vdot(d, cols), rtol=1e-12, atol=1e-13 * scale)
 
 
 def _layout_kernel(name, dtype, variant, element_loops):

@@ -14,14 +14,14 @@ contract and have no CUDA twin.
 
 #: Kernel operations, by kernel module: ``backend.<module>.<function>``.
 OPERATIONS = {
-    "activations": ("activation_backward", "activation_backward_column_sum", "activation_forward",
-                    "bias_activation_forward"),
+    "activations": ("activation_backward", "activation_forward", "bias_activation_forward"),
     "augment": ("augment",),
     "conv": ("channel_bias_activation", "channels_to_samples", "col2im", "flip_filters",
              "im2col", "samples_to_channels"),
-    "dense": ("add", "add_into", "column_sum", "copy", "fill", "matmul", "matmul_nt",
-              "matmul_rows", "matmul_tn", "put_columns", "row_sum", "sum_squares", "take",
-              "take_columns", "take_rows", "take_scaled"),
+    "dense": ("add", "add_into", "bias_activation_backward", "column_sum", "copy", "fill",
+              "matmul", "matmul_bias_activation", "matmul_nt", "matmul_rows", "matmul_tn",
+              "put_columns", "row_sum", "sum_squares", "take", "take_columns", "take_rows",
+              "take_scaled"),
     "diffusion": ("diffusion_noise", "drop_labels"),
     "dropout": ("dropout_backward", "dropout_forward"),
     "embedding": ("add_channel_vector", "channel_sums", "one_hot", "sinusoidal_embedding"),

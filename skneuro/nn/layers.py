@@ -231,14 +231,16 @@ default="auto"
         x = inputs[0]
         ops = self.backend
         out = self._buffer("out", (x.shape[0], self.units))
-        if _is_sparse(x):
-            out[...] = x @ self.params["W"]
-        else:
-            ops.dense.matmul(x, self.params["W"], out, exact_rows=not training)
         code = ACTIVATION_CODES[self.activation]
         slope = ops.scalar(self.slope)
-        ops.activations.bias_activation_forward(out, self.params["b"], self._fused_code(code),
-                                                slope)
+        if _is_sparse(x):
+            out[...] = x @ self.params["W"]
+            ops.activations.bias_activation_forward(out, self.params["b"],
+                                                    self._fused_code(code), slope)
+        else:  # one launch on a GPU
+            ops.dense.matmul_bias_activation(x, self.params["W"], self.params["b"],
+                                             self._fused_code(code), slope, out,
+                                             exact_rows=not training)
         self.keep_for_backward(x, self._finish_activation(out, code, slope))
         return out
 
@@ -257,7 +259,7 @@ default="auto"
         else:
             # The delta and the bias gradient in one call (one launch on a GPU).
             delta = self._buffer("delta", grad.shape)
-            ops.activations.activation_backward_column_sum(
+            ops.dense.bias_activation_backward(
                 grad, self._cache_derivative_arg, code, ops.scalar(self.slope), delta,
                 self.grads["b"])
         x = self._cache_input

@@ -39,7 +39,6 @@ from skneuro.kernels.codes import (  # noqa: F401  (re-exported: the codes of th
 )
 from skneuro.kernels.codes import GELU_A as _GELU_A
 from skneuro.kernels.codes import GELU_C as _GELU_C
-from skneuro.kernels.cpu import dense as _dense
 from skneuro.kernels.cpu.fast_exp import exp
 
 # -- one row, one activation ------------------------------------------------
@@ -332,17 +331,6 @@ def activation_backward(grad, a, code, param, out):
     ``out`` may be ``grad`` itself. Runs the kernel compiled for ``code`` alone.
     """
     backward_kernel(code)(grad, a, param, out)
-
-
-def activation_backward_column_sum(grad, a, code, param, out, column_sums):
-    """:func:`activation_backward`, then ``column_sums[j] = sum_i out[i, j]``
-    (rows added in index order): a dense layer's delta and bias gradient.
-
-    On the CPU the two kernels one after the other (each tuned on its own);
-    the GPU fuses them into one launch.
-    """
-    activation_backward(grad, a, code, param, out)
-    _dense.column_sum(out, column_sums)
 
 
 @kernel

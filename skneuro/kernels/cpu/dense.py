@@ -47,6 +47,7 @@ import numpy as np
 from numba import prange
 
 from skneuro.kernels._jit import kernel, serial_kernel
+from skneuro.kernels.cpu import activations as _activations
 from skneuro.kernels.cpu import simd
 
 _COLUMN_BLOCK = 16
@@ -123,6 +124,16 @@ def matmul(a, b, out, exact_rows=True):
         matmul_rows(np.ascontiguousarray(a, dtype=b.dtype), np.ascontiguousarray(b), out)
     else:
         np.dot(a, b, out=out)
+
+
+def matmul_bias_activation(a, b, bias, code, param, out, exact_rows=True):
+    """``out = g(a @ b + bias)``, ``g`` the activation of ``code``: a dense layer's
+    output, by :func:`matmul` then
+    :func:`~skneuro.kernels.cpu.activations.bias_activation_forward` (the GPU
+    runs both in one launch). ``exact_rows`` as for :func:`matmul`.
+    """
+    matmul(a, b, out, exact_rows)
+    _activations.bias_activation_forward(out, bias, code, param)
 
 
 def matmul_rows(a, b, out):
@@ -484,6 +495,18 @@ def column_sum(x, out):
         for i in range(n):
             for j in range(start, stop):
                 out[j] += x[i, j]
+
+
+def bias_activation_backward(grad, a, code, param, out, bias_grad):
+    """The backward pass of ``g(h + bias)``: ``out = grad * g'(h)`` (written with
+    ``a = g(h)``, see :func:`~skneuro.kernels.cpu.activations.activation_backward`)
+    and ``bias_grad = column_sum(out)``: a dense layer's delta and bias gradient.
+
+    On the CPU, the two tuned kernels one after the other; the GPU fuses them
+    into one launch.
+    """
+    _activations.activation_backward(grad, a, code, param, out)
+    column_sum(out, bias_grad)
 
 
 @kernel

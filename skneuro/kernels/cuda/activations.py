@@ -92,20 +92,6 @@ def _activation_backward(grad, a, code, param, out):
         out[i, j] = _derivative_times(grad[i, j], a[i, j], code, param)
 
 
-@cuda.jit
-def _activation_backward_column_sum(grad, a, code, param, out, column_sums):
-    # One thread per column, rows in index order (dense.column_sum's order,
-    # and its float64 total of the stored values).
-    n, m = grad.shape
-    start, stride = cuda.grid(1), cuda.gridsize(1)
-    for j in range(start, m, stride):
-        total = 0.0
-        for i in range(n):
-            out[i, j] = _derivative_times(grad[i, j], a[i, j], code, param)
-            total += out[i, j]
-        column_sums[j] = total
-
-
 def bias_activation_forward(z, b, code, param):
     """In place: ``z[i, j] = g(z[i, j] + b[j])``."""
     check_device(z, b)
@@ -123,11 +109,3 @@ def activation_backward(grad, a, code, param, out):
     check_device(grad, a, out)
     _activation_backward[grid(grad.size)](grad, a, code, param, out)
 
-
-def activation_backward_column_sum(grad, a, code, param, out, column_sums):
-    """:func:`activation_backward`, then ``column_sums[j] = sum_i out[i, j]``
-    (rows in index order), in one launch: a dense layer's delta and bias
-    gradient. The same values as the two kernels one after the other."""
-    check_device(grad, a, out, column_sums)
-    _activation_backward_column_sum[grid(grad.shape[1])](grad, a, code, param, out,
-                                                         column_sums)

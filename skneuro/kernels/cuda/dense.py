@@ -69,8 +69,11 @@ import numpy as np
 from numba import cuda, float32, float64
 
 from skneuro._config import CUDA_MAX_BLOCKS, CUDA_SIMULATED, CUDA_THREADS
+from skneuro.kernels.codes import IDENTITY
 from skneuro.kernels.cuda import blas
 from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda.activations import _apply, _derivative_times
+from skneuro.kernels.cuda.activations import bias_activation_forward as _bias_activation
 
 #: Threads ``(TX, TY)`` per block, micro-tile ``(MR, NR)`` per thread and the
 #: depth ``BK`` of the shared tiles of the Numba GEMM. On a GPU: 256 threads,
@@ -91,7 +94,7 @@ BLOCK_ALIGNMENT = 256
 _MAX_GRID_Y = 65535
 
 
-def _make_gemm(dtype, ta, tb, geometry):
+def _make_gemm(dtype, ta, tb, geometry, epilogue):
     tx_n, ty_n, mr, nr, bk = geometry
     bm, bn, nt = ty_n * mr, tx_n * nr, tx_n * ty_n
     # Array shapes must be compile-time constants: worked out here, not in the
@@ -99,8 +102,11 @@ def _make_gemm(dtype, ta, tb, geometry):
     a_tile, b_tile, micro_tile = (bk, bm + 1), (bk, bn + 1), (mr, nr)
 
     @cuda.jit
-    def gemm(a, b, out):
+    def gemm(a, b, out, bias, code, param):
         # out = op(a) @ op(b); op(a)[i, k] is a[k, i] when ta, else a[i, k].
+        # With the epilogue (a compile-time constant of the variant), each
+        # output leaves as g(value + bias[col]): a dense layer in one launch.
+        # The plain variant is given a dummy bias, code and param, unread.
         # The shared tiles hold op(a)'s tile transposed (k, row) and op(b)'s
         # (k, col); one padding column keeps the strided stores of the
         # untransposed loads off a single bank. Each shared or local array on
@@ -159,35 +165,49 @@ def _make_gemm(dtype, ta, tb, geometry):
                     for j in range(nr):
                         col = col0 + tx + j * tx_n
                         if col < n_cols:
-                            out[row, col] = acc[i, j]
+                            if epilogue:  # acc's type plus bias: as bias_activation_forward
+                                out[row, col] = _apply(acc[i, j] + bias[col], code, param)
+                            else:
+                                out[row, col] = acc[i, j]
 
     return gemm
 
 
 _KERNELS = {}
 _LAUNCHES = {}
+_DUMMY_BIAS = {}
 _MAX_LAUNCHES = 512
 _TYPES = {np.dtype(np.float32): float32, np.dtype(np.float64): float64}
 
 
-def _kernel(dtype, ta, tb, geometry=None):
-    """The compiled-on-first-use GEMM for a dtype and pair of transposes."""
+def _kernel(dtype, ta, tb, geometry=None, epilogue=False):
+    """The compiled-on-first-use GEMM for a dtype, pair of transposes and
+    epilogue (bias and activation, or none): ``(a, b, out, bias, code, param)``."""
     geometry = GEOMETRY if geometry is None else geometry
-    key = (dtype, ta, tb, geometry)
+    key = (dtype, ta, tb, geometry, epilogue)
     kernel = _KERNELS.get(key)
     if kernel is None:
-        kernel = _KERNELS[key] = _make_gemm(_TYPES[dtype], ta, tb, geometry)
+        kernel = _KERNELS[key] = _make_gemm(_TYPES[dtype], ta, tb, geometry, epilogue)
     return kernel
 
 
-def _launcher(n_rows, n_cols, dtype, ta, tb):
+def _no_epilogue(dtype):
+    """``(bias, code, param)`` for the plain GEMM: a one-element device array
+    made once per dtype (kernel arguments must be device arrays), unread."""
+    bias = _DUMMY_BIAS.get(dtype)
+    if bias is None:
+        bias = _DUMMY_BIAS[dtype] = cuda.to_device(np.zeros(1, dtype))
+    return bias, IDENTITY, dtype.type(0)
+
+
+def _launcher(n_rows, n_cols, dtype, ta, tb, epilogue=False):
     """The kernel and its grid for an output shape, worked out once per shape and kept.
 
     The configured kernel (``kernel[blocks, threads]``) is made at each call:
     numba's simulator keeps state in it, and a kept one computed wrong
     products after other shapes had run (``tests/test_cuda_gemm.py``).
     """
-    key = (n_rows, n_cols, dtype, ta, tb)
+    key = (n_rows, n_cols, dtype, ta, tb, epilogue)
     launch = _LAUNCHES.get(key)
     if launch is None:
         g = GEOMETRY
@@ -195,7 +215,8 @@ def _launcher(n_rows, n_cols, dtype, ta, tb):
         blocks = ((n_cols + bn - 1) // bn, min(_MAX_GRID_Y, (n_rows + bm - 1) // bm))
         if len(_LAUNCHES) >= _MAX_LAUNCHES:  # prediction requests of many sizes
             _LAUNCHES.clear()
-        launch = _LAUNCHES[key] = (_kernel(dtype, ta, tb), blocks, (g.tx, g.ty))
+        launch = _LAUNCHES[key] = (_kernel(dtype, ta, tb, epilogue=epilogue), blocks,
+                                   (g.tx, g.ty))
     return launch
 
 
@@ -210,9 +231,9 @@ def _check_shapes(a, b, out, ta, tb):
 def _numba_product(a, b, out, ta, tb):
     """``out = op(a) @ op(b)`` by the Numba kernel (shapes already checked)."""
     if out.shape[0] and out.shape[1]:
-        kernel, blocks, threads = _launcher(out.shape[0], out.shape[1],
-                                            np.dtype(out.dtype), ta, tb)
-        kernel[blocks, threads](a, b, out)
+        dtype = np.dtype(out.dtype)
+        kernel, blocks, threads = _launcher(out.shape[0], out.shape[1], dtype, ta, tb)
+        kernel[blocks, threads](a, b, out, *_no_epilogue(dtype))
 
 
 def _product(a, b, out, ta, tb):
@@ -320,6 +341,28 @@ def matmul_nt(a, b, out):
     _product(a, b, out, False, True)
 
 
+def matmul_bias_activation(a, b, bias, code, param, out, exact_rows=True):
+    """``out = g(a @ b + bias)``, ``g`` the activation of ``code``: a dense layer's
+    output.
+
+    By the Numba kernel, one launch: the bias and the activation are the
+    GEMM's epilogue, the same values to the bit as :func:`matmul` then
+    :func:`~skneuro.kernels.cuda.activations.bias_activation_forward`. By
+    cuBLAS (which runs no epilogue of ours), those two calls.
+    ``exact_rows`` as for :func:`matmul`.
+    """
+    if blas.current_product() is not None:
+        matmul(a, b, out, exact_rows)
+        _bias_activation(out, bias, code, param)
+        return
+    check_device(a, b, bias, out)
+    _check_shapes(a, b, out, False, False)
+    if out.shape[0] and out.shape[1]:
+        kernel, blocks, threads = _launcher(out.shape[0], out.shape[1],
+                                            np.dtype(out.dtype), False, False, epilogue=True)
+        kernel[blocks, threads](a, b, out, bias, code, param)
+
+
 @cuda.jit
 def _column_sum(x, out):
     n, m = x.shape
@@ -335,6 +378,29 @@ def column_sum(x, out):
     """``out[j] = sum_i x[i, j]``, rows added in index order."""
     check_device(x, out)
     _column_sum[grid(x.shape[1])](x, out)
+
+
+@cuda.jit
+def _bias_activation_backward(grad, a, code, param, out, bias_grad):
+    # One thread per column, rows in index order: column_sum's order, and its
+    # float64 total of the stored values.
+    n, m = grad.shape
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for j in range(start, m, stride):
+        total = 0.0
+        for i in range(n):
+            out[i, j] = _derivative_times(grad[i, j], a[i, j], code, param)
+            total += out[i, j]
+        bias_grad[j] = total
+
+
+def bias_activation_backward(grad, a, code, param, out, bias_grad):
+    """The backward pass of ``g(h + bias)``: ``out = grad * g'(h)`` (written with
+    ``a = g(h)``, as :func:`~skneuro.kernels.cuda.activations.activation_backward`)
+    and ``bias_grad[j] = sum_i out[i, j]``, in one launch. The same values to
+    the bit as ``activation_backward`` then :func:`column_sum`."""
+    check_device(grad, a, out, bias_grad)
+    _bias_activation_backward[grid(grad.shape[1])](grad, a, code, param, out, bias_grad)
 
 
 @cuda.jit
