@@ -11,9 +11,11 @@ Run through ``python asv_bench/compare.py gpu [--quick]``. Rows:
   samples/s and ``predict_proba`` of 1,000 rows in samples/s;
 * float32 GEMM 4096x1024x1024: ``skneuro.kernels.cuda.dense.matmul`` against
   cuBLAS (``torch.matmul``, or CuPy without PyTorch), TFLOP/s;
-* kernel launches per training step, and host time spent launching them, for
-  the small MLP and the CNN (counted by wrapping numba-cuda's launch call
-  during one extra, untimed epoch);
+* launches per training step (skneuro's kernels and cuBLAS products), and
+  the host time spent in its kernel launches, with its direct launches and
+  through numba-cuda's dispatcher, for the small MLP and the CNN (one extra,
+  untimed epoch each way), and the host time of one launch of a one-argument
+  kernel both ways;
 * the default DDPM on scikit-learn's 1,797 digits: one epoch with
   ``device="cuda"`` against one with ``device="cpu"``.
 
@@ -61,7 +63,7 @@ FULL = dict(mlp_rows=None, mlp_hidden=(256, 128), predict_rows=10_000, mlp_epoch
 #: Small enough for Numba's CUDA simulator, where every GPU thread is a Python thread.
 QUICK = dict(mlp_rows=64, mlp_hidden=(16, 8), predict_rows=64, mlp_epochs=1,
              big_rows=128, big_hidden=(16, 16), big_batches=(64, 128), big_epochs=1,
-             cnn_rows=8, cnn_predict=8, cnn_epochs=1, ddpm_rows=8,
+             cnn_rows=10, cnn_predict=8, cnn_epochs=1, ddpm_rows=8,
              gemm=(32, 32, 32), gemm_calls=2)
 
 
@@ -130,51 +132,81 @@ class TorchMLP:
 
 
 @contextlib.contextmanager
-def counted_launches():
-    """Count kernel launches (and the host seconds spent in them) while the block runs.
+def counted_launches(direct=True):
+    """Count skneuro's launches (kernels and cuBLAS products, ``_launch.launch_count``)
+    and the host seconds spent in its kernel launches while the block runs, with
+    the direct launches on or off (``_launch.DIRECT``; see skneuro.kernels.cuda._launch)."""
+    from skneuro.kernels.cuda import _launch
 
-    Wraps numba-cuda's ``_LaunchConfiguration.__call__`` (``kernel[grid, block](...)``),
-    or the simulator's kernel call; yields None when neither can be found.
-    """
-    from numba import config
-
-    if config.ENABLE_CUDASIM:
-        from numba.cuda.simulator.kernel import FakeCUDAKernel as launcher
-    else:
-        try:
-            from numba.cuda.dispatcher import _LaunchConfiguration as launcher
-        except ImportError:
-            yield None
-            return
-    original = launcher.__call__
+    original, default = _launch.Kernel._launch, _launch.DIRECT
     stats = {"launches": 0, "seconds": 0.0}
 
-    def call(self, *args):
-        if getattr(self, "_device", False):  # the simulator's device functions
-            return original(self, *args)
+    def timed_launch(self, config, args):
         start = time.perf_counter()
         try:
-            return original(self, *args)
+            return original(self, config, args)
         finally:
             stats["seconds"] += time.perf_counter() - start
-            stats["launches"] += 1
 
-    launcher.__call__ = call
+    _launch.Kernel._launch, _launch.DIRECT = timed_launch, direct
+    before = _launch.launch_count()
     try:
         yield stats
     finally:
-        launcher.__call__ = original
+        _launch.Kernel._launch, _launch.DIRECT = original, default
+        stats["launches"] = _launch.launch_count() - before
 
 
 def launches_per_step(make, X, y, batch_size):
-    """(launches, host seconds in launches) per training step of one epoch of ``make()``."""
+    """Per training step of one epoch of ``make()``: launches, and the host seconds
+    in kernel launches with the direct launches on and off."""
     steps = -(-len(y) // batch_size)
-    with counted_launches() as stats:
-        make().fit(X, y)
-        synchronize()
-    if stats is None:
-        return None
-    return stats["launches"] / steps, stats["seconds"] / steps
+    per_step = {}
+    for direct in (True, False):
+        with counted_launches(direct) as stats:
+            make().fit(X, y)
+            synchronize()
+        per_step[direct] = (stats["launches"] / steps, stats["seconds"] / steps)
+    return per_step[True][0], per_step[True][1], per_step[False][1]
+
+
+def launch_row(repeats, calls=2000):
+    """Host microseconds per launch of a one-argument kernel: numba-cuda's dispatcher
+    against skneuro's direct launch (``_launch.Kernel``), and their ratio."""
+    from numba import cuda
+
+    from skneuro.kernels.cuda import _launch
+
+    def touch(x):
+        i = cuda.grid(1)
+        if i < x.shape[0]:
+            x[i] += 1
+
+    kernel = _launch.kernel(touch)
+    x = cuda.to_device(np.zeros(256, np.float32))
+    default = _launch.DIRECT
+
+    def run(direct):
+        _launch.DIRECT = direct
+        try:
+            kernel[1, 256](x)  # compiled, typed, and its compiled kernel kept
+            synchronize()
+            start = time.perf_counter()
+            for _ in range(calls):
+                kernel[1, 256](x)
+            seconds = time.perf_counter() - start
+            synchronize()
+            return seconds / calls
+        finally:
+            _launch.DIRECT = default
+
+    per_launch = {True: [], False: []}
+    for _ in range(repeats):
+        for direct in (False, True):
+            per_launch[direct].append(run(direct))
+    dispatched, direct = (float(np.median(per_launch[k])) for k in (False, True))
+    return (f"| one launch of a one-argument kernel, host time | {direct * 1e6:.1f} us | "
+            f"{dispatched * 1e6:.1f} us | {dispatched / direct:.2f}x |")
 
 
 def mlp_rows(size, torch, repeats):
@@ -241,7 +273,10 @@ def cnn_rows(size, torch, repeats):
     from skneuro import CNNClassifier
 
     X_train, X_test, y_train, _ = mnist_split()
-    X_train, y_train = X_train[:size["cnn_rows"]], y_train[:size["cnn_rows"]]
+    if size["cnn_rows"] is not None:  # --quick: a few rows of every class (the net ends D10)
+        keep = np.concatenate([np.flatnonzero(y_train == c)[:max(1, size["cnn_rows"] // 10)]
+                               for c in range(10)])
+        X_train, y_train = X_train[keep], y_train[keep]
     rows = np.tile(X_test, (10, 1))[:size["cnn_predict"]]
     epochs = size["cnn_epochs"]
     models = {SK: lambda e=epochs: CNNClassifier(**course_cnn_params("valid", e),
@@ -390,6 +425,7 @@ def compare_gpu(epochs=None, repeats=3, quick=False):
         cnn, cnn_launches = cnn_rows(size, torch, repeats)
         gemm = gemm_row(size, torch, repeats)
         ddpm = ddpm_rows(size, repeats)
+        launch = launch_row(repeats, calls=20 if quick else 2000)
     name, found = versions(torch)
     lines = [
         f"GPU: {name}; {found}. Medians of {repeats} alternating runs, each closed by a "
@@ -402,17 +438,20 @@ def compare_gpu(epochs=None, repeats=3, quick=False):
     ]
     if missing:
         lines += ["", f"PyTorch column empty: {missing}."]
-    lines += ["", "skneuro's kernel launches per training step (one untimed epoch, batch 64; "
-              "host time is the wall time spent inside numba-cuda's launch calls, "
-              "the counting wrapper's own overhead included):", "",
-              "| network | launches per step | host time in launches per step |",
-              "|---|---|---|"]
+    lines += ["", "skneuro's launches per training step (kernels and cuBLAS products; one "
+              "untimed epoch each way, batch 64). Host time: the wall time spent inside "
+              "skneuro's kernel launch calls (cuBLAS products not included), with the direct "
+              "launches (typed once per kind of arguments) and through numba-cuda's "
+              "dispatcher:", "",
+              "| network | launches per step | host time in launches per step, direct | "
+              "through the dispatcher |", "|---|---|---|---|"]
     for label, counted in [("MLP 784-" + "-".join(map(str, size["mlp_hidden"])) + "-10",
                             mlp_launches), ("CNN (valid padding)", cnn_launches)]:
-        if counted is None:
-            lines.append(f"| {label} | not measured (numba-cuda's launch call not found) | |")
-        else:
-            lines.append(f"| {label} | {counted[0]:.1f} | {counted[1] * 1e6:,.0f} us |")
+        launches, direct, dispatched = counted
+        lines.append(f"| {label} | {launches:.1f} | {direct * 1e6:,.0f} us | "
+                     f"{dispatched * 1e6:,.0f} us |")
+    lines += ["", "| launching | skneuro direct | numba-cuda's dispatcher | "
+              "ratio (dispatcher time / direct) |", "|---|---|---|---|", launch]
     lines += ["", "| skneuro, GPU against CPU | device='cuda' | device='cpu' | "
               "ratio (CPU time / GPU time) |", "|---|---|---|---|", ddpm]
     return "\n".join(lines)

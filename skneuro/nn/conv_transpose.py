@@ -146,7 +146,10 @@ class ConvTranspose(Layer):
         ops.conv.samples_to_channels(x4, x4, IDENTITY, ops.scalar(1.0),
                                      xcm.reshape(c, n, h, w))
         cols = self._buffer("cols", (self.filters * kh * kw, n * h * w))
-        ops.dense.matmul(self.params["W"], xcm, cols)
+        # The product's rows are filter taps, not samples: nothing to keep
+        # independent of the request (convolutions promise it on neither
+        # device), so BLAS / cuBLAS whole, not row blocks padded for cuBLAS.
+        ops.dense.matmul(self.params["W"], xcm, cols, exact_rows=False)
         out = self._buffer("out", (n,) + tuple(self.output_shape))
         out3 = out.reshape(n, self.filters, oh * ow)
         ops.conv.col2im(cols, kh, kw, sh, sw, ph, pw, out.reshape(n, self.filters, oh, ow))

@@ -18,7 +18,7 @@ from skneuro.kernels.codes import (  # noqa: F401  (the same codes)
 )
 from skneuro.kernels.codes import GELU_A as _GELU_A
 from skneuro.kernels.codes import GELU_C as _GELU_C
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 
 
 @cuda.jit(device=True)
@@ -65,7 +65,7 @@ def _derivative_times(g, a, code, param):
     return g if a > 0 else param * g
 
 
-@cuda.jit
+@kernel
 def _bias_activation_forward(z, b, code, param):
     n, m = z.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -74,7 +74,7 @@ def _bias_activation_forward(z, b, code, param):
         z[i, j] = _apply(z[i, j] + b[j], code, param)
 
 
-@cuda.jit
+@kernel
 def _activation_forward(x, code, param, out):
     n, m = x.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -83,7 +83,7 @@ def _activation_forward(x, code, param, out):
         out[i, j] = _apply(x[i, j], code, param)
 
 
-@cuda.jit
+@kernel
 def _activation_backward(grad, a, code, param, out):
     n, m = grad.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)

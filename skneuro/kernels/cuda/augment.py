@@ -5,11 +5,11 @@ import math
 
 from numba import cuda
 
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 from skneuro.kernels.cuda.dropout import _uniform
 
 
-@cuda.jit
+@kernel
 def _augment(x, seed, step, first_row, max_shift, flip, noise, brightness, out):
     n, c, h, w = x.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)

@@ -51,6 +51,7 @@ import threading
 import numba
 
 from skneuro import _config
+from skneuro.kernels.cuda._launch import count_launch
 
 #: The routes :func:`set_product` takes by name.
 AUTO, NUMBA, CUBLAS = "auto", "numba", "cublas"
@@ -163,6 +164,7 @@ def cublas_product(a, b, out, ta, tb):
     """
     import cupy
 
+    count_launch()
     x, y, z = cupy.asarray(a), cupy.asarray(b), cupy.asarray(out)
     with z.device, _cupy_stream(_numba_stream_handle()):
         # 2-D and a C-contiguous ``out``: CuPy calls cuBLAS's gemm straight into

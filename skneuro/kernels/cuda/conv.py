@@ -3,11 +3,11 @@
 
 from numba import cuda
 
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 from skneuro.kernels.cuda.activations import _apply, _derivative_times
 
 
-@cuda.jit
+@kernel
 def _im2col(x, kh, kw, sh, sw, ph, pw, cols):
     n, c, h, w = x.shape
     oh = (h + 2 * ph - kh) // sh + 1
@@ -30,7 +30,7 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, cols):
             cols[tap, pos] = 0.0
 
 
-@cuda.jit
+@kernel
 def _col2im(cols, kh, kw, sh, sw, ph, pw, dx):
     # One thread per input element: it gathers, in a fixed order, every window
     # position that covers it (no atomics, so the result is deterministic).
@@ -62,7 +62,7 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, dx):
         dx[s, ch, y, xx] = total
 
 
-@cuda.jit
+@kernel
 def _flip_filters(W, c, kh, kw, out):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, out.size, stride):
@@ -73,7 +73,7 @@ def _flip_filters(W, c, kh, kw, out):
         out[row, ch] = W[(ch * kh + kh - 1 - di) * kw + kw - 1 - dj, f]
 
 
-@cuda.jit
+@kernel
 def _channels_to_samples(y, b, code, param, out):
     n, f, oh, ow = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -85,7 +85,7 @@ def _channels_to_samples(y, b, code, param, out):
         out[s, ch, i, j] = _apply(y[ch, s, i, j] + b[ch], code, param)
 
 
-@cuda.jit
+@kernel
 def _samples_to_channels(grad, a, code, param, delta):
     f, n, oh, rw = delta.shape
     ow = grad.shape[3]
@@ -132,7 +132,7 @@ def samples_to_channels(grad, a, code, param, delta):
     _samples_to_channels[grid(delta.size)](grad, a, code, param, delta)
 
 
-@cuda.jit
+@kernel
 def _channel_bias_activation(x, b, code, param, out):
     n, f, p = x.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)

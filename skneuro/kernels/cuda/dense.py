@@ -57,9 +57,9 @@ Training products (``exact_rows=False``, :func:`matmul_tn`,
 convolution layers' products, where the samples are the product's
 *columns* (as on the CPU, where they go to BLAS too): with cuBLAS, a
 convolution's prediction may change in the last bit with the request size.
-(The transposed convolution's forward pass calls ``matmul(W, x, cols)`` with
-the default ``exact_rows=True``: its rows are filter taps, not samples, so
-the blocks buy nothing there and pad ``W`` to ``ROW_BLOCK`` rows.)
+(So does the transposed convolution's ``matmul(W, x, cols, exact_rows=False)``:
+its rows are filter taps, not samples, and blocks would only pad ``W`` to
+``ROW_BLOCK`` rows.)
 """
 
 import threading
@@ -71,7 +71,7 @@ from numba import cuda, float32, float64
 from skneuro._config import CUDA_MAX_BLOCKS, CUDA_SIMULATED, CUDA_THREADS
 from skneuro.kernels.codes import IDENTITY
 from skneuro.kernels.cuda import blas
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 from skneuro.kernels.cuda.activations import _apply, _derivative_times
 from skneuro.kernels.cuda.activations import bias_activation_forward as _bias_activation
 
@@ -101,7 +101,7 @@ def _make_gemm(dtype, ta, tb, geometry, epilogue):
     # kernel (where ``bm + 1`` is an int64 the CUDA target cannot size an array by).
     a_tile, b_tile, micro_tile = (bk, bm + 1), (bk, bn + 1), (mr, nr)
 
-    @cuda.jit
+    @kernel
     def gemm(a, b, out, bias, code, param):
         # out = op(a) @ op(b); op(a)[i, k] is a[k, i] when ta, else a[i, k].
         # With the epilogue (a compile-time constant of the variant), each
@@ -276,7 +276,7 @@ def _staging_buffers(dtype, rows, k, m):
     return pair
 
 
-@cuda.jit
+@kernel
 def _copy_rows(out, x, n):
     m = out.shape[1]
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -363,7 +363,7 @@ def matmul_bias_activation(a, b, bias, code, param, out, exact_rows=True):
         kernel[blocks, threads](a, b, out, bias, code, param)
 
 
-@cuda.jit
+@kernel
 def _column_sum(x, out):
     n, m = x.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -380,7 +380,7 @@ def column_sum(x, out):
     _column_sum[grid(x.shape[1])](x, out)
 
 
-@cuda.jit
+@kernel
 def _bias_activation_backward(grad, a, code, param, out, bias_grad):
     # One thread per column, rows in index order: column_sum's order, and its
     # float64 total of the stored values.
@@ -403,7 +403,7 @@ def bias_activation_backward(grad, a, code, param, out, bias_grad):
     _bias_activation_backward[grid(grad.shape[1])](grad, a, code, param, out, bias_grad)
 
 
-@cuda.jit
+@kernel
 def _row_sum(x, out):
     # One block per row (grid-stride over rows): each thread sums a strided
     # share, then thread 0 adds the shares in thread order (deterministic).
@@ -430,7 +430,7 @@ def row_sum(x, out):
     _row_sum[blocks, CUDA_THREADS](x, out)
 
 
-@cuda.jit
+@kernel
 def _take_rows(out, x, idx):
     n, m = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -445,7 +445,7 @@ def take_rows(out, x, idx):
     _take_rows[grid(out.size)](out, x, idx)
 
 
-@cuda.jit
+@kernel
 def _take_scaled(out, x, idx, scale):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, idx.shape[0], stride):
@@ -458,7 +458,7 @@ def take(out, x, idx):
     _take[grid(idx.shape[0])](out, x, idx)
 
 
-@cuda.jit
+@kernel
 def _take(out, x, idx):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, idx.shape[0], stride):
@@ -471,7 +471,7 @@ def take_scaled(out, x, idx, scale):
     _take_scaled[grid(idx.shape[0])](out, x, idx, scale)
 
 
-@cuda.jit
+@kernel
 def _add(out, a, b):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, out.shape[0], stride):
@@ -489,7 +489,7 @@ def add_into(out, x):
     add(out, out, x)
 
 
-@cuda.jit
+@kernel
 def _copy(out, x):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, out.shape[0], stride):
@@ -502,7 +502,7 @@ def copy(out, x):
     _copy[grid(out.size)](out.reshape(-1), x.reshape(-1))
 
 
-@cuda.jit
+@kernel
 def _put_columns(out, x, offset):
     n, m = x.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -517,7 +517,7 @@ def put_columns(out, x, offset):
     _put_columns[grid(x.size)](out, x, offset)
 
 
-@cuda.jit
+@kernel
 def _take_columns(out, x, offset):
     n, m = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -532,7 +532,7 @@ def take_columns(out, x, offset):
     _take_columns[grid(out.size)](out, x, offset)
 
 
-@cuda.jit
+@kernel
 def _fill(x, value):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, x.shape[0], stride):
@@ -545,7 +545,7 @@ def fill(x, value):
     _fill[grid(x.size)](x.reshape(-1), value)
 
 
-@cuda.jit
+@kernel
 def _sum_squares(x, acc):
     # One block: each thread sums a fixed strided share in float64, then
     # thread 0 adds the partial sums in thread order (deterministic).

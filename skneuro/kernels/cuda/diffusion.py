@@ -2,12 +2,12 @@
 
 from numba import cuda
 
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 from skneuro.kernels.cuda.dropout import _uniform
 from skneuro.kernels.cuda.gaussian import _normal
 
 
-@cuda.jit
+@kernel
 def _diffusion_noise(x0, sqrt_abar, sqrt_one_minus_abar, seed, step, first_row, x_in, eps):
     n, d = x0.shape
     n_steps = sqrt_abar.shape[0]
@@ -31,7 +31,7 @@ def diffusion_noise(x0, sqrt_abar, sqrt_one_minus_abar, seed, step, first_row, x
         x0, sqrt_abar, sqrt_one_minus_abar, seed, step, first_row, x_in, eps)
 
 
-@cuda.jit
+@kernel
 def _drop_labels(labels, seed, step, p_uncond, null, column, x_in):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, labels.shape[0], stride):

@@ -5,7 +5,7 @@ from numba import cuda
 
 from skneuro._config import CUDA_SIMULATED
 from skneuro.kernels._random import hash_uniform
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 
 if CUDA_SIMULATED:
     # The simulator runs device functions as Python over numpy scalars, which
@@ -19,7 +19,7 @@ else:
     _uniform = cuda.jit(device=True)(hash_uniform)
 
 
-@cuda.jit
+@kernel
 def _forward(x, seed, step, first_row, rate, out, mask):
     n, m = x.shape
     scale = 1.0 / (1.0 - rate)
@@ -31,7 +31,7 @@ def _forward(x, seed, step, first_row, rate, out, mask):
         out[i, j] = x[i, j] * keep
 
 
-@cuda.jit
+@kernel
 def _backward(grad, mask, out):
     n, m = grad.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)

@@ -4,10 +4,10 @@ import math
 
 from numba import cuda
 
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 
 
-@cuda.jit
+@kernel
 def _sinusoidal_embedding(t, max_period, out):
     n, dim = out.shape
     half = dim // 2
@@ -22,7 +22,7 @@ def _sinusoidal_embedding(t, max_period, out):
             out[i, j] = 0.0
 
 
-@cuda.jit
+@kernel
 def _add_channel_vector(x, e, out):
     n, c, p = x.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -33,7 +33,7 @@ def _add_channel_vector(x, e, out):
         out[s, ch, q] = x[s, ch, q] + e[s, ch]
 
 
-@cuda.jit
+@kernel
 def _channel_sums(grad, out):
     n, c, p = grad.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -63,7 +63,7 @@ def channel_sums(grad, out):
     _channel_sums[grid(out.size)](grad, out)
 
 
-@cuda.jit
+@kernel
 def _one_hot(labels, out):
     n, k = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)

@@ -5,7 +5,7 @@ import math
 from numba import cuda, float64
 
 from skneuro.kernels.codes import U_MIN
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 from skneuro.kernels.cuda.dropout import _uniform
 
 
@@ -16,7 +16,7 @@ def _normal(seed, step, q):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
-@cuda.jit
+@kernel
 def _noise(x, seed, step, first_row, std, out):
     n, m = x.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -25,7 +25,7 @@ def _noise(x, seed, step, first_row, std, out):
         out[i, j] = x[i, j] + std * _normal(seed, step, (first_row + i) * m + j)
 
 
-@cuda.jit
+@kernel
 def _sample_forward(stats, seed, step, first_row, sample, out, eps):
     n, k = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -40,7 +40,7 @@ def _sample_forward(stats, seed, step, first_row, sample, out, eps):
             out[i, j] = stats[i, j]
 
 
-@cuda.jit
+@kernel
 def _sample_backward(grad, stats, eps, dstats):
     n, k = grad.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)

@@ -5,10 +5,10 @@ import math
 from numba import cuda, float64
 
 from skneuro.kernels._jit import FLT_MIN
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 
 
-@cuda.jit
+@kernel
 def _squared_error(out, target, weight, grad, row_loss):
     n, m = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -22,7 +22,7 @@ def _squared_error(out, target, weight, grad, row_loss):
         row_loss[i] = 0.5 * acc
 
 
-@cuda.jit
+@kernel
 def _softmax_cross_entropy(logits, labels, weight, grad, row_loss):
     n, m = logits.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -42,7 +42,7 @@ def _softmax_cross_entropy(logits, labels, weight, grad, row_loss):
         row_loss[i] = math.log(s) + zmax - logits[i, labels[i]]
 
 
-@cuda.jit
+@kernel
 def _sigmoid_binary_cross_entropy(logits, target, weight, grad, row_loss):
     n, m = logits.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -58,7 +58,7 @@ def _sigmoid_binary_cross_entropy(logits, target, weight, grad, row_loss):
         row_loss[i] = acc
 
 
-@cuda.jit
+@kernel
 def _poisson_deviance(logits, target, weight, grad, row_loss):
     n, m = logits.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -74,7 +74,7 @@ def _poisson_deviance(logits, target, weight, grad, row_loss):
         row_loss[i] = acc
 
 
-@cuda.jit
+@kernel
 def _vae_squared_error(out, target, weight, kl_weight, grad, row_loss):
     n, m = target.shape
     k = (out.shape[1] - m) // 2
@@ -97,7 +97,7 @@ def _vae_squared_error(out, target, weight, kl_weight, grad, row_loss):
         row_loss[i] = 0.5 * acc + kl_weight * 0.5 * kl
 
 
-@cuda.jit
+@kernel
 def _weighted_sum(row_loss, weight, scale, acc):
     if cuda.grid(1) == 0:  # one thread, rows in order: the CPU kernel's sum
         total = 0.0
@@ -106,7 +106,7 @@ def _weighted_sum(row_loss, weight, scale, acc):
         acc[0] += scale * total
 
 
-@cuda.jit
+@kernel
 def _softmax(z):
     n, m = z.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -122,7 +122,7 @@ def _softmax(z):
             z[i, j] = z[i, j] / s
 
 
-@cuda.jit
+@kernel
 def _elementwise(z, kind):
     n, m = z.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)

@@ -10,11 +10,11 @@ import math
 from numba import cuda
 
 from skneuro.kernels.codes import GELU, IDENTITY, SILU
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 from skneuro.kernels.cuda.activations import _apply, _derivative_times
 
 
-@cuda.jit
+@kernel
 def _stats(x, groups, eps, mean, inv_std):
     n, c, p = x.shape
     per = c // groups
@@ -35,7 +35,7 @@ def _stats(x, groups, eps, mean, inv_std):
         inv_std[s, g] = 1.0 / math.sqrt(spread / (per * p) + eps)
 
 
-@cuda.jit
+@kernel
 def _normalize(x, groups, gamma, beta, mean, inv_std, code, param, out, xhat):
     n, c, p = x.shape
     per = c // groups
@@ -50,7 +50,7 @@ def _normalize(x, groups, gamma, beta, mean, inv_std, code, param, out, xhat):
         out[s, ch, q] = _apply(gamma[ch] * h + beta[ch], code, param)
 
 
-@cuda.jit
+@kernel
 def _output_grad(grad, xhat, gamma, beta, code, param, dy):
     # The gradient with respect to the normalized output, before the activation.
     n, c, p = grad.shape
@@ -64,7 +64,7 @@ def _output_grad(grad, xhat, gamma, beta, code, param, dy):
         dy[s, ch, q] = _derivative_times(grad[s, ch, q], a, code, param)
 
 
-@cuda.jit
+@kernel
 def _group_means(grad, xhat, gamma, groups, mean_d, mean_dx):
     n, c, p = grad.shape
     per = c // groups
@@ -82,7 +82,7 @@ def _group_means(grad, xhat, gamma, groups, mean_d, mean_dx):
         mean_dx[s, g] = sum_dx / (per * p)
 
 
-@cuda.jit
+@kernel
 def _input_grad(grad, xhat, inv_std, gamma, groups, mean_d, mean_dx, dx):
     n, c, p = grad.shape
     per = c // groups
@@ -96,7 +96,7 @@ def _input_grad(grad, xhat, inv_std, gamma, groups, mean_d, mean_dx, dx):
                                         - xhat[s, ch, q] * mean_dx[s, g])
 
 
-@cuda.jit
+@kernel
 def _param_grads(grad, xhat, dgamma, dbeta):
     n, c, p = grad.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)

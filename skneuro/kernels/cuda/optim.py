@@ -10,10 +10,10 @@ import math
 from numba import cuda
 
 from skneuro.kernels._jit import FLT_MIN
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 
 
-@cuda.jit
+@kernel
 def _sgd(p, g, v, lr, momentum, nesterov, l2, decay_stop):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, p.shape[0], stride):
@@ -27,7 +27,7 @@ def _sgd(p, g, v, lr, momentum, nesterov, l2, decay_stop):
             p[i] += vi
 
 
-@cuda.jit
+@kernel
 def _adam(p, g, m, v, lr_t, beta_1, beta_2, epsilon, l2, decay_stop):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, p.shape[0], stride):
@@ -41,7 +41,7 @@ def _adam(p, g, m, v, lr_t, beta_1, beta_2, epsilon, l2, decay_stop):
         p[i] -= lr_t * mi / (math.sqrt(vi) + epsilon)
 
 
-@cuda.jit
+@kernel
 def _rmsprop(p, g, v, lr, rho, epsilon, l2, decay_stop):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, p.shape[0], stride):
@@ -52,7 +52,7 @@ def _rmsprop(p, g, v, lr, rho, epsilon, l2, decay_stop):
         p[i] -= lr * gi / (math.sqrt(vi) + epsilon)
 
 
-@cuda.jit
+@kernel
 def _adagrad(p, g, v, lr, epsilon, l2, decay_stop):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, p.shape[0], stride):

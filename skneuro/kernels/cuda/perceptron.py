@@ -8,7 +8,7 @@ own thread's sum, in example order, as on the CPU.
 
 from numba import cuda, int32
 
-from skneuro.kernels.cuda._launch import check_device
+from skneuro.kernels.cuda._launch import check_device, kernel
 
 
 @cuda.jit(device=True)
@@ -40,7 +40,7 @@ def _judge(weights, c, n_features, h, target, eta, weight, fit_intercept, shrink
     return err
 
 
-@cuda.jit
+@kernel
 def _epoch(X, targets, weights, order, eta, sample_weight, fit_intercept, shrink, l1, loss,
            n_errors):
     c = cuda.threadIdx.x
@@ -74,7 +74,7 @@ def _epoch(X, targets, weights, order, eta, sample_weight, fit_intercept, shrink
         cuda.syncthreads()
 
 
-@cuda.jit
+@kernel
 def _epoch_sparse(data, indices, indptr, targets, weights, order, eta, sample_weight,
                   fit_intercept, shrink, l1, loss, n_errors):
     c = cuda.threadIdx.x

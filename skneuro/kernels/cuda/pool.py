@@ -2,10 +2,10 @@
 
 from numba import cuda
 
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 
 
-@cuda.jit
+@kernel
 def _max_forward(x, kh, kw, sh, sw, out, argmax):
     n, c, h, w = x.shape
     oh, ow = out.shape[2], out.shape[3]
@@ -28,7 +28,7 @@ def _max_forward(x, kh, kw, sh, sw, out, argmax):
         argmax[s, ch, i, j] = where
 
 
-@cuda.jit
+@kernel
 def _max_backward(grad, argmax, dx):
     # One thread per input element, gathering from the outputs that chose it
     # (windows may overlap), in a fixed order.
@@ -47,7 +47,7 @@ def _max_backward(grad, argmax, dx):
         dx[s, ch, flat // w, flat % w] = total
 
 
-@cuda.jit
+@kernel
 def _avg_forward(x, kh, kw, sh, sw, out):
     n, c, h, w = x.shape
     oh, ow = out.shape[2], out.shape[3]
@@ -68,7 +68,7 @@ def _avg_forward(x, kh, kw, sh, sw, out):
         out[s, ch, i, j] = acc / ((y1 - y0) * (x1 - x0))
 
 
-@cuda.jit
+@kernel
 def _avg_backward(grad, kh, kw, sh, sw, dx):
     n, c, h, w = dx.shape
     oh, ow = grad.shape[2], grad.shape[3]

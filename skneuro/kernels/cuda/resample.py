@@ -2,10 +2,10 @@
 
 from numba import cuda
 
-from skneuro.kernels.cuda._launch import check_device, grid
+from skneuro.kernels.cuda._launch import check_device, grid, kernel
 
 
-@cuda.jit
+@kernel
 def _upsample_forward(x, sh, sw, out):
     n, c, oh, ow = out.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -17,7 +17,7 @@ def _upsample_forward(x, sh, sw, out):
         out[s, ch, i, j] = x[s, ch, i // sh, j // sw]
 
 
-@cuda.jit
+@kernel
 def _upsample_backward(grad, sh, sw, dx):
     # One thread per input element sums its own block, in the CPU kernel's
     # order: no atomics, so the result does not depend on the launch.
