@@ -170,19 +170,23 @@ def launches_per_step(make, X, y, batch_size):
     return per_step[True][0], per_step[True][1], per_step[False][1]
 
 
+def _touch(x):
+    """A one-argument kernel (its ``cuda`` is numba's, imported by :func:`launch_row`;
+    a module global, so that the simulator can swap it)."""
+    i = cuda.grid(1)  # noqa: F821
+    if i < x.shape[0]:
+        x[i] += 1
+
+
 def launch_row(repeats, calls=2000):
     """Host microseconds per launch of a one-argument kernel: numba-cuda's dispatcher
     against skneuro's direct launch (``_launch.Kernel``), and their ratio."""
+    global cuda
     from numba import cuda
 
     from skneuro.kernels.cuda import _launch
 
-    def touch(x):
-        i = cuda.grid(1)
-        if i < x.shape[0]:
-            x[i] += 1
-
-    kernel = _launch.kernel(touch)
+    kernel = _launch.kernel(_touch)
     x = cuda.to_device(np.zeros(256, np.float32))
     default = _launch.DIRECT
 
@@ -438,8 +442,10 @@ def compare_gpu(epochs=None, repeats=3, quick=False):
     ]
     if missing:
         lines += ["", f"PyTorch column empty: {missing}."]
-    lines += ["", "skneuro's launches per training step (kernels and cuBLAS products; one "
-              "untimed epoch each way, batch 64). Host time: the wall time spent inside "
+    lines += ["", "skneuro's launches per training step: an epoch's launches (kernels and "
+              "cuBLAS products, the batches' gathering and the epoch's own work included) "
+              "over its steps, one untimed epoch each way, batch 64. Host time: the wall "
+              "time spent inside "
               "skneuro's kernel launch calls (cuBLAS products not included), with the direct "
               "launches (typed once per kind of arguments) and through numba-cuda's "
               "dispatcher:", "",
