@@ -1,6 +1,6 @@
 """Both backends pack a network's parameters into flat buffers (see
-:mod:`skneuro.backends._flat`): an optimizer step is one kernel call (on the
-GPU, one launch), and nothing else changes. Runs on numba's CUDA simulator
+:mod:`skneuro.backends._flat`): an optimizer step is one call of the backend's
+update (on the GPU, one launch), and nothing else changes. Runs on numba's CUDA simulator
 (tests/conftest.py)."""
 
 import pickle

@@ -93,7 +93,7 @@ class CPUBackend:
     # -- strategies ----------------------------------------------------------
     def arrange_parameters(self, network):
         """Pack the parameters and gradients into two flat buffers, so that an
-        optimizer step is one kernel call, not two per layer (~2.5 us of
+        optimizer step is two kernel calls, not two per layer (~2.5 us of
         dispatch each; see :mod:`skneuro.backends._flat`)."""
         flat = network.__dict__.get("_flat")
         if flat is None or not flat.is_current(network):
@@ -130,9 +130,8 @@ class CPUBackend:
         stack.enter_context(self.dense.fixed_order_products())
         # The optimizer's updates too: compiled with exact rounding, their
         # variants agree to the bit (see skneuro.kernels._jit).
-        optim = self.optim
-        stack.enter_context(self._prediction.products_on_every_core(also=(
-            optim.adam_update, optim.sgd_update, optim.rmsprop_update, optim.adagrad_update)))
+        stack.enter_context(self._prediction.products_on_every_core(
+            also=self.optim.UPDATE_KERNELS))
         # The steps' thread count, timed and chosen as the fit goes (see
         # skneuro.backends.cpu.tuning); kept per calling thread, as fits in
         # several threads at once share this backend.
