@@ -1,10 +1,10 @@
 """Every parameter and gradient of a network as views of two flat buffers.
 
-An optimizer's update is elementwise, so over flat buffers it is one kernel
-call for all the parameters (the penalized ones first, up to the
-``decay_stop`` the update kernels take), instead of one per parameter array:
-a diffusion U-Net has ~150 of them, and on a GPU each call is a launch
-(~25 us from Python), on the CPU a dispatch (~2 us). Both backends pack a
+An optimizer's update is elementwise, so over flat buffers it is one call for
+all the parameters (the penalized ones first, up to the ``decay_stop`` the
+updates take), instead of one per parameter array: a diffusion U-Net has ~150
+of them, and on a GPU each call is a launch (~25 us from Python), on the CPU
+a dispatch (~2 us; there, one per part). Both backends pack a
 network's parameters this way when it is built or bound
 (``backend.arrange_parameters``). The layers see nothing of it: their
 ``params`` and ``grads`` hold views of the buffers, with the shapes they had,

@@ -6,8 +6,9 @@ A kernel launched the usual way, ``dispatcher[blocks, threads](*args)``,
 goes through numba-cuda's dispatcher at every call: it works out the numba
 type of every argument (for a device array: its dtype, rank and layout, in
 Python), looks the compiled kernel up by those types, and only then launches
-it. That typing is a large part of the 21-33 us a launch cost from Python on
-an H200 (PyTorch's: 11 us), and a training step makes a dozen or more.
+it. A launch from Python cost 21-33 us on an H200 (PyTorch's: 11 us; issue
+15's measurement), and a training step makes a dozen or more; how much of
+that the typing is has not been measured yet.
 
 Kernels declared with :func:`kernel` instead of ``@cuda.jit`` are launched
 the same way, ``_name[blocks, threads](*args)``, through a :class:`Kernel`
