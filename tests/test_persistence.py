@@ -202,14 +202,13 @@ def test_the_readmes_saving_example_runs_as_written(capsys):
     assert capsys.readouterr().out.strip() == "True"
 
 
-@pytest.mark.parametrize("descr", [b"'<i4'", b"'|O'"])
-def test_arrays_of_the_wrong_dtype_are_refused(data, tmp_path, descr):
-    """A weight array rewritten as int32 (same size: it would load) or as
-    objects (pickled code): refused, never used for predictions."""
+def _forged_weights(data, tmp_path, rewrite, **params):
+    """A saved small MLP whose (64, 6) weight arrays (and their copies in the
+    optimizer and trainer) are rewritten by ``rewrite(npy_bytes)``; its path."""
     X, y = data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = MLPClassifier((6,), max_iter=1).fit(X, y)
+        model = MLPClassifier((6,), max_iter=1, **params).fit(X, y)
     path, forged = tmp_path / "model.skops", tmp_path / "forged.skops"
     dump(model, path)
     changed = 0
@@ -217,10 +216,19 @@ def test_arrays_of_the_wrong_dtype_are_refused(data, tmp_path, descr):
         for item in src.infolist():
             content = src.read(item)
             if item.filename.endswith(".npy") and b"(64, 6)" in content[:128]:
-                content = content.replace(b"'<f4'", descr, 1)
+                content = rewrite(content)
                 changed += 1
             dst.writestr(item, content)
-    assert changed >= 1  # the weights, and their copies in the optimizer and trainer
+    assert changed >= 1
+    return forged
+
+
+@pytest.mark.parametrize("descr", [b"'<i4'", b"'|O'"])
+def test_arrays_of_the_wrong_dtype_are_refused(data, tmp_path, descr):
+    """A weight array rewritten as int32 (same size: it would load) or as
+    objects (pickled code): refused, never used for predictions."""
+    forged = _forged_weights(data, tmp_path,
+                             lambda content: content.replace(b"'<f4'", descr, 1))
     with pytest.raises((ValueError, TypeError)):
         load(forged)
 
@@ -231,23 +239,12 @@ def test_an_array_header_damaged_past_parsing_is_refused_as_a_value_error(data, 
     header no longer tokenizes (a TokenError, not numpy's ValueError): the
     weights' first byte is set to one here, and the error is still a
     ValueError."""
-    X, y = data
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = MLPClassifier((6,), max_iter=1, random_state=0).fit(X, y)
-    path, forged = tmp_path / "model.skops", tmp_path / "forged.skops"
-    dump(model, path)
-    changed = 0
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(forged, "w") as dst:
-        for item in src.infolist():
-            content = src.read(item)
-            if item.filename.endswith(".npy") and b"(64, 6)" in content[:128]:
-                end = 10 + int.from_bytes(content[8:10], "little")  # npy format 1.0
-                content = content[:end] + b"(" + content[end + 1:]
-                content = content.replace(b"'<f4'", b"'|O'", 1)
-                changed += 1
-            dst.writestr(item, content)
-    assert changed >= 1
+    def open_a_bracket(content):
+        end = 10 + int.from_bytes(content[8:10], "little")  # npy format 1.0
+        content = content[:end] + b"(" + content[end + 1:]
+        return content.replace(b"'<f4'", b"'|O'", 1)
+
+    forged = _forged_weights(data, tmp_path, open_a_bracket, random_state=0)
     with pytest.raises(ValueError, match="header is damaged"):
         load(forged)
 
