@@ -108,4 +108,3 @@ def activation_backward(grad, a, code, param, out):
     """``out = grad * g'(h)``, written in terms of ``a = g(h)``."""
     check_device(grad, a, out)
     _activation_backward[grid(grad.size)](grad, a, code, param, out)
-

@@ -228,12 +228,14 @@ def _check_shapes(a, b, out, ta, tb):
         raise ValueError(f"{ops}: shapes {a.shape}, {b.shape} and out {out.shape} do not match.")
 
 
-def _numba_product(a, b, out, ta, tb):
-    """``out = op(a) @ op(b)`` by the Numba kernel (shapes already checked)."""
+def _numba_product(a, b, out, ta, tb, epilogue=None):
+    """``out = op(a) @ op(b)`` by the Numba kernel (shapes already checked), then
+    ``g(out + bias)`` in the same launch if ``epilogue`` is ``(bias, code, param)``."""
     if out.shape[0] and out.shape[1]:
         dtype = np.dtype(out.dtype)
-        kernel, blocks, threads = _launcher(out.shape[0], out.shape[1], dtype, ta, tb)
-        kernel[blocks, threads](a, b, out, *_no_epilogue(dtype))
+        kernel, blocks, threads = _launcher(out.shape[0], out.shape[1], dtype, ta, tb,
+                                            epilogue=epilogue is not None)
+        kernel[blocks, threads](a, b, out, *(epilogue or _no_epilogue(dtype)))
 
 
 def _product(a, b, out, ta, tb):
@@ -357,10 +359,7 @@ def matmul_bias_activation(a, b, bias, code, param, out, exact_rows=True):
         return
     check_device(a, b, bias, out)
     _check_shapes(a, b, out, False, False)
-    if out.shape[0] and out.shape[1]:
-        kernel, blocks, threads = _launcher(out.shape[0], out.shape[1],
-                                            np.dtype(out.dtype), False, False, epilogue=True)
-        kernel[blocks, threads](a, b, out, bias, code, param)
+    _numba_product(a, b, out, False, False, (bias, code, param))
 
 
 @kernel
